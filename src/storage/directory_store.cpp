@@ -1,0 +1,252 @@
+#include "lcstore/storage/directory_store.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+
+#include "lcstore/error.h"
+
+namespace lcstore {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::string_view kTemporaryMarker = ".lcstore-tmp.";
+constexpr std::string_view kLockFileName = ".lcstore.lock";
+
+bool is_internal_file(const std::string& name) {
+  return name == kLockFileName || name.find(kTemporaryMarker) != std::string::npos;
+}
+
+Error io_error(const fs::path& path, std::string_view what) {
+  return Error(ErrorKind::kIo, path.string(), std::string(what) + ": " + std::strerror(errno));
+}
+
+// Closes the descriptor when it goes out of scope.
+class FileDescriptor {
+ public:
+  explicit FileDescriptor(int fd) : fd_(fd) {}
+  FileDescriptor(const FileDescriptor&) = delete;
+  FileDescriptor& operator=(const FileDescriptor&) = delete;
+  ~FileDescriptor() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+class FileReader final : public ValueReader {
+ public:
+  FileReader(fs::path path, int fd, uint64_t size) : path_(std::move(path)), fd_(fd), size_(size) {}
+
+  uint64_t size() const override { return size_; }
+
+  Bytes read(uint64_t offset, uint64_t length) const override {
+    if (offset > size_ || length > size_ - offset) {
+      throw Error(ErrorKind::kCorruptData, path_.string(),
+                  "byte range " + std::to_string(offset) + "+" + std::to_string(length) +
+                      " is beyond the end of the " + std::to_string(size_) + "-byte value");
+    }
+    Bytes out(length);
+    uint64_t done = 0;
+    while (done < length) {
+      ssize_t n = ::pread(fd_.get(), out.data() + done, length - done, static_cast<off_t>(offset + done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) throw io_error(path_, "read failed");
+      if (n == 0) throw Error(ErrorKind::kCorruptData, path_.string(), "file shrank while being read");
+      done += static_cast<uint64_t>(n);
+    }
+    return out;
+  }
+
+ private:
+  fs::path path_;
+  FileDescriptor fd_;
+  uint64_t size_;
+};
+
+class FileLock final : public Lock {
+ public:
+  FileLock(fs::path path, int fd) : path_(std::move(path)), fd_(fd) {}
+  // Closing the only descriptor of the open file description releases its locks.
+
+ private:
+  fs::path path_;
+  FileDescriptor fd_;
+};
+
+void write_all(int fd, ByteView value, const fs::path& path) {
+  size_t done = 0;
+  while (done < value.size()) {
+    ssize_t n = ::write(fd, value.data() + done, value.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw io_error(path, "write failed");
+    done += static_cast<size_t>(n);
+  }
+}
+
+void sync_directory(const fs::path& directory) {
+  FileDescriptor fd(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (fd.get() < 0 || ::fsync(fd.get()) != 0) throw io_error(directory, "directory fsync failed");
+}
+
+void validate_key(std::string_view key) {
+  bool bad = key.empty() || key.front() == '/' || key.back() == '/';
+  size_t start = 0;
+  while (!bad && start <= key.size()) {
+    size_t end = std::min(key.find('/', start), key.size());
+    std::string_view part = key.substr(start, end - start);
+    bad = part.empty() || part == "." || part == "..";
+    start = end + 1;
+  }
+  if (bad) throw Error(ErrorKind::kInvalidArgument, std::string(key), "not a valid store key");
+}
+
+}  // namespace
+
+DirectoryStore::DirectoryStore(fs::path root, Durability durability)
+    : root_(std::move(root)), durability_(durability) {}
+
+fs::path DirectoryStore::path_of(std::string_view key) const {
+  validate_key(key);
+  return root_ / fs::path(std::string(key));
+}
+
+std::string DirectoryStore::describe(std::string_view key) const {
+  return key.empty() ? root_.string() : (root_ / fs::path(std::string(key))).string();
+}
+
+std::unique_ptr<ValueReader> DirectoryStore::open(std::string_view key) const {
+  fs::path path = path_of(key);
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT || errno == ENOTDIR) return nullptr;
+    throw io_error(path, "cannot open");
+  }
+  struct stat info {};
+  if (::fstat(fd, &info) != 0) {
+    ::close(fd);
+    throw io_error(path, "cannot stat");
+  }
+  if (S_ISDIR(info.st_mode)) {
+    ::close(fd);
+    return nullptr;
+  }
+  return std::make_unique<FileReader>(std::move(path), fd, static_cast<uint64_t>(info.st_size));
+}
+
+void DirectoryStore::set(std::string_view key, ByteView value) {
+  fs::path path = path_of(key);
+  std::error_code ec;
+  fs::create_directories(path.parent_path(), ec);
+  if (ec) throw Error(ErrorKind::kIo, path.parent_path().string(), "cannot create directory: " + ec.message());
+
+  // Unique among threads (counter) and processes (pid) sharing the directory.
+  static std::atomic<uint64_t> counter{0};
+  fs::path temporary = path.parent_path() / ("." + path.filename().string() + std::string(kTemporaryMarker) +
+                                             std::to_string(::getpid()) + "." + std::to_string(counter++));
+  {
+    FileDescriptor fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+    if (fd.get() < 0) throw io_error(temporary, "cannot create temporary file");
+    try {
+      write_all(fd.get(), value, temporary);
+      if (durability_ != Durability::kNone && ::fdatasync(fd.get()) != 0) throw io_error(temporary, "fsync failed");
+    } catch (...) {
+      ::unlink(temporary.c_str());
+      throw;
+    }
+  }
+  if (::rename(temporary.c_str(), path.c_str()) != 0) {
+    Error error = io_error(path, "cannot publish (rename)");
+    ::unlink(temporary.c_str());
+    throw error;
+  }
+  if (durability_ == Durability::kSyncDataAndDirectory) sync_directory(path.parent_path());
+}
+
+void DirectoryStore::erase(std::string_view key) {
+  fs::path path = path_of(key);
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT && errno != ENOTDIR) throw io_error(path, "cannot erase");
+  if (durability_ == Durability::kSyncDataAndDirectory) sync_directory(path.parent_path());
+}
+
+std::vector<std::string> DirectoryStore::list(std::string_view prefix) const {
+  std::vector<std::string> keys;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(root_, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    if (!it->is_regular_file() || is_internal_file(it->path().filename().string())) continue;
+    std::string key = it->path().lexically_relative(root_).generic_string();
+    if (key.starts_with(prefix)) keys.push_back(std::move(key));
+  }
+  if (ec && ec != std::errc::no_such_file_or_directory) {
+    throw Error(ErrorKind::kIo, root_.string(), "cannot list: " + ec.message());
+  }
+  std::sort(keys.begin(), keys.end());
+  return keys;
+}
+
+std::vector<std::string> DirectoryStore::list_dir(std::string_view prefix) const {
+  std::vector<std::string> names;
+  fs::path directory = prefix.empty() ? root_ : root_ / fs::path(std::string(prefix));
+  std::error_code ec;
+  for (auto it = fs::directory_iterator(directory, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    if (!is_internal_file(name)) names.push_back(std::move(name));
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::unique_ptr<Lock> DirectoryStore::lock(std::string_view space, uint64_t slot) {
+  fs::path directory = space.empty() ? root_ : path_of(space);
+  std::error_code ec;
+  fs::create_directories(directory, ec);
+  fs::path path = directory / kLockFileName;
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) throw io_error(path, "cannot open lock file");
+  auto held = std::make_unique<FileLock>(path, fd);
+  struct flock request {};
+  request.l_type = F_WRLCK;
+  request.l_whence = SEEK_SET;
+  request.l_start = static_cast<off_t>(slot & 0x3fffffffffffffffULL);
+  request.l_len = 1;
+  while (::fcntl(fd, F_OFD_SETLKW, &request) != 0) {
+    if (errno != EINTR) throw io_error(path, "cannot take lock " + std::to_string(slot));
+  }
+  return held;
+}
+
+DirectoryStore::Leftovers DirectoryStore::find_leftovers() const {
+  Leftovers found;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(root_, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    if (!it->is_regular_file()) continue;
+    std::string name = it->path().filename().string();
+    std::string relative = it->path().lexically_relative(root_).generic_string();
+    if (name == kLockFileName) found.lock_files.push_back(relative);
+    else if (name.find(kTemporaryMarker) != std::string::npos) found.temporary_files.push_back(relative);
+  }
+  std::sort(found.temporary_files.begin(), found.temporary_files.end());
+  std::sort(found.lock_files.begin(), found.lock_files.end());
+  return found;
+}
+
+void DirectoryStore::remove_leftovers(const Leftovers& leftovers) {
+  for (const auto* list : {&leftovers.temporary_files, &leftovers.lock_files}) {
+    for (const std::string& relative : *list) {
+      fs::path path = root_ / relative;
+      if (::unlink(path.c_str()) != 0 && errno != ENOENT) throw io_error(path, "cannot remove");
+    }
+  }
+}
+
+}  // namespace lcstore

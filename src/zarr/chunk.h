@@ -1,0 +1,50 @@
+// A decoded chunk: the in-memory array that codecs encode and decode and that
+// array reads and writes copy from and into.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "lcstore/storage/store.h"
+#include "lcstore/zarr/metadata.h"
+
+namespace lcstore::zarr {
+
+// What a codec needs to know about the array it decodes into.
+struct ChunkSpec {
+  DataType data_type;
+  Shape shape;
+  FillValue fill_value;
+};
+
+uint64_t element_count(const Shape& shape);
+
+// A C-order array of one data type. Fixed-size elements live in `data`, in
+// native (little-endian) byte order; strings live in `strings`.
+struct Chunk {
+  DataType data_type = DataType::kFloat32;
+  Shape shape;
+  Bytes data;
+  std::vector<std::string> strings;
+
+  // A chunk of `spec.shape` with every element equal to the fill value.
+  static Chunk filled(const ChunkSpec& spec);
+  // An uninitialised chunk (zeroed bytes, empty strings) to be overwritten.
+  static Chunk sized(DataType data_type, Shape shape);
+
+  uint64_t size() const { return element_count(shape); }
+  bool all_equal(const FillValue& fill) const;
+};
+
+// An axis-aligned box inside a chunk: per dimension [start, start + shape).
+struct Box {
+  Shape start;
+  Shape shape;
+};
+
+// Copies `box` of `source` into `target` at `target_start` (same data type,
+// same rank; box inside both).
+void copy_box(const Chunk& source, const Box& box, Chunk& target, const Shape& target_start);
+
+}  // namespace lcstore::zarr
