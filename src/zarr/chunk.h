@@ -18,8 +18,6 @@ struct ChunkSpec {
   FillValue fill_value;
 };
 
-uint64_t element_count(const Shape& shape);
-
 // A C-order array of one data type. Fixed-size elements live in `data`, in
 // native (little-endian) byte order; strings live in `strings`.
 struct Chunk {
@@ -46,5 +44,7 @@ struct Box {
 // Copies `box` of `source` into `target` at `target_start` (same data type,
 // same rank; box inside both).
 void copy_box(const Chunk& source, const Box& box, Chunk& target, const Shape& target_start);
+// The part of `chunk` inside `region`, as a chunk of its own.
+Chunk extract_box(const Chunk& chunk, const Box& region);
 
 }  // namespace lcstore::zarr

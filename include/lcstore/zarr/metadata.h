@@ -17,6 +17,9 @@ namespace lcstore::zarr {
 
 using Shape = std::vector<uint64_t>;
 
+// Number of cells of an array of this shape (1 for rank 0).
+uint64_t element_count(const Shape& shape);
+
 // How chunk grid coordinates become store keys.
 struct ChunkKeyEncoding {
   enum class Kind { kDefault, kV2 };

@@ -1,0 +1,44 @@
+# lcstore: the two commands a new machine needs are `make demo` and `make test`.
+BUILD ?= build
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+
+.PHONY: all deps build test demo bench sanitize-test clean format
+
+all: build
+
+# Installs missing Debian packages (as root) and the pinned npm packages the
+# interoperability test runs with.
+deps:
+	bash scripts/install-deps
+	cd tests/interop && (test -d node_modules/zarrita || npm ci --no-audit --no-fund --loglevel=error)
+
+build: deps
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS) >/dev/null
+	cmake --build $(BUILD) -j $(JOBS)
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+demo: build
+	rm -rf demo-output && mkdir -p demo-output
+	$(BUILD)/lcstore zarr demo demo-output/codecs.zarr
+	$(BUILD)/lcstore zarr info demo-output/codecs.zarr
+
+bench: build
+	$(BUILD)/bench/codec_bench
+
+# The concurrency and parser tests under AddressSanitizer+UBSan and ThreadSanitizer.
+sanitize-test: deps
+	cmake -S . -B build-asan -DLCSTORE_SANITIZE=address >/dev/null
+	cmake --build build-asan -j $(JOBS)
+	cd build-asan && ctest --output-on-failure -j $(JOBS) -L sanitize
+	cmake -S . -B build-tsan -DLCSTORE_SANITIZE=thread >/dev/null
+	cmake --build build-tsan -j $(JOBS)
+	cd build-tsan && ctest --output-on-failure -j $(JOBS) -L sanitize
+
+format:
+	clang-format -i $$(git ls-files '*.cpp' '*.h')
+
+clean:
+	rm -rf $(BUILD) build-asan build-tsan demo-output

@@ -1,0 +1,123 @@
+// A Zarr v3 array in a Store: create or open, then read and write orthogonal
+// selections.
+//
+// Concurrency. Every write is, per chunk (per shard for sharded arrays), an
+// atomic read-modify-write under the store's lock for that chunk, published
+// by the store's atomic set. So any number of threads and processes may write
+// one array at once: writers of disjoint cells of a chunk all keep their
+// cells, and overlapping writes leave each cell with one writer's value.
+// Readers take no lock and see each chunk either before or after a write.
+// An Array object itself is immutable after open and may be shared by threads.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "lcstore/storage/store.h"
+#include "lcstore/zarr/metadata.h"
+#include "lcstore/zarr/selection.h"
+
+namespace lcstore::zarr {
+
+class CodecChain;
+
+// Restricts a write to some of the selected cells.
+struct WriteFilter {
+  // One byte per selected cell (C order of the selection): write where non-zero.
+  std::span<const uint8_t> mask;
+  // Write only cells whose new value differs (bitwise) from the fill value:
+  // what a writer holding a staged copy of a whole slab needs to commit only
+  // the cells it filled in.
+  bool skip_fill_values = false;
+};
+
+class Array {
+ public:
+  // Writes zarr.json at `path` (replacing any node there) and returns the array.
+  static Array create(std::shared_ptr<Store> store, std::string path, ArrayMetadata metadata);
+  // Reads and validates zarr.json at `path`; throws Error(kNotFound) if there is no array.
+  static Array open(std::shared_ptr<Store> store, std::string path);
+
+  const ArrayMetadata& metadata() const { return metadata_; }
+  const Shape& shape() const { return metadata_.shape; }
+  DataType data_type() const { return metadata_.data_type; }
+  const std::string& path() const { return path_; }
+  // Number of chunks (shards) along each dimension.
+  Shape chunk_grid_shape() const;
+  // The store key of the chunk (shard) at grid coordinates `coords`.
+  std::string chunk_key(std::span<const uint64_t> coords) const;
+
+  // Reads the selected cells, in C order, into `out` (fixed-size data types;
+  // out.size() == cells * item size).
+  void read_into(const Selection& selection, std::span<std::byte> out) const;
+  std::vector<std::string> read_strings(const Selection& selection) const;
+  template <typename T>
+  std::vector<T> read(const Selection& selection) const {
+    check_type(data_type_of<T>());
+    std::vector<T> out(element_count_of(selection));
+    read_into(selection, std::as_writable_bytes(std::span(out)));
+    return out;
+  }
+
+  // Writes `values` (C order of the selection) into the selected cells.
+  void write(const Selection& selection, std::span<const std::byte> values, const WriteFilter& filter = {});
+  void write_strings(const Selection& selection, const std::vector<std::string>& values);
+  template <typename T>
+  void write(const Selection& selection, std::span<const T> values, const WriteFilter& filter = {}) {
+    check_type(data_type_of<T>());
+    write(selection, std::as_bytes(values), filter);
+  }
+
+  // Region transaction: locks every chunk the selection touches (in one
+  // canonical order, so transactions never deadlock), reads the selection,
+  // lets `modify` change it in place and writes it back, all before any other
+  // writer of those chunks may proceed. Fixed-size data types.
+  void update(const Selection& selection, const std::function<void(std::span<std::byte>)>& modify);
+
+  // Stages writes in memory and commits them with one read-modify-write per
+  // touched chunk. Later writes to the same cell win.
+  class Batch {
+   public:
+    explicit Batch(Array& array) : array_(array) {}
+    void write(const Selection& selection, std::span<const std::byte> values, const WriteFilter& filter = {});
+    template <typename T>
+    void write(const Selection& selection, std::span<const T> values, const WriteFilter& filter = {}) {
+      array_.check_type(data_type_of<T>());
+      write(selection, std::as_bytes(values), filter);
+    }
+    // Applies every staged write; returns the number of chunks rewritten.
+    uint64_t commit();
+
+   private:
+    struct StagedWrite {
+      Selection selection;
+      Bytes values;
+      std::vector<uint8_t> mask;
+      bool skip_fill_values;
+    };
+    Array& array_;
+    std::vector<StagedWrite> staged_;
+  };
+
+  // Replaces the attributes in the store, atomically and serialized with
+  // other metadata writers, and in this object (not thread-safe on it).
+  void set_attributes(const nlohmann::json& attributes);
+
+ private:
+  friend class Batch;
+  Array(std::shared_ptr<Store> store, std::string path, ArrayMetadata metadata);
+  void check_type(DataType requested) const;
+  void require_fixed_size() const;
+  uint64_t element_count_of(const Selection& selection) const;
+  std::string key_of(const std::string& relative) const;
+
+  std::shared_ptr<Store> store_;
+  std::string path_;
+  ArrayMetadata metadata_;
+  std::shared_ptr<const CodecChain> codecs_;
+};
+
+}  // namespace lcstore::zarr

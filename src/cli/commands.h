@@ -1,0 +1,13 @@
+// Sub-command registration for the lcstore command-line program. Each group
+// of commands adds itself to the CLI11 app; its callbacks throw lcstore::Error
+// on failure and main() turns that into a message and an exit status.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace lcstore::cli {
+
+// `lcstore zarr info|dump|reencode|demo`
+void add_zarr_commands(CLI::App& app);
+
+}  // namespace lcstore::cli

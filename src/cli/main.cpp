@@ -1,0 +1,23 @@
+#include <cstdio>
+
+#include "cli/commands.h"
+#include "lcstore/error.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"lcstore: build and serve astronomical light curves in Zarr v3 stores"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "lcstore 0.1.0");
+  lcstore::cli::add_zarr_commands(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    return app.exit(error);
+  } catch (const lcstore::Error& error) {
+    std::fprintf(stderr, "lcstore: %s: %s\n", lcstore::to_string(error.kind()), error.what());
+    return 1;
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "lcstore: internal error: %s\n", error.what());
+    return 3;
+  }
+  return 0;
+}

@@ -1,0 +1,448 @@
+#include "lcstore/zarr/array.h"
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+
+#include "lcstore/error.h"
+#include "zarr/codec.h"
+
+namespace lcstore::zarr {
+
+namespace {
+
+// Lock slot of the array's metadata; chunk slots are linear chunk indices,
+// which never reach it.
+constexpr uint64_t kMetadataLockSlot = (uint64_t{1} << 62) - 1;
+
+// The selected indices of one dimension that fall into one chunk.
+struct ChunkPart {
+  uint64_t chunk = 0;              // chunk index along the dimension
+  std::vector<uint64_t> local;     // index within the chunk
+  std::vector<uint64_t> position;  // index within the selection block
+  bool consecutive = true;         // local and position both step by one
+};
+
+std::vector<ChunkPart> split_dimension(const DimSelection& selection, uint64_t extent, uint64_t chunk_extent,
+                                       size_t dimension, const std::string& subject) {
+  std::map<uint64_t, ChunkPart> parts;
+  for (uint64_t position = 0; position < selection.count(); ++position) {
+    uint64_t index = selection[position];
+    if (index >= extent) {
+      throw Error(ErrorKind::kInvalidArgument, subject,
+                  "index " + std::to_string(index) + " is out of bounds for dimension " + std::to_string(dimension) +
+                      " of extent " + std::to_string(extent));
+    }
+    ChunkPart& part = parts[index / chunk_extent];
+    part.chunk = index / chunk_extent;
+    uint64_t local = index % chunk_extent;
+    if (!part.local.empty() && (local != part.local.back() + 1 || position != part.position.back() + 1)) {
+      part.consecutive = false;
+    }
+    part.local.push_back(local);
+    part.position.push_back(position);
+  }
+  std::vector<ChunkPart> list;
+  for (auto& [chunk, part] : parts) list.push_back(std::move(part));
+  return list;
+}
+
+// The chunks a selection touches, as per-dimension parts whose product is the
+// set of (chunk, cells) pairs.
+class SelectionPlan {
+ public:
+  SelectionPlan(const Selection& selection, const ArrayMetadata& metadata, const std::string& subject)
+      : block_shape_(selection_shape(selection)) {
+    if (selection.size() != metadata.shape.size()) {
+      throw Error(ErrorKind::kInvalidArgument, subject,
+                  "selection has " + std::to_string(selection.size()) + " dimensions, the array " +
+                      std::to_string(metadata.shape.size()));
+    }
+    for (size_t d = 0; d < selection.size(); ++d) {
+      dimensions_.push_back(split_dimension(selection[d], metadata.shape[d], metadata.chunk_shape[d], d, subject));
+    }
+  }
+
+  const Shape& block_shape() const { return block_shape_; }
+
+  // Calls visit(chunk_coords, parts) for every touched chunk.
+  template <typename Visit>
+  void for_each_chunk(Visit&& visit) const {
+    const size_t rank = dimensions_.size();
+    for (const auto& parts : dimensions_) {
+      if (parts.empty()) return;
+    }
+    std::vector<size_t> index(rank, 0);
+    std::vector<const ChunkPart*> parts(rank);
+    Shape coords(rank);
+    while (true) {
+      for (size_t d = 0; d < rank; ++d) {
+        parts[d] = &dimensions_[d][index[d]];
+        coords[d] = parts[d]->chunk;
+      }
+      visit(coords, parts);
+      size_t d = rank;
+      while (d > 0 && ++index[d - 1] == dimensions_[d - 1].size()) index[--d] = 0;
+      if (d == 0) return;
+    }
+  }
+
+ private:
+  Shape block_shape_;
+  std::vector<std::vector<ChunkPart>> dimensions_;
+};
+
+// The caller's side of a transfer: a C-order block of the selection's shape.
+struct Block {
+  std::byte* bytes = nullptr;        // fixed-size data types
+  std::string* strings = nullptr;    // the string data type
+  const Shape* shape = nullptr;
+};
+
+enum class Direction { kChunkToBlock, kBlockToChunk };
+
+std::vector<uint64_t> strides_of(const Shape& shape) {
+  std::vector<uint64_t> strides(shape.size(), 1);
+  for (size_t d = shape.size(); d-- > 1;) strides[d - 1] = strides[d] * shape[d];
+  return strides;
+}
+
+// Moves the cells named by `parts` between `chunk` (whose first element is at
+// chunk-local index `origin`) and `block`. A filter, for block-to-chunk moves,
+// skips cells.
+void transfer(const std::vector<const ChunkPart*>& parts, Chunk& chunk, const Shape& origin, const Block& block,
+              Direction direction, const WriteFilter& filter, const FillValue& fill) {
+  const size_t rank = parts.size();
+  const size_t width = item_size(chunk.data_type);
+  const bool filtered = !filter.mask.empty() || filter.skip_fill_values;
+  auto move = [&](uint64_t in_chunk, uint64_t in_block, uint64_t count) {
+    if (chunk.data_type == DataType::kString) {
+      for (uint64_t k = 0; k < count; ++k) {
+        if (direction == Direction::kChunkToBlock) block.strings[in_block + k] = chunk.strings[in_chunk + k];
+        else chunk.strings[in_chunk + k] = block.strings[in_block + k];
+      }
+    } else if (direction == Direction::kChunkToBlock) {
+      std::memcpy(block.bytes + in_block * width, chunk.data.data() + in_chunk * width, count * width);
+    } else {
+      std::memcpy(chunk.data.data() + in_chunk * width, block.bytes + in_block * width, count * width);
+    }
+  };
+  auto wanted = [&](uint64_t in_block) {
+    if (!filter.mask.empty() && filter.mask[in_block] == 0) return false;
+    if (filter.skip_fill_values) {
+      if (chunk.data_type == DataType::kString) return block.strings[in_block] != fill.text();
+      return std::memcmp(block.bytes + in_block * width, fill.bytes(), width) != 0;
+    }
+    return true;
+  };
+
+  if (rank == 0) {
+    if (!filtered || wanted(0)) move(0, 0, 1);
+    return;
+  }
+  const std::vector<uint64_t> chunk_strides = strides_of(chunk.shape);
+  const std::vector<uint64_t> block_strides = strides_of(*block.shape);
+  const ChunkPart& last = *parts[rank - 1];
+  std::vector<size_t> index(rank - 1, 0);
+  while (true) {
+    uint64_t chunk_base = 0, block_base = 0;
+    for (size_t d = 0; d + 1 < rank; ++d) {
+      chunk_base += (parts[d]->local[index[d]] - origin[d]) * chunk_strides[d];
+      block_base += parts[d]->position[index[d]] * block_strides[d];
+    }
+    chunk_base -= origin[rank - 1];
+    if (last.consecutive && !filtered) {
+      move(chunk_base + last.local[0], block_base + last.position[0], last.local.size());
+    } else {
+      for (size_t k = 0; k < last.local.size(); ++k) {
+        uint64_t in_block = block_base + last.position[k];
+        if (!filtered || wanted(in_block)) move(chunk_base + last.local[k], in_block, 1);
+      }
+    }
+    size_t d = rank - 1;
+    while (d > 0 && ++index[d - 1] == parts[d - 1]->local.size()) index[--d] = 0;
+    if (d == 0) return;
+  }
+}
+
+// True when the parts name every valid cell of the chunk at `coords`, so a
+// write needs not read the chunk first.
+bool covers_chunk(const std::vector<const ChunkPart*>& parts, const Shape& coords, const ArrayMetadata& metadata) {
+  for (size_t d = 0; d < parts.size(); ++d) {
+    uint64_t begin = coords[d] * metadata.chunk_shape[d];
+    uint64_t valid = std::min(metadata.chunk_shape[d], metadata.shape[d] - begin);
+    if (!parts[d]->consecutive || parts[d]->local.front() != 0 || parts[d]->local.size() != valid) return false;
+  }
+  return true;
+}
+
+uint64_t linear_index(const Shape& coords, const Shape& grid) {
+  uint64_t linear = 0;
+  for (size_t d = 0; d < coords.size(); ++d) linear = linear * grid[d] + coords[d];
+  return linear;
+}
+
+}  // namespace
+
+// The chunk-level operations every read and write path shares.
+class ArrayChunks {
+ public:
+  ArrayChunks(Store& store, const Array& array, const CodecChain& codecs)
+      : store_(store), array_(array), codecs_(codecs) {}
+
+  std::string where(const Shape& coords) const { return store_.describe(key(coords)); }
+  std::string key(const Shape& coords) const {
+    std::string relative = array_.chunk_key(coords);
+    return array_.path().empty() ? relative : array_.path() + "/" + relative;
+  }
+  std::unique_ptr<Lock> lock(const Shape& coords) const {
+    return store_.lock(array_.path(), linear_index(coords, array_.chunk_grid_shape()));
+  }
+
+  // Reads the selection into `block`, which the caller has set to the fill value.
+  void read(const SelectionPlan& plan, const Block& block) const {
+    static const WriteFilter no_filter;
+    plan.for_each_chunk([&](const Shape& coords, const std::vector<const ChunkPart*>& parts) {
+      auto value = store_.open(key(coords));
+      if (!value) return;
+      Box box;
+      for (const ChunkPart* part : parts) {
+        auto [low, high] = std::minmax_element(part->local.begin(), part->local.end());
+        box.start.push_back(*low);
+        box.shape.push_back(*high - *low + 1);
+      }
+      Chunk region = codecs_.decode_region(*value, box, where(coords));
+      transfer(parts, region, box.start, block, Direction::kChunkToBlock, no_filter, array_.metadata().fill_value);
+    });
+  }
+
+  // Reads the chunk (unless `overwrite_all`), lets `modify` change it, then
+  // stores it, or erases it when it holds only the fill value. The caller
+  // holds the chunk's lock.
+  template <typename Modify>
+  void rewrite(const Shape& coords, bool overwrite_all, Modify&& modify) const {
+    const std::string chunk_key = key(coords);
+    Chunk chunk = Chunk::filled(codecs_.spec());
+    if (!overwrite_all) {
+      if (auto value = store_.open(chunk_key)) chunk = codecs_.decode(value->read_all(), store_.describe(chunk_key));
+    }
+    modify(chunk);
+    if (chunk.all_equal(array_.metadata().fill_value)) store_.erase(chunk_key);
+    else store_.set(chunk_key, codecs_.encode(chunk));
+  }
+
+ private:
+  Store& store_;
+  const Array& array_;
+  const CodecChain& codecs_;
+};
+
+Array::Array(std::shared_ptr<Store> store, std::string path, ArrayMetadata metadata)
+    : store_(std::move(store)), path_(std::move(path)), metadata_(std::move(metadata)) {
+  const std::string subject = store_->describe(key_of("zarr.json"));
+  codecs_ = std::make_shared<const CodecChain>(CodecChain::parse(
+      metadata_.codecs, ChunkSpec{metadata_.data_type, metadata_.chunk_shape, metadata_.fill_value}, subject));
+}
+
+std::string Array::key_of(const std::string& relative) const {
+  return path_.empty() ? relative : path_ + "/" + relative;
+}
+
+Array Array::create(std::shared_ptr<Store> store, std::string path, ArrayMetadata metadata) {
+  // Round-trip through JSON so that create validates exactly like open.
+  Array array(store, path, ArrayMetadata::from_json(metadata.to_json(), store->describe(path)));
+  const std::string text = array.metadata_.to_json().dump(2);
+  store->set(array.key_of("zarr.json"), std::as_bytes(std::span(text)));
+  return array;
+}
+
+Array Array::open(std::shared_ptr<Store> store, std::string path) {
+  const std::string key = path.empty() ? "zarr.json" : path + "/zarr.json";
+  auto bytes = store->get(key);
+  if (!bytes) throw Error(ErrorKind::kNotFound, store->describe(key), "no Zarr node here");
+  const std::string subject = store->describe(key);
+  auto document = parse_json_document(
+      std::string_view(reinterpret_cast<const char*>(bytes->data()), bytes->size()), subject);
+  return Array(store, std::move(path), ArrayMetadata::from_json(document, subject));
+}
+
+Shape Array::chunk_grid_shape() const {
+  Shape grid;
+  for (size_t d = 0; d < metadata_.shape.size(); ++d) {
+    grid.push_back((metadata_.shape[d] + metadata_.chunk_shape[d] - 1) / metadata_.chunk_shape[d]);
+  }
+  return grid;
+}
+
+std::string Array::chunk_key(std::span<const uint64_t> coords) const { return metadata_.chunk_key_encoding.key(coords); }
+
+void Array::check_type(DataType requested) const {
+  if (requested != metadata_.data_type) {
+    throw Error(ErrorKind::kInvalidArgument, store_->describe(path_),
+                "array holds " + std::string(name_of(metadata_.data_type)) + ", not " +
+                    std::string(name_of(requested)));
+  }
+}
+
+void Array::require_fixed_size() const {
+  if (metadata_.data_type == DataType::kString) {
+    throw Error(ErrorKind::kInvalidArgument, store_->describe(path_),
+                "array holds strings: use read_strings / write_strings");
+  }
+}
+
+uint64_t Array::element_count_of(const Selection& selection) const { return element_count(selection_shape(selection)); }
+
+namespace {
+
+void check_block_size(uint64_t given, uint64_t expected, const std::string& subject) {
+  if (given != expected) {
+    throw Error(ErrorKind::kInvalidArgument, subject,
+                "buffer holds " + std::to_string(given) + " elements, the selection " + std::to_string(expected));
+  }
+}
+
+void fill_block(std::span<std::byte> out, const FillValue& fill, size_t width) {
+  for (size_t offset = 0; offset < out.size(); offset += width) std::memcpy(&out[offset], fill.bytes(), width);
+}
+
+}  // namespace
+
+void Array::read_into(const Selection& selection, std::span<std::byte> out) const {
+  require_fixed_size();
+  const size_t width = item_size(metadata_.data_type);
+  SelectionPlan plan(selection, metadata_, store_->describe(path_));
+  check_block_size(out.size() / width, element_count(plan.block_shape()), store_->describe(path_));
+  fill_block(out, metadata_.fill_value, width);
+  ArrayChunks(*store_, *this, *codecs_).read(plan, Block{out.data(), nullptr, &plan.block_shape()});
+}
+
+std::vector<std::string> Array::read_strings(const Selection& selection) const {
+  check_type(DataType::kString);
+  SelectionPlan plan(selection, metadata_, store_->describe(path_));
+  std::vector<std::string> out(element_count(plan.block_shape()), metadata_.fill_value.text());
+  ArrayChunks(*store_, *this, *codecs_).read(plan, Block{nullptr, out.data(), &plan.block_shape()});
+  return out;
+}
+
+namespace {
+
+// Writes one block, chunk by chunk, each under its lock.
+void write_block(const ArrayChunks& chunks, const SelectionPlan& plan, const Block& block, const WriteFilter& filter,
+                 const ArrayMetadata& metadata) {
+  const bool filtered = !filter.mask.empty() || filter.skip_fill_values;
+  plan.for_each_chunk([&](const Shape& coords, const std::vector<const ChunkPart*>& parts) {
+    auto held = chunks.lock(coords);
+    chunks.rewrite(coords, !filtered && covers_chunk(parts, coords, metadata), [&](Chunk& chunk) {
+      transfer(parts, chunk, Shape(coords.size(), 0), block, Direction::kBlockToChunk, filter, metadata.fill_value);
+    });
+  });
+}
+
+}  // namespace
+
+void Array::write(const Selection& selection, std::span<const std::byte> values, const WriteFilter& filter) {
+  require_fixed_size();
+  SelectionPlan plan(selection, metadata_, store_->describe(path_));
+  const uint64_t cells = element_count(plan.block_shape());
+  check_block_size(values.size() / item_size(metadata_.data_type), cells, store_->describe(path_));
+  if (!filter.mask.empty()) check_block_size(filter.mask.size(), cells, store_->describe(path_) + " (mask)");
+  // The block is only read from in this direction.
+  Block block{const_cast<std::byte*>(values.data()), nullptr, &plan.block_shape()};
+  write_block(ArrayChunks(*store_, *this, *codecs_), plan, block, filter, metadata_);
+}
+
+void Array::write_strings(const Selection& selection, const std::vector<std::string>& values) {
+  check_type(DataType::kString);
+  SelectionPlan plan(selection, metadata_, store_->describe(path_));
+  check_block_size(values.size(), element_count(plan.block_shape()), store_->describe(path_));
+  Block block{nullptr, const_cast<std::string*>(values.data()), &plan.block_shape()};
+  write_block(ArrayChunks(*store_, *this, *codecs_), plan, block, WriteFilter{}, metadata_);
+}
+
+void Array::update(const Selection& selection, const std::function<void(std::span<std::byte>)>& modify) {
+  require_fixed_size();
+  SelectionPlan plan(selection, metadata_, store_->describe(path_));
+  ArrayChunks chunks(*store_, *this, *codecs_);
+
+  // Lock in increasing linear chunk order: every transaction uses the same
+  // order, so two never wait on each other in a cycle.
+  std::map<uint64_t, Shape> touched;
+  plan.for_each_chunk([&](const Shape& coords, const std::vector<const ChunkPart*>&) {
+    touched.emplace(linear_index(coords, chunk_grid_shape()), coords);
+  });
+  std::vector<std::unique_ptr<Lock>> held;
+  for (const auto& [linear, coords] : touched) held.push_back(chunks.lock(coords));
+
+  const size_t width = item_size(metadata_.data_type);
+  Bytes buffer(element_count(plan.block_shape()) * width);
+  fill_block(buffer, metadata_.fill_value, width);
+  Block block{buffer.data(), nullptr, &plan.block_shape()};
+  chunks.read(plan, block);
+  modify(buffer);
+  plan.for_each_chunk([&](const Shape& coords, const std::vector<const ChunkPart*>& parts) {
+    chunks.rewrite(coords, covers_chunk(parts, coords, metadata_), [&](Chunk& chunk) {
+      transfer(parts, chunk, Shape(coords.size(), 0), block, Direction::kBlockToChunk, WriteFilter{},
+               metadata_.fill_value);
+    });
+  });
+}
+
+void Array::Batch::write(const Selection& selection, std::span<const std::byte> values, const WriteFilter& filter) {
+  const size_t width = item_size(array_.metadata_.data_type);
+  const uint64_t cells = element_count(selection_shape(selection));
+  const std::string subject = array_.store_->describe(array_.path_);
+  check_block_size(values.size() / width, cells, subject);
+  if (!filter.mask.empty()) check_block_size(filter.mask.size(), cells, subject + " (mask)");
+  staged_.push_back(StagedWrite{selection, Bytes(values.begin(), values.end()),
+                                std::vector<uint8_t>(filter.mask.begin(), filter.mask.end()), filter.skip_fill_values});
+}
+
+uint64_t Array::Batch::commit() {
+  const ArrayMetadata& metadata = array_.metadata_;
+  const std::string subject = array_.store_->describe(array_.path_);
+  std::vector<SelectionPlan> plans;
+  for (const StagedWrite& staged : staged_) plans.emplace_back(staged.selection, metadata, subject);
+
+  // Per touched chunk, in lock order: which staged writes touch it, and how.
+  struct Touch {
+    size_t write;
+    std::vector<const ChunkPart*> parts;
+  };
+  std::map<uint64_t, std::pair<Shape, std::vector<Touch>>> chunks_touched;
+  const Shape grid = array_.chunk_grid_shape();
+  for (size_t i = 0; i < plans.size(); ++i) {
+    plans[i].for_each_chunk([&](const Shape& coords, const std::vector<const ChunkPart*>& parts) {
+      auto& entry = chunks_touched[linear_index(coords, grid)];
+      entry.first = coords;
+      entry.second.push_back(Touch{i, parts});
+    });
+  }
+
+  ArrayChunks chunks(*array_.store_, array_, *array_.codecs_);
+  for (const auto& [linear, entry] : chunks_touched) {
+    const auto& [coords, touches] = entry;
+    auto held = chunks.lock(coords);
+    chunks.rewrite(coords, false, [&](Chunk& chunk) {
+      for (const Touch& touch : touches) {
+        StagedWrite& staged = staged_[touch.write];
+        Block block{staged.values.data(), nullptr, &plans[touch.write].block_shape()};
+        transfer(touch.parts, chunk, Shape(coords.size(), 0), block, Direction::kBlockToChunk,
+                 WriteFilter{staged.mask, staged.skip_fill_values}, metadata.fill_value);
+      }
+    });
+  }
+  staged_.clear();
+  return chunks_touched.size();
+}
+
+void Array::set_attributes(const nlohmann::json& attributes) {
+  auto held = store_->lock(path_, kMetadataLockSlot);
+  Array current = open(store_, path_);
+  current.metadata_.attributes = attributes;
+  const std::string text = current.metadata_.to_json().dump(2);
+  store_->set(key_of("zarr.json"), std::as_bytes(std::span(text)));
+  metadata_ = std::move(current.metadata_);
+}
+
+}  // namespace lcstore::zarr

@@ -1,0 +1,114 @@
+#include "lcstore/error.h"
+#include "zarr/codec.h"
+
+namespace lcstore::zarr {
+
+using nlohmann::json;
+
+Chunk ArrayToBytesCodec::decode_region(const ValueReader& value, const ChunkSpec& spec, const Box& region,
+                                       const std::string& where) const {
+  return extract_box(decode(value.read_all(), spec, where), region);
+}
+
+CodecChain CodecChain::parse(const json& codecs, const ChunkSpec& spec, const std::string& subject) {
+  if (!codecs.is_array()) throw Error(ErrorKind::kInvalidMetadata, subject, "codecs must be a list");
+  CodecChain chain;
+  chain.spec_ = spec;
+  ChunkSpec current = spec;
+  for (const json& entry : codecs) {
+    // The spec allows a bare name for a codec without configuration.
+    std::string name;
+    json configuration = json::object();
+    if (entry.is_string()) {
+      name = entry.get<std::string>();
+    } else if (entry.is_object() && entry.contains("name") && entry["name"].is_string()) {
+      name = entry["name"].get<std::string>();
+      if (entry.contains("configuration")) configuration = entry["configuration"];
+      if (!configuration.is_object()) {
+        throw Error(ErrorKind::kInvalidMetadata, subject, "configuration of codec \"" + name + "\" must be an object");
+      }
+    } else {
+      throw Error(ErrorKind::kInvalidMetadata, subject, "codec entry " + entry.dump() + " has no name");
+    }
+
+    const bool after_array_to_bytes = chain.array_to_bytes_ != nullptr;
+    auto misplaced = [&](const char* kind) {
+      return Error(ErrorKind::kInvalidMetadata, subject, "codec \"" + name + "\" (" + kind + ") is out of order");
+    };
+    if (name == "transpose") {
+      if (after_array_to_bytes) throw misplaced("array to array");
+      auto codec = codecs::make_transpose(configuration, current, subject);
+      chain.specs_.push_back(current);
+      current = codec->encoded_spec(current);
+      chain.array_to_array_.push_back(std::move(codec));
+    } else if (name == "bytes" || name == "vlen-utf8" || name == "sharding_indexed") {
+      if (after_array_to_bytes) throw misplaced("array to bytes");
+      chain.array_to_bytes_ = name == "bytes"       ? codecs::make_bytes(configuration, current, subject)
+                              : name == "vlen-utf8" ? codecs::make_vlen_utf8(configuration, current, subject)
+                                                    : codecs::make_sharding(configuration, current, subject);
+    } else if (name == "gzip" || name == "zstd" || name == "blosc" || name == "crc32c") {
+      if (!after_array_to_bytes) throw misplaced("bytes to bytes");
+      chain.bytes_to_bytes_.push_back(name == "gzip"   ? codecs::make_gzip(configuration, subject)
+                                      : name == "zstd" ? codecs::make_zstd(configuration, subject)
+                                      : name == "blosc" ? codecs::make_blosc(configuration, current, subject)
+                                                        : codecs::make_crc32c(configuration, subject));
+    } else {
+      throw Error(ErrorKind::kUnsupported, subject, "unknown codec \"" + name + "\"");
+    }
+  }
+  if (!chain.array_to_bytes_) {
+    throw Error(ErrorKind::kInvalidMetadata, subject, "codecs must include one array to bytes codec (e.g. \"bytes\")");
+  }
+  chain.specs_.push_back(current);
+  return chain;
+}
+
+Bytes CodecChain::encode(const Chunk& chunk) const {
+  const Chunk* current = &chunk;
+  Chunk transformed;
+  for (const auto& codec : array_to_array_) {
+    transformed = codec->encode(*current);
+    current = &transformed;
+  }
+  Bytes bytes = array_to_bytes_->encode(*current, specs_.back());
+  for (const auto& codec : bytes_to_bytes_) bytes = codec->encode(bytes);
+  return bytes;
+}
+
+Chunk CodecChain::decode(ByteView encoded, const std::string& where) const {
+  Bytes bytes;
+  ByteView current = encoded;
+  for (auto it = bytes_to_bytes_.rbegin(); it != bytes_to_bytes_.rend(); ++it) {
+    bytes = (*it)->decode(current, where);
+    current = bytes;
+  }
+  Chunk chunk = array_to_bytes_->decode(current, specs_.back(), where);
+  for (size_t i = array_to_array_.size(); i-- > 0;) chunk = array_to_array_[i]->decode(chunk, specs_[i]);
+  return chunk;
+}
+
+Chunk CodecChain::decode_region(const ValueReader& value, const Box& region, const std::string& where) const {
+  if (array_to_array_.empty() && bytes_to_bytes_.empty()) {
+    return array_to_bytes_->decode_region(value, specs_.back(), region, where);
+  }
+  return extract_box(decode(value.read_all(), where), region);
+}
+
+std::optional<uint64_t> CodecChain::fixed_encoded_size() const {
+  if (!array_to_array_.empty()) return std::nullopt;
+  std::optional<uint64_t> size = array_to_bytes_->fixed_encoded_size(specs_.back());
+  for (const auto& codec : bytes_to_bytes_) {
+    if (size) size = codec->fixed_encoded_size(*size);
+  }
+  return size;
+}
+
+json CodecChain::to_json() const {
+  json list = json::array();
+  for (const auto& codec : array_to_array_) list.push_back(codec->to_json());
+  list.push_back(array_to_bytes_->to_json());
+  for (const auto& codec : bytes_to_bytes_) list.push_back(codec->to_json());
+  return list;
+}
+
+}  // namespace lcstore::zarr

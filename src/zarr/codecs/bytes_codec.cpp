@@ -1,0 +1,104 @@
+// The "bytes" codec (zarr-specs v3 codecs/bytes): fixed-size elements laid
+// out in C order with a declared byte order.
+#include <algorithm>
+#include <bit>
+
+#include <fmt/format.h>
+
+#include "lcstore/error.h"
+#include "zarr/codec.h"
+#include "zarr/codecs/configuration.h"
+
+namespace lcstore::zarr {
+namespace {
+
+// Chunk::data holds little-endian elements; only "big" needs a swap.
+static_assert(std::endian::native == std::endian::little, "Chunk byte order assumes a little-endian host");
+
+void reverse_each_element(Bytes& bytes, size_t width) {
+  for (auto it = bytes.begin(); it != bytes.end(); it += static_cast<std::ptrdiff_t>(width)) {
+    std::reverse(it, it + static_cast<std::ptrdiff_t>(width));
+  }
+}
+
+class BytesCodec final : public ArrayToBytesCodec {
+ public:
+  BytesCodec(std::optional<std::string> endian, size_t width)
+      : endian_(std::move(endian)), width_(width), swap_(width > 1 && endian_ == "big") {}
+
+  Bytes encode(const Chunk& chunk, const ChunkSpec&) const override {
+    Bytes bytes = chunk.data;
+    if (swap_) reverse_each_element(bytes, width_);
+    return bytes;
+  }
+
+  Chunk decode(ByteView encoded, const ChunkSpec& spec, const std::string& where) const override {
+    const uint64_t expected = encoded_size(spec);
+    if (encoded.size() != expected) {
+      throw Error(ErrorKind::kCorruptData, where,
+                  fmt::format("bytes: expected {} bytes for {} elements of {}, got {}", expected,
+                              element_count(spec.shape), name_of(spec.data_type), encoded.size()));
+    }
+    Chunk chunk;
+    chunk.data_type = spec.data_type;
+    chunk.shape = spec.shape;
+    chunk.data.assign(encoded.begin(), encoded.end());
+    if (swap_) reverse_each_element(chunk.data, width_);
+    // Any non-zero byte is true (as numpy reads it); normalising keeps later
+    // bool arithmetic well defined.
+    if (spec.data_type == DataType::kBool) {
+      for (std::byte& b : chunk.data) b = b == std::byte{0} ? std::byte{0} : std::byte{1};
+    }
+    return chunk;
+  }
+
+  // Rows [a, b) along the first axis of a C-order chunk are one contiguous
+  // byte range, so reading that slab is enough for any region within it.
+  Chunk decode_region(const ValueReader& value, const ChunkSpec& spec, const Box& region,
+                      const std::string& where) const override {
+    if (element_count(region.shape) == 0) return Chunk::sized(spec.data_type, region.shape);
+    if (spec.shape.empty()) return decode(value.read_all(), spec, where);
+    const uint64_t total = encoded_size(spec);
+    if (value.size() != total) {
+      throw Error(ErrorKind::kCorruptData, where, fmt::format("bytes: expected {} bytes, got {}", total, value.size()));
+    }
+    const uint64_t row_bytes = total / spec.shape[0];
+    ChunkSpec slab_spec = spec;
+    slab_spec.shape[0] = region.shape[0];
+    Chunk slab = decode(value.read(region.start[0] * row_bytes, region.shape[0] * row_bytes), slab_spec, where);
+    Box within = region;
+    within.start[0] = 0;
+    if (within.shape == slab.shape) return slab;
+    return extract_box(slab, within);
+  }
+
+  std::optional<uint64_t> fixed_encoded_size(const ChunkSpec& spec) const override { return encoded_size(spec); }
+
+  nlohmann::json to_json() const override {
+    if (!endian_) return {{"name", "bytes"}};
+    return {{"name", "bytes"}, {"configuration", {{"endian", *endian_}}}};
+  }
+
+ private:
+  uint64_t encoded_size(const ChunkSpec& spec) const { return element_count(spec.shape) * width_; }
+
+  std::optional<std::string> endian_;  // absent only for one-byte types
+  size_t width_;
+  bool swap_;
+};
+
+}  // namespace
+
+std::shared_ptr<const ArrayToBytesCodec> codecs::make_bytes(const nlohmann::json& configuration, const ChunkSpec& spec,
+                                                            const std::string& subject) {
+  Configuration config(configuration, "bytes", subject, {"endian"});
+  const size_t width = item_size(spec.data_type);
+  if (width == 0) {
+    throw config.error(fmt::format("data type {} has no fixed size (use \"vlen-utf8\")", name_of(spec.data_type)));
+  }
+  std::optional<std::string> endian;
+  if (config.has("endian") || width > 1) endian = config.choice("endian", {"little", "big"});
+  return std::make_shared<BytesCodec>(std::move(endian), width);
+}
+
+}  // namespace lcstore::zarr
