@@ -9,5 +9,7 @@ namespace lcstore::cli {
 
 // `lcstore zarr info|dump|reencode|demo`
 void add_zarr_commands(CLI::App& app);
+// `lcstore fsck`; sets `exit_code` to 1 when the store has problems.
+void add_fsck_command(CLI::App& app, int& exit_code);
 
 }  // namespace lcstore::cli

@@ -7,7 +7,9 @@ int main(int argc, char** argv) {
   CLI::App app{"lcstore: build and serve astronomical light curves in Zarr v3 stores"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "lcstore 0.1.0");
+  int exit_code = 0;
   lcstore::cli::add_zarr_commands(app);
+  lcstore::cli::add_fsck_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
@@ -19,5 +21,5 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "lcstore: internal error: %s\n", error.what());
     return 3;
   }
-  return 0;
+  return exit_code;
 }

@@ -193,31 +193,15 @@ void dump(const std::string& path, const std::string& format) {
   }
 }
 
-// Calls visit(selection) for the box of every chunk of a grid over `shape`.
-template <typename Visit>
-void for_each_chunk_box(const Shape& shape, const Shape& chunks, Visit&& visit) {
-  const size_t rank = shape.size();
-  Shape grid(rank), index(rank, 0);
-  for (size_t d = 0; d < rank; ++d) {
-    grid[d] = (shape[d] + chunks[d] - 1) / chunks[d];
-    if (grid[d] == 0) return;
-  }
-  while (true) {
-    Selection box;
-    for (size_t d = 0; d < rank; ++d) {
-      box.push_back(DimSelection::range(index[d] * chunks[d], std::min(shape[d], (index[d] + 1) * chunks[d])));
-    }
-    visit(box);
-    size_t d = rank;
-    while (d > 0 && ++index[d - 1] == grid[d - 1]) index[--d] = 0;
-    if (d == 0) return;
-  }
-}
-
 // Copies every cell of `source` into `target` (same shape and type), one
 // target chunk at a time so memory stays bounded by a chunk.
 void copy_array(const Array& source, Array& target) {
-  for_each_chunk_box(source.shape(), target.metadata().chunk_shape, [&](const Selection& box) {
+  const Shape& chunks = target.metadata().chunk_shape;
+  for_each_index(target.chunk_grid_shape(), [&](const Shape& chunk) {
+    Selection box;
+    for (size_t d = 0; d < chunk.size(); ++d) {
+      box.push_back(DimSelection::range(chunk[d] * chunks[d], std::min(source.shape()[d], (chunk[d] + 1) * chunks[d])));
+    }
     if (source.data_type() == DataType::kString) {
       target.write_strings(box, source.read_strings(box));
       return;

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "lcstore/error.h"
+#include "storage/keys.h"
 
 namespace lcstore {
 namespace fs = std::filesystem;
@@ -97,22 +98,10 @@ void sync_directory(const fs::path& directory) {
   if (fd.get() < 0 || ::fsync(fd.get()) != 0) throw io_error(directory, "directory fsync failed");
 }
 
-void validate_key(std::string_view key) {
-  bool bad = key.empty() || key.front() == '/' || key.back() == '/';
-  size_t start = 0;
-  while (!bad && start <= key.size()) {
-    size_t end = std::min(key.find('/', start), key.size());
-    std::string_view part = key.substr(start, end - start);
-    bad = part.empty() || part == "." || part == "..";
-    start = end + 1;
-  }
-  if (bad) throw Error(ErrorKind::kInvalidArgument, std::string(key), "not a valid store key");
-}
-
 }  // namespace
 
-DirectoryStore::DirectoryStore(fs::path root, Durability durability)
-    : root_(std::move(root)), durability_(durability) {}
+DirectoryStore::DirectoryStore(fs::path root, Durability durability, Locking locking)
+    : root_(std::move(root)), durability_(durability), locking_(locking) {}
 
 fs::path DirectoryStore::path_of(std::string_view key) const {
   validate_key(key);
@@ -206,6 +195,7 @@ std::vector<std::string> DirectoryStore::list_dir(std::string_view prefix) const
 }
 
 std::unique_ptr<Lock> DirectoryStore::lock(std::string_view space, uint64_t slot) {
+  if (locking_ == Locking::kDisabled) return std::make_unique<Lock>();
   fs::path directory = space.empty() ? root_ : path_of(space);
   std::error_code ec;
   fs::create_directories(directory, ec);

@@ -1,6 +1,9 @@
 #include "lcstore/storage/memory_store.h"
 
+#include <algorithm>
+
 #include "lcstore/error.h"
+#include "storage/keys.h"
 
 namespace lcstore {
 
@@ -42,6 +45,7 @@ class MemoryStore::HeldLock final : public Lock {
 };
 
 std::unique_ptr<ValueReader> MemoryStore::open(std::string_view key) const {
+  validate_key(key);
   std::lock_guard guard(mutex_);
   auto it = values_.find(key);
   if (it == values_.end()) return nullptr;
@@ -49,12 +53,14 @@ std::unique_ptr<ValueReader> MemoryStore::open(std::string_view key) const {
 }
 
 void MemoryStore::set(std::string_view key, ByteView value) {
+  validate_key(key);
   auto stored = std::make_shared<const Bytes>(value.begin(), value.end());
   std::lock_guard guard(mutex_);
   values_.insert_or_assign(std::string(key), std::move(stored));
 }
 
 void MemoryStore::erase(std::string_view key) {
+  validate_key(key);
   std::lock_guard guard(mutex_);
   if (auto it = values_.find(key); it != values_.end()) values_.erase(it);
 }
@@ -74,10 +80,15 @@ std::vector<std::string> MemoryStore::list_dir(std::string_view prefix) const {
     std::string name = key.substr(prefix.size(), key.find('/', prefix.size()) - prefix.size());
     if (names.empty() || names.back() != name) names.push_back(std::move(name));
   }
+  // Keys sort by their full text, so "a-b" (from "a-b/...") comes before "a"
+  // (from "a/..."): the names need their own sort.
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
   return names;
 }
 
 std::unique_ptr<Lock> MemoryStore::lock(std::string_view space, uint64_t slot) {
+  if (!space.empty()) validate_key(space);  // as a directory store does
   LockId id{std::string(space), slot};
   std::unique_lock guard(lock_mutex_);
   lock_released_.wait(guard, [&] { return !held_locks_.contains(id); });

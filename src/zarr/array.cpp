@@ -68,23 +68,17 @@ class SelectionPlan {
   // Calls visit(chunk_coords, parts) for every touched chunk.
   template <typename Visit>
   void for_each_chunk(Visit&& visit) const {
-    const size_t rank = dimensions_.size();
-    for (const auto& parts : dimensions_) {
-      if (parts.empty()) return;
-    }
-    std::vector<size_t> index(rank, 0);
-    std::vector<const ChunkPart*> parts(rank);
-    Shape coords(rank);
-    while (true) {
-      for (size_t d = 0; d < rank; ++d) {
+    Shape counts;
+    for (const auto& parts : dimensions_) counts.push_back(parts.size());
+    std::vector<const ChunkPart*> parts(dimensions_.size());
+    Shape coords(dimensions_.size());
+    for_each_index(counts, [&](const Shape& index) {
+      for (size_t d = 0; d < dimensions_.size(); ++d) {
         parts[d] = &dimensions_[d][index[d]];
         coords[d] = parts[d]->chunk;
       }
       visit(coords, parts);
-      size_t d = rank;
-      while (d > 0 && ++index[d - 1] == dimensions_[d - 1].size()) index[--d] = 0;
-      if (d == 0) return;
-    }
+    });
   }
 
  private:
@@ -302,6 +296,18 @@ void check_block_size(uint64_t given, uint64_t expected, const std::string& subj
   }
 }
 
+// A buffer of fixed-size elements must hold exactly `cells` of them; a byte
+// count that is not a whole number of elements is refused too (read_into
+// would otherwise fill past the end of the buffer).
+void check_buffer_size(uint64_t bytes, size_t width, uint64_t cells, const std::string& subject) {
+  if (bytes % width != 0) {
+    throw Error(ErrorKind::kInvalidArgument, subject,
+                "buffer of " + std::to_string(bytes) + " bytes is not a whole number of " + std::to_string(width) +
+                    "-byte elements");
+  }
+  check_block_size(bytes / width, cells, subject);
+}
+
 void fill_block(std::span<std::byte> out, const FillValue& fill, size_t width) {
   for (size_t offset = 0; offset < out.size(); offset += width) std::memcpy(&out[offset], fill.bytes(), width);
 }
@@ -312,7 +318,7 @@ void Array::read_into(const Selection& selection, std::span<std::byte> out) cons
   require_fixed_size();
   const size_t width = item_size(metadata_.data_type);
   SelectionPlan plan(selection, metadata_, store_->describe(path_));
-  check_block_size(out.size() / width, element_count(plan.block_shape()), store_->describe(path_));
+  check_buffer_size(out.size(), width, element_count(plan.block_shape()), store_->describe(path_));
   fill_block(out, metadata_.fill_value, width);
   ArrayChunks(*store_, *this, *codecs_).read(plan, Block{out.data(), nullptr, &plan.block_shape()});
 }
@@ -345,7 +351,7 @@ void Array::write(const Selection& selection, std::span<const std::byte> values,
   require_fixed_size();
   SelectionPlan plan(selection, metadata_, store_->describe(path_));
   const uint64_t cells = element_count(plan.block_shape());
-  check_block_size(values.size() / item_size(metadata_.data_type), cells, store_->describe(path_));
+  check_buffer_size(values.size(), item_size(metadata_.data_type), cells, store_->describe(path_));
   if (!filter.mask.empty()) check_block_size(filter.mask.size(), cells, store_->describe(path_) + " (mask)");
   // The block is only read from in this direction.
   Block block{const_cast<std::byte*>(values.data()), nullptr, &plan.block_shape()};
@@ -389,10 +395,11 @@ void Array::update(const Selection& selection, const std::function<void(std::spa
 }
 
 void Array::Batch::write(const Selection& selection, std::span<const std::byte> values, const WriteFilter& filter) {
+  array_.require_fixed_size();  // before dividing by the element size, which is 0 for strings
   const size_t width = item_size(array_.metadata_.data_type);
   const uint64_t cells = element_count(selection_shape(selection));
   const std::string subject = array_.store_->describe(array_.path_);
-  check_block_size(values.size() / width, cells, subject);
+  check_buffer_size(values.size(), width, cells, subject);
   if (!filter.mask.empty()) check_block_size(filter.mask.size(), cells, subject + " (mask)");
   staged_.push_back(StagedWrite{selection, Bytes(values.begin(), values.end()),
                                 std::vector<uint8_t>(filter.mask.begin(), filter.mask.end()), filter.skip_fill_values});
@@ -434,6 +441,19 @@ uint64_t Array::Batch::commit() {
   }
   staged_.clear();
   return chunks_touched.size();
+}
+
+std::vector<std::string> Array::verify_chunks() const {
+  std::vector<std::string> problems;
+  ArrayChunks chunks(*store_, *this, *codecs_);
+  for_each_index(chunk_grid_shape(), [&](const Shape& coords) {
+    try {
+      if (auto value = store_->open(chunks.key(coords))) codecs_->decode(value->read_all(), chunks.where(coords));
+    } catch (const Error& error) {
+      problems.push_back(error.what());
+    }
+  });
+  return problems;
 }
 
 void Array::set_attributes(const nlohmann::json& attributes) {

@@ -70,7 +70,11 @@ FillValue integer_fill(const nlohmann::json& value, DataType type, const std::st
   if (value.is_number_integer()) {
     auto number = value.get<int64_t>();
     if constexpr (std::is_unsigned_v<Int>) {
-      if (number < 0) throw bad_fill(subject, type, value);
+      // A JSON value built in C++ from a signed integer lands here, not in
+      // the unsigned branch above, so the upper bound needs checking too.
+      if (number < 0 || static_cast<uint64_t>(number) > std::numeric_limits<Int>::max()) {
+        throw bad_fill(subject, type, value);
+      }
     } else {
       if (number < std::numeric_limits<Int>::min() || number > std::numeric_limits<Int>::max()) {
         throw bad_fill(subject, type, value);

@@ -29,9 +29,17 @@ enum class Durability {
   kSyncDataAndDirectory,  // also fsync the directory after the rename
 };
 
+enum class Locking {
+  kEnabled,
+  // lock() does nothing: only for a store with a single writer, and to measure
+  // what locking costs.
+  kDisabled,
+};
+
 class DirectoryStore final : public Store {
  public:
-  explicit DirectoryStore(std::filesystem::path root, Durability durability = Durability::kNone);
+  explicit DirectoryStore(std::filesystem::path root, Durability durability = Durability::kNone,
+                          Locking locking = Locking::kEnabled);
 
   std::unique_ptr<ValueReader> open(std::string_view key) const override;
   void set(std::string_view key, ByteView value) override;
@@ -58,6 +66,7 @@ class DirectoryStore final : public Store {
 
   std::filesystem::path root_;
   Durability durability_;
+  Locking locking_;
 };
 
 }  // namespace lcstore

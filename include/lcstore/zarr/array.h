@@ -102,6 +102,10 @@ class Array {
     std::vector<StagedWrite> staged_;
   };
 
+  // Decodes every stored chunk (checksums included); returns one message per
+  // chunk that fails, naming its key and the reason. Empty when all decode.
+  std::vector<std::string> verify_chunks() const;
+
   // Replaces the attributes in the store, atomically and serialized with
   // other metadata writers, and in this object (not thread-safe on it).
   void set_attributes(const nlohmann::json& attributes);

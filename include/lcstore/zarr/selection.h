@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -38,5 +39,20 @@ using Selection = std::vector<DimSelection>;
 Selection select_all(const Shape& shape);
 // The per-dimension counts of a selection.
 Shape selection_shape(const Selection& selection);
+
+// Calls visit(index) for every index of a grid of `extents`, in C order.
+template <typename Visit>
+void for_each_index(const Shape& extents, Visit&& visit) {
+  for (uint64_t extent : extents) {
+    if (extent == 0) return;
+  }
+  Shape index(extents.size(), 0);
+  while (true) {
+    visit(std::as_const(index));
+    size_t d = extents.size();
+    while (d > 0 && ++index[d - 1] == extents[d - 1]) index[--d] = 0;
+    if (d == 0) return;
+  }
+}
 
 }  // namespace lcstore::zarr

@@ -1,9 +1,9 @@
 // The "bytes" codec (zarr-specs v3 codecs/bytes): fixed-size elements laid
 // out in C order with a declared byte order.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <bit>
-
-#include <fmt/format.h>
 
 #include "lcstore/error.h"
 #include "zarr/codec.h"

@@ -1,9 +1,9 @@
 #include "zarr/codecs/configuration.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <limits>
-
-#include <fmt/format.h>
 
 namespace lcstore::zarr::codecs {
 
@@ -66,6 +66,12 @@ std::string Configuration::choice(std::string_view key, std::initializer_list<st
     if (std::find(allowed.begin(), allowed.end(), text) != allowed.end()) return text;
   }
   throw error(fmt::format("\"{}\" must be one of \"{}\", got {}", key, fmt::join(allowed, "\", \""), value.dump()));
+}
+
+std::optional<uint64_t> non_negative_integer(const json& value) {
+  if (value.is_number_unsigned()) return value.get<uint64_t>();
+  if (value.is_number_integer() && value.get<int64_t>() >= 0) return static_cast<uint64_t>(value.get<int64_t>());
+  return std::nullopt;
 }
 
 Error Configuration::error(std::string_view reason, ErrorKind kind) const {

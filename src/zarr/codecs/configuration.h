@@ -6,11 +6,10 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 #include "lcstore/error.h"
 
@@ -42,5 +41,8 @@ class Configuration {
   std::string codec_;
   const std::string& subject_;
 };
+
+// The value of a JSON integer >= 0 (however nlohmann stores it), else nullopt.
+std::optional<uint64_t> non_negative_integer(const nlohmann::json& value);
 
 }  // namespace lcstore::zarr::codecs

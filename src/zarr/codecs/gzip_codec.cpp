@@ -1,10 +1,10 @@
 // The "gzip" codec (zarr-specs v3 codecs/gzip): RFC 1952 members via zlib.
+#include <fmt/format.h>
+#include <zlib.h>
+
 #include <algorithm>
 #include <climits>
 #include <new>
-
-#include <zlib.h>
-#include <fmt/format.h>
 
 #include "lcstore/error.h"
 #include "zarr/codec.h"
@@ -59,9 +59,7 @@ class GzipCodec final : public BytesToBytesCodec {
   }
 
   Bytes decode(ByteView encoded, const std::string& where) const override {
-    auto corrupt = [&](const std::string& reason) {
-      return Error(ErrorKind::kCorruptData, where, "gzip: " + reason);
-    };
+    auto corrupt = [&](const std::string& reason) { return Error(ErrorKind::kCorruptData, where, "gzip: " + reason); };
     if (encoded.size() < 18) throw corrupt(fmt::format("{} bytes is too short for a gzip member", encoded.size()));
     // ISIZE, the last member's size modulo 2^32, is a good first guess.
     uint64_t guess = 0;

@@ -1,9 +1,9 @@
 // The "transpose" codec (zarr-specs v3 codecs/transpose): the encoded array is
 // numpy.transpose(decoded, order), i.e. encoded axis i is decoded axis order[i].
+#include <fmt/format.h>
+
 #include <cstring>
 #include <numeric>
-
-#include <fmt/format.h>
 
 #include "lcstore/error.h"
 #include "zarr/codec.h"
@@ -63,11 +63,20 @@ Chunk permute(const Chunk& source, const Permutation& order) {
     case 0:
       for_each_permuted(target.shape, step, [&](uint64_t t, uint64_t s) { target.strings[t] = source.strings[s]; });
       break;
-    case 1: permute_fixed<1>(source, target, step); break;
-    case 2: permute_fixed<2>(source, target, step); break;
-    case 4: permute_fixed<4>(source, target, step); break;
-    case 8: permute_fixed<8>(source, target, step); break;
-    default: throw std::logic_error("transpose: unexpected element size");
+    case 1:
+      permute_fixed<1>(source, target, step);
+      break;
+    case 2:
+      permute_fixed<2>(source, target, step);
+      break;
+    case 4:
+      permute_fixed<4>(source, target, step);
+      break;
+    case 8:
+      permute_fixed<8>(source, target, step);
+      break;
+    default:
+      throw std::logic_error("transpose: unexpected element size");
   }
   return target;
 }
@@ -87,9 +96,7 @@ class TransposeCodec final : public ArrayToArrayCodec {
   Chunk encode(const Chunk& decoded) const override { return permute(decoded, order_); }
   Chunk decode(const Chunk& encoded, const ChunkSpec&) const override { return permute(encoded, inverse_); }
 
-  nlohmann::json to_json() const override {
-    return {{"name", "transpose"}, {"configuration", {{"order", order_}}}};
-  }
+  nlohmann::json to_json() const override { return {{"name", "transpose"}, {"configuration", {{"order", order_}}}}; }
 
  private:
   Permutation order_;
@@ -106,10 +113,11 @@ std::shared_ptr<const ArrayToArrayCodec> codecs::make_transpose(const nlohmann::
   Permutation order;
   std::vector<bool> seen(rank, false);
   if (value.is_array() && value.size() == rank) {
-    for (const nlohmann::json& axis : value) {
-      if (!axis.is_number_unsigned() || axis.get<uint64_t>() >= rank || seen[axis.get<uint64_t>()]) break;
-      order.push_back(axis.get<size_t>());
-      seen[order.back()] = true;
+    for (const nlohmann::json& item : value) {
+      const std::optional<uint64_t> axis = codecs::non_negative_integer(item);
+      if (!axis || *axis >= rank || seen[*axis]) break;
+      order.push_back(*axis);
+      seen[*axis] = true;
     }
   }
   if (!value.is_array() || order.size() != rank) {

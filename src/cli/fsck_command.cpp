@@ -1,0 +1,90 @@
+// `lcstore fsck`: is every chunk of every array decodable, and did a killed
+// writer leave files behind?
+#include <iostream>
+
+#include "cli/commands.h"
+#include "lcstore/error.h"
+#include "lcstore/storage/directory_store.h"
+#include "lcstore/zarr/group.h"
+
+namespace lcstore::cli {
+
+using nlohmann::json;
+using namespace lcstore::zarr;
+
+namespace {
+
+struct FsckOptions {
+  std::string path;
+  bool repair = false;
+  bool json_output = false;
+};
+
+// Checks the node at `path` and everything below it.
+void check_node(const std::shared_ptr<DirectoryStore>& store, const std::string& path, json& arrays,
+                std::vector<std::string>& problems) {
+  try {
+    if (node_type_at(*store, path) == NodeType::kArray) {
+      Array array = Array::open(store, path);
+      std::vector<std::string> found = array.verify_chunks();
+      arrays.push_back({{"path", path.empty() ? "/" : path}, {"corrupt_chunks", found.size()}});
+      problems.insert(problems.end(), found.begin(), found.end());
+      return;
+    }
+    for (const Group::Child& child : Group::open(store, path).children()) {
+      check_node(store, path.empty() ? child.name : path + "/" + child.name, arrays, problems);
+    }
+  } catch (const Error& error) {
+    problems.push_back(error.what());
+  }
+}
+
+int fsck(const FsckOptions& options) {
+  auto store = std::make_shared<DirectoryStore>(options.path);
+  json arrays = json::array();
+  std::vector<std::string> problems;
+  check_node(store, "", arrays, problems);
+  DirectoryStore::Leftovers leftovers = store->find_leftovers();
+  if (options.repair) store->remove_leftovers(leftovers);
+
+  if (options.json_output) {
+    std::cout << json{{"arrays", arrays},
+                      {"problems", problems},
+                      {"temporary_files", leftovers.temporary_files},
+                      {"lock_files", leftovers.lock_files},
+                      {"repaired", options.repair}}
+                     .dump(2)
+              << "\n";
+  } else {
+    for (const json& array : arrays) {
+      std::cout << "array " << array["path"].get<std::string>() << ": "
+                << (array["corrupt_chunks"] == 0 ? "ok" : "CORRUPT") << "\n";
+    }
+    for (const std::string& problem : problems) std::cout << "problem: " << problem << "\n";
+    const char* verb = options.repair ? "removed" : "found";
+    for (const std::string& file : leftovers.temporary_files) std::cout << verb << " temporary file: " << file << "\n";
+    for (const std::string& file : leftovers.lock_files) std::cout << verb << " lock file: " << file << "\n";
+    std::cout << (problems.empty() ? "clean" : "damaged") << ": " << arrays.size() << " arrays, " << problems.size()
+              << " problems, " << leftovers.temporary_files.size() << " temporary files, "
+              << leftovers.lock_files.size() << " lock files" << (options.repair ? " (leftovers removed)" : "")
+              << "\n";
+  }
+  // Leftovers are harmless to readers, so they only fail the check when not repaired.
+  bool leftovers_remain = !options.repair && !leftovers.temporary_files.empty();
+  return problems.empty() && !leftovers_remain ? 0 : 1;
+}
+
+}  // namespace
+
+void add_fsck_command(CLI::App& app, int& exit_code) {
+  static FsckOptions options;
+  CLI::App* command = app.add_subcommand(
+      "fsck", "Check that every chunk of every array decodes; report (and with --repair remove) leftover files");
+  command->add_option("PATH", options.path, "Store directory")->required()->check(CLI::ExistingDirectory);
+  command->add_flag("--repair", options.repair,
+                    "Remove temporary files of killed writers and lock files (only while no writer runs)");
+  command->add_flag("--json", options.json_output, "Print the report as JSON");
+  command->callback([&exit_code] { exit_code = fsck(options); });
+}
+
+}  // namespace lcstore::cli
