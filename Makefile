@@ -27,6 +27,7 @@ demo: build
 
 bench: build
 	$(BUILD)/bench/codec_bench
+	$(BUILD)/bench/lock_bench
 
 # The concurrency and parser tests under AddressSanitizer+UBSan and ThreadSanitizer.
 sanitize-test: deps

@@ -29,9 +29,9 @@ using zarr::DimSelection;
 using zarr::Group;
 using zarr::GroupMetadata;
 using zarr::NodeType;
+using zarr::select_all;
 using zarr::Selection;
 using zarr::Shape;
-using zarr::select_all;
 
 static_assert(std::endian::native == std::endian::little, "the expected files are little-endian");
 
@@ -61,17 +61,28 @@ std::vector<Out> read_converted(const Array& array, const Selection& selection) 
     return std::vector<Out>(values.begin(), values.end());
   };
   switch (array.data_type()) {
-    case DataType::kInt8: return convert(static_cast<int8_t*>(nullptr));
-    case DataType::kInt16: return convert(static_cast<int16_t*>(nullptr));
-    case DataType::kInt32: return convert(static_cast<int32_t*>(nullptr));
-    case DataType::kInt64: return convert(static_cast<int64_t*>(nullptr));
-    case DataType::kUint8: return convert(static_cast<uint8_t*>(nullptr));
-    case DataType::kUint16: return convert(static_cast<uint16_t*>(nullptr));
-    case DataType::kUint32: return convert(static_cast<uint32_t*>(nullptr));
-    case DataType::kUint64: return convert(static_cast<uint64_t*>(nullptr));
-    case DataType::kFloat32: return convert(static_cast<float*>(nullptr));
-    case DataType::kFloat64: return convert(static_cast<double*>(nullptr));
-    default: break;
+    case DataType::kInt8:
+      return convert(static_cast<int8_t*>(nullptr));
+    case DataType::kInt16:
+      return convert(static_cast<int16_t*>(nullptr));
+    case DataType::kInt32:
+      return convert(static_cast<int32_t*>(nullptr));
+    case DataType::kInt64:
+      return convert(static_cast<int64_t*>(nullptr));
+    case DataType::kUint8:
+      return convert(static_cast<uint8_t*>(nullptr));
+    case DataType::kUint16:
+      return convert(static_cast<uint16_t*>(nullptr));
+    case DataType::kUint32:
+      return convert(static_cast<uint32_t*>(nullptr));
+    case DataType::kUint64:
+      return convert(static_cast<uint64_t*>(nullptr));
+    case DataType::kFloat32:
+      return convert(static_cast<float*>(nullptr));
+    case DataType::kFloat64:
+      return convert(static_cast<double*>(nullptr));
+    default:
+      break;
   }
   throw std::runtime_error("data type " + std::string(zarr::name_of(array.data_type())) + " is not numeric");
 }
@@ -109,12 +120,20 @@ struct ManifestEntry {
   std::string problem;   // why the entry could not be read, if it could not
 };
 
+// One entry per manifest item; an item that cannot be read becomes an entry
+// whose test fails (and so does a manifest that cannot be read at all).
 std::vector<ManifestEntry> load_manifest() {
   std::vector<ManifestEntry> entries;
+  json manifest;
   try {
-    const json manifest = read_json(kRoot / "MANIFEST.json");
-    for (const json& item : manifest) {
-      ManifestEntry entry;
+    manifest = read_json(kRoot / "MANIFEST.json");
+    if (!manifest.is_array() || manifest.empty()) throw std::runtime_error("MANIFEST.json lists no fixture");
+  } catch (const std::exception& error) {
+    return {ManifestEntry{.name = "MANIFEST", .problem = error.what()}};
+  }
+  for (const json& item : manifest) {
+    ManifestEntry entry;
+    try {
       entry.name = item.at("name").get<std::string>();
       entry.is_group = item.value("kind", "array") == "group";
       if (!entry.is_group) {
@@ -122,12 +141,12 @@ std::vector<ManifestEntry> load_manifest() {
         entry.dtype = item.at("dtype").get<std::string>();
         entry.expected = item.at("expected").get<std::string>();
       }
-      entries.push_back(std::move(entry));
+    } catch (const std::exception& error) {
+      if (entry.name.empty()) entry.name = "entry_" + std::to_string(entries.size());
+      entry.problem = "unreadable manifest entry " + item.dump() + ": " + error.what();
     }
-  } catch (const std::exception& error) {
-    entries.push_back(ManifestEntry{.name = "MANIFEST", .problem = error.what()});
+    entries.push_back(std::move(entry));
   }
-  if (entries.empty()) entries.push_back(ManifestEntry{.name = "MANIFEST", .problem = "lists no fixture"});
   return entries;
 }
 
@@ -226,10 +245,10 @@ INSTANTIATE_TEST_SUITE_P(ZarrPython, Fixture, ::testing::ValuesIn(load_manifest(
 TEST(Manifest, ListsEveryFixture) {
   std::vector<std::string> names;
   for (const ManifestEntry& entry : load_manifest()) names.push_back(entry.name);
-  for (const char* name : {"f32_raw", "f32_crc32c", "f32_zstd", "f32_gzip", "f32_blosc_lz4_shuffle",
-                           "f32_blosc_zstd_bitshuffle", "f32_zstd_crc32c", "f32_big_endian", "f32_transpose",
-                           "f32_sharded_end", "f32_sharded_start", "f32_sparse_fill", "i32_zstd", "u16_1d", "f64_1d",
-                           "str_vlen", "group_consolidated", "xarray_lightcurves.zarr/lightcurves"}) {
+  for (const char* name :
+       {"f32_raw", "f32_crc32c", "f32_zstd", "f32_gzip", "f32_blosc_lz4_shuffle", "f32_blosc_zstd_bitshuffle",
+        "f32_zstd_crc32c", "f32_big_endian", "f32_transpose", "f32_sharded_end", "f32_sharded_start", "f32_sparse_fill",
+        "i32_zstd", "u16_1d", "f64_1d", "str_vlen", "group_consolidated", "xarray_lightcurves.zarr/lightcurves"}) {
     EXPECT_NE(std::find(names.begin(), names.end(), name), names.end()) << name;
   }
 }
@@ -244,8 +263,8 @@ TEST(SparseFixture, MissingChunksAreFillValue) {
                           DimSelection::range(0, 4)};
   const std::vector<float> cells = array.read<float>(missing);
   for (float cell : cells) ASSERT_TRUE(std::isnan(cell));
-  EXPECT_TRUE(SameValues(select_cells(expected, array.shape(), missing),
-                         std::vector<double>(cells.begin(), cells.end())));
+  EXPECT_TRUE(
+      SameValues(select_cells(expected, array.shape(), missing), std::vector<double>(cells.begin(), cells.end())));
 }
 
 // --- The consolidated group ----------------------------------------------------
@@ -326,7 +345,8 @@ TEST(XarrayFixture, LightCurvesArray) {
   const Selection curve{DimSelection::range(57, 58), DimSelection::range(1, 2), DimSelection::range(0, 1),
                         DimSelection::all(9)};
   const std::vector<float> one = lightcurves.read<float>(curve);
-  EXPECT_TRUE(SameValues(select_cells(expected, lightcurves.shape(), curve), std::vector<double>(one.begin(), one.end())));
+  EXPECT_TRUE(
+      SameValues(select_cells(expected, lightcurves.shape(), curve), std::vector<double>(one.begin(), one.end())));
 }
 
 TEST(XarrayFixture, CoordinateArrays) {

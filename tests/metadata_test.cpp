@@ -1,5 +1,7 @@
 // zarr.json parsing, validation and serialisation: arrays, groups, fill
 // values, chunk key encodings, consolidated metadata.
+#include "lcstore/zarr/metadata.h"
+
 #include <gtest/gtest.h>
 
 #include <bit>
@@ -11,7 +13,6 @@
 #include <vector>
 
 #include "lcstore/error.h"
-#include "lcstore/zarr/metadata.h"
 #include "test_support.h"
 
 namespace lcstore::testing {
@@ -123,11 +124,12 @@ TEST(ArrayMetadata, MissingRequiredFieldIsInvalid) {
        {"zarr_format", "node_type", "shape", "data_type", "chunk_grid", "chunk_key_encoding", "fill_value", "codecs"}) {
     json document = array_document();
     document.erase(field);
-    EXPECT_TRUE(ThrowsError(ErrorKind::kInvalidMetadata, [&] { parse_array(document); },
-                            [&](const Error& error) {
-                              EXPECT_EQ(error.subject(), kSubject);
-                              EXPECT_NE(error.reason().find(field), std::string::npos) << error.what();
-                            }))
+    EXPECT_TRUE(ThrowsError(
+        ErrorKind::kInvalidMetadata, [&] { parse_array(document); },
+        [&](const Error& error) {
+          EXPECT_EQ(error.subject(), kSubject);
+          EXPECT_NE(error.reason().find(field), std::string::npos) << error.what();
+        }))
         << field;
   }
 }
@@ -147,10 +149,9 @@ TEST(ArrayMetadata, UnknownFieldNeedsMustUnderstandFalse) {
   for (const json& value : {json(1), json("x"), json{{"x", 1}}, json{{"must_understand", true}}}) {
     json document = array_document();
     document["my_extension"] = value;
-    EXPECT_TRUE(ThrowsError(ErrorKind::kInvalidMetadata, [&] { parse_array(document); },
-                            [](const Error& error) {
-                              EXPECT_NE(error.reason().find("my_extension"), std::string::npos) << error.what();
-                            }))
+    EXPECT_TRUE(ThrowsError(
+        ErrorKind::kInvalidMetadata, [&] { parse_array(document); },
+        [](const Error& error) { EXPECT_NE(error.reason().find("my_extension"), std::string::npos) << error.what(); }))
         << value.dump();
   }
   json document = array_document();
@@ -164,9 +165,11 @@ TEST(ArrayMetadata, UnknownFieldNeedsMustUnderstandFalse) {
 TEST(ArrayMetadata, UnknownCodecIsUnsupported) {
   json document = array_document();
   document["codecs"].push_back({{"name", "lzma_from_the_future"}, {"configuration", json::object()}});
-  EXPECT_TRUE(ThrowsError(ErrorKind::kUnsupported, [&] { parse_array(document); }, [](const Error& error) {
-    EXPECT_NE(error.reason().find("lzma_from_the_future"), std::string::npos) << error.what();
-  }));
+  EXPECT_TRUE(ThrowsError(
+      ErrorKind::kUnsupported, [&] { parse_array(document); },
+      [](const Error& error) {
+        EXPECT_NE(error.reason().find("lzma_from_the_future"), std::string::npos) << error.what();
+      }));
 }
 
 TEST(ArrayMetadata, InvalidCodecChainsAreInvalid) {
@@ -195,8 +198,10 @@ TEST(ArrayMetadata, UnsupportedDataTypesGridsAndEncodings) {
 TEST(ArrayMetadata, ShapeErrorsAreInvalid) {
   auto with = [](const char* field, const json& shape) {
     json document = array_document();
-    if (std::string(field) == "shape") document["shape"] = shape;
-    else document["chunk_grid"]["configuration"]["chunk_shape"] = shape;
+    if (std::string(field) == "shape")
+      document["shape"] = shape;
+    else
+      document["chunk_grid"]["configuration"]["chunk_shape"] = shape;
     return document;
   };
   EXPECT_LCSTORE_ERROR(parse_array(with("shape", {10, 20, 30})), kInvalidMetadata);  // rank mismatch
@@ -234,8 +239,9 @@ TEST(ArrayMetadata, AttributesMustBeAnObject) {
 
 TEST(ParseJsonDocument, InvalidTextIsInvalidMetadata) {
   for (const char* text : {"", "{", "{\"a\":}", "[1,]", "nul", "{\"zarr_format\": 3} trailing"}) {
-    EXPECT_TRUE(ThrowsError(ErrorKind::kInvalidMetadata, [&] { zarr::parse_json_document(text, "x/zarr.json"); },
-                            [](const Error& error) { EXPECT_EQ(error.subject(), "x/zarr.json"); }))
+    EXPECT_TRUE(ThrowsError(
+        ErrorKind::kInvalidMetadata, [&] { zarr::parse_json_document(text, "x/zarr.json"); },
+        [](const Error& error) { EXPECT_EQ(error.subject(), "x/zarr.json"); }))
         << text;
   }
   EXPECT_EQ(zarr::parse_json_document(R"({"a": [1, "b"]})", "x"), (json{{"a", {1, "b"}}}));

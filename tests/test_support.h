@@ -2,6 +2,8 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstddef>
@@ -16,10 +18,6 @@
 #include <string_view>
 #include <utility>
 #include <vector>
-#include <vector>
-
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "lcstore/error.h"
 #include "lcstore/storage/directory_store.h"
@@ -151,8 +149,10 @@ inline zarr::Selection mixed_read_selection(const zarr::Shape& shape) {
   zarr::Selection selection;
   for (size_t d = 0; d < shape.size(); ++d) {
     const uint64_t e = shape[d];
-    if (d % 2 == 0) selection.push_back(zarr::DimSelection::indices({e - 1, 0, e / 2, e / 2, e / 3, e - 1}));
-    else selection.push_back(zarr::DimSelection::range(e / 3, e));
+    if (d % 2 == 0)
+      selection.push_back(zarr::DimSelection::indices({e - 1, 0, e / 2, e / 2, e / 3, e - 1}));
+    else
+      selection.push_back(zarr::DimSelection::range(e / 3, e));
   }
   return selection;
 }
@@ -194,8 +194,10 @@ struct CommandResult {
 inline std::string shell_quote(std::string_view word) {
   std::string quoted = "'";
   for (char c : word) {
-    if (c == '\'') quoted += "'\\''";
-    else quoted += c;
+    if (c == '\'')
+      quoted += "'\\''";
+    else
+      quoted += c;
   }
   return quoted + "'";
 }

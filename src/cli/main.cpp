@@ -2,8 +2,10 @@
 
 #include "cli/commands.h"
 #include "lcstore/error.h"
+#include "lcstore/memory.h"
 
 int main(int argc, char** argv) {
+  lcstore::keep_freed_memory();
   CLI::App app{"lcstore: build and serve astronomical light curves in Zarr v3 stores"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "lcstore 0.1.0");

@@ -130,30 +130,50 @@ void transfer(const std::vector<const ChunkPart*>& parts, Chunk& chunk, const Sh
     return true;
   };
 
-  if (rank == 0) {
-    if (!filtered || wanted(0)) move(0, 0, 1);
-    return;
+  // Trailing dimensions that the selection takes whole, in the chunk and in
+  // the block alike, are contiguous in both: fold them into one run of `row`
+  // elements so that whole slabs move with one memcpy.
+  size_t folded = rank;
+  uint64_t row = 1;
+  while (folded > 0) {
+    const size_t d = folded - 1;
+    const ChunkPart& part = *parts[d];
+    const uint64_t n = part.local.size();
+    if (!part.consecutive || part.local[0] != origin[d] || n != chunk.shape[d] || part.position[0] != 0 ||
+        n != (*block.shape)[d]) {
+      break;
+    }
+    row *= n;
+    folded = d;
   }
+  auto move_row = [&](uint64_t in_chunk, uint64_t in_block, uint64_t count) {
+    if (!filtered) return move(in_chunk, in_block, count);
+    for (uint64_t k = 0; k < count; ++k) {
+      if (wanted(in_block + k)) move(in_chunk + k, in_block + k, 1);
+    }
+  };
+  if (folded == 0) return move_row(0, 0, row);
+
+  const size_t pivot = folded - 1;
   const std::vector<uint64_t> chunk_strides = strides_of(chunk.shape);
   const std::vector<uint64_t> block_strides = strides_of(*block.shape);
-  const ChunkPart& last = *parts[rank - 1];
-  std::vector<size_t> index(rank - 1, 0);
+  const ChunkPart& last = *parts[pivot];
+  std::vector<size_t> index(pivot, 0);
   while (true) {
     uint64_t chunk_base = 0, block_base = 0;
-    for (size_t d = 0; d + 1 < rank; ++d) {
+    for (size_t d = 0; d < pivot; ++d) {
       chunk_base += (parts[d]->local[index[d]] - origin[d]) * chunk_strides[d];
       block_base += parts[d]->position[index[d]] * block_strides[d];
     }
-    chunk_base -= origin[rank - 1];
-    if (last.consecutive && !filtered) {
-      move(chunk_base + last.local[0], block_base + last.position[0], last.local.size());
+    if (last.consecutive) {
+      move_row(chunk_base + (last.local[0] - origin[pivot]) * row, block_base + last.position[0] * row,
+               last.local.size() * row);
     } else {
       for (size_t k = 0; k < last.local.size(); ++k) {
-        uint64_t in_block = block_base + last.position[k];
-        if (!filtered || wanted(in_block)) move(chunk_base + last.local[k], in_block, 1);
+        move_row(chunk_base + (last.local[k] - origin[pivot]) * row, block_base + last.position[k] * row, row);
       }
     }
-    size_t d = rank - 1;
+    size_t d = pivot;
     while (d > 0 && ++index[d - 1] == parts[d - 1]->local.size()) index[--d] = 0;
     if (d == 0) return;
   }
