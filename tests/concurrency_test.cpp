@@ -8,6 +8,7 @@
 
 #include "concurrency_support.h"
 #include "lcstore/storage/directory_store.h"
+#include "lcstore/zarr/group.h"
 #include "test_support.h"
 
 namespace lcstore::testing {
@@ -159,6 +160,28 @@ TEST(ThreadWriters, ReaderNeverSeesATornChunk) {
   EXPECT_GT(reads.load(), 0u);
   EXPECT_EQ(bad_cells.load(), 0u);
   EXPECT_EQ(count_wrong_cells(array, scenario), 0u);
+}
+
+// Metadata transactions from several threads and processes' worth of
+// writers: no increment of the attribute counter is lost, and consolidating
+// in between never drops an edit.
+TEST(ThreadWriters, AttributeTransactionsAreSerialized) {
+  TempDir directory;
+  auto store = std::make_shared<DirectoryStore>(directory.path());
+  zarr::Group::create(store, "", {{"counter", 0}});
+  Array::create(store, "values", scenario_metadata(Scenario{}));
+  constexpr int kWriters = 4, kIncrements = 50;
+  run_threads(kWriters, [&](int writer) {
+    zarr::Group group = zarr::Group::open(store, "");
+    for (int i = 0; i < kIncrements; ++i) {
+      group.update_attributes([](nlohmann::json& attributes) { attributes["counter"] = attributes["counter"].get<int>() + 1; });
+      if (writer == 0 && i % 10 == 0) group.consolidate();
+    }
+  });
+  zarr::Group group = zarr::Group::open(store, "");
+  EXPECT_EQ(group.attributes()["counter"], kWriters * kIncrements);
+  EXPECT_EQ(group.metadata().consolidated, zarr::GroupMetadata::Consolidated::kInline);
+  EXPECT_TRUE(group.metadata().consolidated_nodes.contains("values"));
 }
 
 }  // namespace

@@ -6,14 +6,11 @@
 
 #include "lcstore/error.h"
 #include "zarr/codec.h"
+#include "zarr/node_io.h"
 
 namespace lcstore::zarr {
 
 namespace {
-
-// Lock slot of the array's metadata; chunk slots are linear chunk indices,
-// which never reach it.
-constexpr uint64_t kMetadataLockSlot = (uint64_t{1} << 62) - 1;
 
 // The selected indices of one dimension that fall into one chunk.
 struct ChunkPart {
@@ -206,8 +203,7 @@ class ArrayChunks {
 
   std::string where(const Shape& coords) const { return store_.describe(key(coords)); }
   std::string key(const Shape& coords) const {
-    std::string relative = array_.chunk_key(coords);
-    return array_.path().empty() ? relative : array_.path() + "/" + relative;
+    return join_key(array_.path(), array_.chunk_key(coords));
   }
   std::unique_ptr<Lock> lock(const Shape& coords) const {
     return store_.lock(array_.path(), linear_index(coords, array_.chunk_grid_shape()));
@@ -253,31 +249,23 @@ class ArrayChunks {
 
 Array::Array(std::shared_ptr<Store> store, std::string path, ArrayMetadata metadata)
     : store_(std::move(store)), path_(std::move(path)), metadata_(std::move(metadata)) {
-  const std::string subject = store_->describe(key_of("zarr.json"));
+  const std::string subject = store_->describe(join_key(path_, "zarr.json"));
   codecs_ = std::make_shared<const CodecChain>(CodecChain::parse(
       metadata_.codecs, ChunkSpec{metadata_.data_type, metadata_.chunk_shape, metadata_.fill_value}, subject));
-}
-
-std::string Array::key_of(const std::string& relative) const {
-  return path_.empty() ? relative : path_ + "/" + relative;
 }
 
 Array Array::create(std::shared_ptr<Store> store, std::string path, ArrayMetadata metadata) {
   // Round-trip through JSON so that create validates exactly like open.
   Array array(store, path, ArrayMetadata::from_json(metadata.to_json(), store->describe(path)));
-  const std::string text = array.metadata_.to_json().dump(2);
-  store->set(array.key_of("zarr.json"), std::as_bytes(std::span(text)));
+  write_node_document(*store, array.path_, array.metadata_.to_json());
   return array;
 }
 
 Array Array::open(std::shared_ptr<Store> store, std::string path) {
-  const std::string key = path.empty() ? "zarr.json" : path + "/zarr.json";
-  auto bytes = store->get(key);
-  if (!bytes) throw Error(ErrorKind::kNotFound, store->describe(key), "no Zarr node here");
-  const std::string subject = store->describe(key);
-  auto document = parse_json_document(
-      std::string_view(reinterpret_cast<const char*>(bytes->data()), bytes->size()), subject);
-  return Array(store, std::move(path), ArrayMetadata::from_json(document, subject));
+  auto document = read_node_document(*store, path);
+  const std::string subject = store->describe(join_key(path, "zarr.json"));
+  if (!document) throw Error(ErrorKind::kNotFound, subject, "no Zarr node here");
+  return Array(store, std::move(path), ArrayMetadata::from_json(*document, subject));
 }
 
 Shape Array::chunk_grid_shape() const {
@@ -476,12 +464,11 @@ std::vector<std::string> Array::verify_chunks() const {
   return problems;
 }
 
-void Array::set_attributes(const nlohmann::json& attributes) {
+void Array::update_attributes(const std::function<void(nlohmann::json&)>& change) {
   auto held = store_->lock(path_, kMetadataLockSlot);
   Array current = open(store_, path_);
-  current.metadata_.attributes = attributes;
-  const std::string text = current.metadata_.to_json().dump(2);
-  store_->set(key_of("zarr.json"), std::as_bytes(std::span(text)));
+  change(current.metadata_.attributes);
+  write_node_document(*store_, path_, current.metadata_.to_json());
   metadata_ = std::move(current.metadata_);
 }
 

@@ -1,30 +1,13 @@
 #include "lcstore/zarr/group.h"
 
 #include "lcstore/error.h"
+#include "zarr/node_io.h"
 
 namespace lcstore::zarr {
 
 using nlohmann::json;
 
 namespace {
-
-constexpr uint64_t kMetadataLockSlot = (uint64_t{1} << 62) - 1;
-
-std::string join(const std::string& path, const std::string& name) { return path.empty() ? name : path + "/" + name; }
-
-// The zarr.json document at `path`, or nullopt when there is none.
-std::optional<json> read_node_document(const Store& store, const std::string& path) {
-  const std::string key = join(path, "zarr.json");
-  auto bytes = store.get(key);
-  if (!bytes) return std::nullopt;
-  return parse_json_document(std::string_view(reinterpret_cast<const char*>(bytes->data()), bytes->size()),
-                             store.describe(key));
-}
-
-void write_document(Store& store, const std::string& path, const json& document) {
-  const std::string text = document.dump(2);
-  store.set(join(path, "zarr.json"), std::as_bytes(std::span(text)));
-}
 
 NodeType type_of(const json& document, const std::string& subject) {
   if (document.is_object() && document.value("node_type", "") == "array") return NodeType::kArray;
@@ -37,24 +20,24 @@ NodeType type_of(const json& document, const std::string& subject) {
 NodeType node_type_at(const Store& store, const std::string& path) {
   auto document = read_node_document(store, path);
   if (!document) throw Error(ErrorKind::kNotFound, store.describe(path), "no Zarr node here (no zarr.json)");
-  return type_of(*document, store.describe(join(path, "zarr.json")));
+  return type_of(*document, store.describe(join_key(path, "zarr.json")));
 }
 
 Group::Group(std::shared_ptr<Store> store, std::string path, GroupMetadata metadata)
     : store_(std::move(store)), path_(std::move(path)), metadata_(std::move(metadata)) {}
 
-std::string Group::child_path(const std::string& name) const { return join(path_, name); }
+std::string Group::child_path(const std::string& name) const { return join_key(path_, name); }
 
 Group Group::create(std::shared_ptr<Store> store, std::string path, json attributes) {
   GroupMetadata metadata;
   metadata.attributes = std::move(attributes);
-  write_document(*store, path, metadata.to_json());
+  write_node_document(*store, path, metadata.to_json());
   return Group(std::move(store), std::move(path), std::move(metadata));
 }
 
 Group Group::open(std::shared_ptr<Store> store, std::string path) {
   auto document = read_node_document(*store, path);
-  const std::string subject = store->describe(join(path, "zarr.json"));
+  const std::string subject = store->describe(join_key(path, "zarr.json"));
   if (!document) throw Error(ErrorKind::kNotFound, subject, "no Zarr group here");
   GroupMetadata metadata = GroupMetadata::from_json(*document, subject);
   return Group(std::move(store), std::move(path), std::move(metadata));
@@ -79,12 +62,12 @@ void Group::rewrite_metadata(const std::function<void(GroupMetadata&)>& change) 
   auto held = store_->lock(path_, kMetadataLockSlot);
   Group current = open(store_, path_);
   change(current.metadata_);
-  write_document(*store_, path_, current.metadata_.to_json());
+  write_node_document(*store_, path_, current.metadata_.to_json());
   metadata_ = std::move(current.metadata_);
 }
 
-void Group::set_attributes(const json& attributes) {
-  rewrite_metadata([&](GroupMetadata& metadata) { metadata.attributes = attributes; });
+void Group::update_attributes(const std::function<void(json&)>& change) {
+  rewrite_metadata([&](GroupMetadata& metadata) { change(metadata.attributes); });
 }
 
 void Group::consolidate() {
@@ -99,7 +82,7 @@ void Group::consolidate() {
       pending.pop_back();
       Group group = relative.empty() ? *this : open_group(relative);
       for (const Child& child : group.children()) {
-        std::string child_relative = join(relative, child.name);
+        std::string child_relative = join_key(relative, child.name);
         json document = *read_node_document(*store_, child_path(child_relative));
         if (child.type == NodeType::kGroup) {
           document["consolidated_metadata"] = {{"kind", "inline"}, {"must_understand", false}, {"metadata", json::object()}};

@@ -106,9 +106,14 @@ class Array {
   // chunk that fails, naming its key and the reason. Empty when all decode.
   std::vector<std::string> verify_chunks() const;
 
-  // Replaces the attributes in the store, atomically and serialized with
-  // other metadata writers, and in this object (not thread-safe on it).
-  void set_attributes(const nlohmann::json& attributes);
+  // Metadata transaction: under the array's metadata lock, reads the current
+  // attributes from the store, lets `change` edit them and publishes the
+  // result atomically, so concurrent editors never lose each other's changes.
+  // Also updates this object (which is then not thread-safe).
+  void update_attributes(const std::function<void(nlohmann::json&)>& change);
+  void set_attributes(const nlohmann::json& attributes) {
+    update_attributes([&](nlohmann::json& current) { current = attributes; });
+  }
 
  private:
   friend class Batch;
@@ -116,7 +121,6 @@ class Array {
   void check_type(DataType requested) const;
   void require_fixed_size() const;
   uint64_t element_count_of(const Selection& selection) const;
-  std::string key_of(const std::string& relative) const;
 
   std::shared_ptr<Store> store_;
   std::string path_;

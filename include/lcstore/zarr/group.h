@@ -38,9 +38,12 @@ class Group {
   Array open_array(const std::string& name) const;
   Group open_group(const std::string& name) const;
 
-  // Replaces the attributes, atomically and serialized with other metadata
-  // writers of this group; keeps consolidated metadata if the group has it.
-  void set_attributes(const nlohmann::json& attributes);
+  // Metadata transaction on the attributes, as Array::update_attributes;
+  // keeps consolidated metadata if the group has it.
+  void update_attributes(const std::function<void(nlohmann::json&)>& change);
+  void set_attributes(const nlohmann::json& attributes) {
+    update_attributes([&](nlohmann::json& current) { current = attributes; });
+  }
   // Records the zarr.json of every node below this group inline in its own
   // zarr.json (zarr-python's consolidate_metadata), atomically.
   void consolidate();
