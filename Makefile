@@ -28,15 +28,17 @@ demo: build
 bench: build
 	$(BUILD)/bench/codec_bench
 	$(BUILD)/bench/lock_bench
+	$(BUILD)/bench/catalog_bench
 
-# The concurrency and parser tests under AddressSanitizer+UBSan and ThreadSanitizer.
+# The concurrency and parser tests under AddressSanitizer+UBSan and ThreadSanitizer,
+# with the stress scenarios shortened to 20 repetitions.
 sanitize-test: deps
 	cmake -S . -B build-asan -DLCSTORE_SANITIZE=address >/dev/null
 	cmake --build build-asan -j $(JOBS)
-	cd build-asan && ctest --output-on-failure -j $(JOBS) -L sanitize
+	cd build-asan && LCSTORE_STRESS_REPETITIONS=20 ctest --output-on-failure -j $(JOBS) -L sanitize
 	cmake -S . -B build-tsan -DLCSTORE_SANITIZE=thread >/dev/null
 	cmake --build build-tsan -j $(JOBS)
-	cd build-tsan && ctest --output-on-failure -j $(JOBS) -L sanitize
+	cd build-tsan && LCSTORE_STRESS_REPETITIONS=20 ctest --output-on-failure -j $(JOBS) -L sanitize
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')

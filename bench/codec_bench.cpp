@@ -6,17 +6,16 @@
 // decoded bytes per second (GB = 1e9 bytes), the median of kRepeats runs, and
 // is also given relative to memcpy of the same bytes measured in the same run.
 // Single-threaded: arrays parallelise over chunks, not within one.
-#include <algorithm>
-#include <chrono>
+#include <fmt/core.h>
+
 #include <cmath>
 #include <cstring>
 #include <random>
 #include <string>
 #include <vector>
 
-#include <fmt/core.h>
-
-#include "lcstore/error.h"
+#include "lcstore/memory.h"
+#include "bench_support.h"
 #include "zarr/codec.h"
 
 namespace {
@@ -80,18 +79,6 @@ double nan_fraction(const std::vector<Chunk>& chunks) {
   return static_cast<double>(nans) / static_cast<double>(total);
 }
 
-template <typename Work>
-double median_seconds(Work&& work) {
-  std::vector<double> seconds;
-  for (int r = 0; r < kRepeats; ++r) {
-    const auto start = std::chrono::steady_clock::now();
-    work();
-    seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  }
-  std::sort(seconds.begin(), seconds.end());
-  return seconds[kRepeats / 2];
-}
-
 struct Case {
   std::string name;
   json codecs;
@@ -106,7 +93,9 @@ json blosc(const char* compressor, int level, const char* shuffle) {
 }
 
 std::vector<Case> cases() {
-  auto zstd = [](int level) { return json{{"name", "zstd"}, {"configuration", {{"level", level}, {"checksum", false}}}}; };
+  auto zstd = [](int level) {
+    return json{{"name", "zstd"}, {"configuration", {{"level", level}, {"checksum", false}}}};
+  };
   return {
       {"bytes", json::array({bytes_codec()})},
       {"zstd level 1", json::array({bytes_codec(), zstd(1)})},
@@ -121,6 +110,7 @@ std::vector<Case> cases() {
 }  // namespace
 
 int main() {
+  lcstore::keep_freed_memory();
   const std::vector<Chunk> chunks = make_chunks();
   const uint64_t chunk_bytes = chunks.front().data.size();
   const double total_bytes = static_cast<double>(chunk_bytes * kChunks);
@@ -128,7 +118,7 @@ int main() {
 
   // The baseline: memcpy of every chunk into buffers allocated (and touched) beforehand.
   std::vector<Bytes> copies(kChunks, Bytes(chunk_bytes));
-  const double memcpy_seconds = median_seconds([&] {
+  const double memcpy_seconds = lcstore::bench::median_seconds(kRepeats, [&] {
     for (uint64_t c = 0; c < kChunks; ++c) std::memcpy(copies[c].data(), chunks[c].data.data(), chunk_bytes);
   });
   for (uint64_t c = 0; c < kChunks; ++c) {
@@ -153,11 +143,11 @@ int main() {
     try {
       const CodecChain chain = CodecChain::parse(c.codecs, spec, c.name);
       std::vector<Bytes> encoded(kChunks);
-      const double encode_seconds = median_seconds([&] {
+      const double encode_seconds = lcstore::bench::median_seconds(kRepeats, [&] {
         for (uint64_t i = 0; i < kChunks; ++i) encoded[i] = chain.encode(chunks[i]);
       });
       std::vector<Chunk> decoded(kChunks);
-      const double decode_seconds = median_seconds([&] {
+      const double decode_seconds = lcstore::bench::median_seconds(kRepeats, [&] {
         for (uint64_t i = 0; i < kChunks; ++i) decoded[i] = chain.decode(encoded[i], c.name);
       });
       uint64_t stored = 0;

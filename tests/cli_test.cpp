@@ -6,16 +6,16 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <ostream>
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "test_support.h"
 
@@ -148,6 +148,27 @@ TEST_P(CliFixtureArray, DumpEqualsTheExpectedFile) {
 INSTANTIATE_TEST_SUITE_P(Fixtures, CliFixtureArray, ::testing::ValuesIn(manifest_arrays()),
                          [](const auto& test) { return test_name_of(test.param.name); });
 
+TEST(CliDump, JsonOfNumbersHasNullForNaN) {
+  const std::string expected = read_file(kFixtures / "f32_raw.expected.f64");
+  json values = json::array();
+  for (size_t i = 0; i < expected.size(); i += sizeof(double)) {
+    double value;
+    std::memcpy(&value, expected.data() + i, sizeof value);
+    values.push_back(std::isnan(value) ? json(nullptr) : json(value));
+  }
+  ASSERT_TRUE(std::find(values.begin(), values.end(), nullptr) != values.end()) << "f32_raw has no NaN to check";
+  EXPECT_EQ(json::parse(dump(kFixtures / "f32_raw", "json")), values);
+  // Integers as JSON numbers.
+  const json integers = json::parse(dump(kFixtures / "u16_1d", "json"));
+  const std::string expected_integers = read_file(kFixtures / "u16_1d.expected.i64");
+  ASSERT_EQ(integers.size() * sizeof(int64_t), expected_integers.size());
+  for (size_t i = 0; i < integers.size(); ++i) {
+    int64_t value;
+    std::memcpy(&value, expected_integers.data() + i * sizeof value, sizeof value);
+    EXPECT_EQ(integers[i], value) << "cell " << i;
+  }
+}
+
 TEST(CliInfo, ShardedArrayReportsInnerChunksAndShards) {
   const json summary = info(kFixtures / "f32_sharded_end");
   EXPECT_EQ(summary["shape"], json({37, 5, 2, 11}));
@@ -224,23 +245,51 @@ std::vector<ReencodeCase> reencode_cases() {
       {"blosc_zstd_bitshuffle", "f32_raw", {"--codec", "blosc:zstd:3:bitshuffle"}, same, nullptr, {"bytes", "blosc"}},
       {"crc32c", "f32_raw", {"--codec", "crc32c"}, same, nullptr, {"bytes", "crc32c"}},
       {"none", "f32_zstd", {"--codec", "none"}, json({10, 5, 1, 11}), nullptr, {"bytes"}},
-      {"zstd_then_crc32c", "f32_transpose", {"--codec", "zstd:3", "--codec", "crc32c"}, same, nullptr,
+      {"zstd_then_crc32c",
+       "f32_transpose",
+       {"--codec", "zstd:3", "--codec", "crc32c"},
+       same,
+       nullptr,
        {"bytes", "zstd", "crc32c"}},
-      {"chunks", "f32_zstd", {"--chunks", "7,5,2,3", "--codec", "zstd:5"}, json({7, 5, 2, 3}), nullptr,
+      {"chunks",
+       "f32_zstd",
+       {"--chunks", "7,5,2,3", "--codec", "zstd:5"},
+       json({7, 5, 2, 3}),
+       nullptr,
        {"bytes", "zstd"}},
-      {"shards", "f32_raw", {"--chunks", "10,5,2,4", "--shards", "20,5,2,8", "--codec", "zstd:5"}, same,
-       json({20, 5, 2, 8}), {"bytes", "zstd"}},
-      {"shards_crc32c", "f32_gzip", {"--chunks", "5,5,2,3", "--shards", "10,5,2,6", "--codec", "crc32c"},
-       json({5, 5, 2, 3}), json({10, 5, 2, 6}), {"bytes", "crc32c"}},
+      {"shards",
+       "f32_raw",
+       {"--chunks", "10,5,2,4", "--shards", "20,5,2,8", "--codec", "zstd:5"},
+       same,
+       json({20, 5, 2, 8}),
+       {"bytes", "zstd"}},
+      {"shards_crc32c",
+       "f32_gzip",
+       {"--chunks", "5,5,2,3", "--shards", "10,5,2,6", "--codec", "crc32c"},
+       json({5, 5, 2, 3}),
+       json({10, 5, 2, 6}),
+       {"bytes", "crc32c"}},
       {"unshard", "f32_sharded_end", {"--codec", "gzip"}, same, nullptr, {"bytes", "gzip"}},
-      {"sparse", "f32_sparse_fill", {"--chunks", "5,5,2,5", "--codec", "zstd:5"}, json({5, 5, 2, 5}), nullptr,
+      {"sparse",
+       "f32_sparse_fill",
+       {"--chunks", "5,5,2,5", "--codec", "zstd:5"},
+       json({5, 5, 2, 5}),
+       nullptr,
        {"bytes", "zstd"}},
       {"int32_blosc", "i32_zstd", {"--codec", "blosc:zstd:3:bitshuffle"}, json({8, 5}), nullptr, {"bytes", "blosc"}},
-      {"uint16_sharded", "u16_1d", {"--chunks", "10", "--shards", "40", "--codec", "crc32c"}, json({10}), json({40}),
+      {"uint16_sharded",
+       "u16_1d",
+       {"--chunks", "10", "--shards", "40", "--codec", "crc32c"},
+       json({10}),
+       json({40}),
        {"bytes", "crc32c"}},
       {"float64_none", "f64_1d", {"--codec", "none"}, json({16}), nullptr, {"bytes"}},
       {"strings_gzip", "str_vlen", {"--codec", "gzip"}, json({10}), nullptr, {"vlen-utf8", "gzip"}},
-      {"strings_sharded", "str_vlen", {"--chunks", "5", "--shards", "10", "--codec", "zstd:5"}, json({5}), json({10}),
+      {"strings_sharded",
+       "str_vlen",
+       {"--chunks", "5", "--shards", "10", "--codec", "zstd:5"},
+       json({5}),
+       json({10}),
        {"vlen-utf8", "zstd"}},
   };
 }
@@ -294,8 +343,8 @@ TEST(CliDemo, EveryArrayRoundTrips) {
   TempDir temp;
   const fs::path demo = temp.path() / "demo.zarr";
   const std::string out = succeed({"zarr", "demo", demo.string()});
-  const std::vector<std::string> arrays = {"raw",    "gzip",        "zstd",         "blosc_lz4_shuffle",
-                                           "blosc_zstd_bitshuffle", "crc32c", "zstd_crc32c", "sharded_zstd"};
+  const std::vector<std::string> arrays = {
+      "raw", "gzip", "zstd", "blosc_lz4_shuffle", "blosc_zstd_bitshuffle", "crc32c", "zstd_crc32c", "sharded_zstd"};
   for (const std::string& name : arrays) {
     bool reported_ok = false;
     std::istringstream lines(out);
@@ -419,9 +468,8 @@ TEST_F(CliBadInput, FillValueOfTheWrongType) {
     const char* fixture;
     json fill;
   };
-  for (const Case& c : {Case{"f32_raw", "abc"}, Case{"f32_raw", true}, Case{"f32_raw", "0x7fc0"},
-                        Case{"i32_zstd", 1.5}, Case{"i32_zstd", "NaN"}, Case{"u16_1d", -1}, Case{"u16_1d", 65536},
-                        Case{"str_vlen", 0}}) {
+  for (const Case& c : {Case{"f32_raw", "abc"}, Case{"f32_raw", true}, Case{"f32_raw", "0x7fc0"}, Case{"i32_zstd", 1.5},
+                        Case{"i32_zstd", "NaN"}, Case{"u16_1d", -1}, Case{"u16_1d", 65536}, Case{"str_vlen", 0}}) {
     SCOPED_TRACE(std::string(c.fixture) + " with fill_value " + c.fill.dump());
     const fs::path array = copy_of(c.fixture);
     edit_metadata(array, [&](json& document) { document["fill_value"] = c.fill; });
@@ -501,6 +549,26 @@ TEST_F(CliBadInput, BadChunksOrShards) {
   // Shards must be whole multiples of the inner chunks.
   expect_failure(lcstore({"zarr", "reencode", source, target, "--chunks", "10,5,2,4", "--shards", "15,5,2,8"}),
                  {"sharding_indexed"});
+}
+
+TEST_F(CliBadInput, ReencodeOntoItsOwnSource) {
+  // Rewriting chunks that are still to be read would destroy the array.
+  const fs::path array = copy_of("f32_raw");
+  const fs::path same = array.parent_path() / "." / array.filename();
+  fs::create_directory_symlink(array, temp_.path() / "link");
+  for (const fs::path& target : {array, same, temp_.path() / "link"}) {
+    SCOPED_TRACE(target.string());
+    expect_failure(lcstore({"zarr", "reencode", array.string(), target.string(), "--chunks", "5,5,2,3"}),
+                   {target.string(), "is the source array itself"});
+  }
+  EXPECT_TRUE(dump(array, "f64") == read_file(kFixtures / "f32_raw.expected.f64"));
+}
+
+TEST_F(CliBadInput, FloatArrayAsInt64) {
+  // NaN has no int64 value (converting it is undefined behaviour).
+  const fs::path array = kFixtures / "f32_raw";
+  expect_failure(lcstore({"zarr", "dump", "--as", "i64", array.string()}),
+                 {array.string(), "floating-point array dumps only --as f64 or json"});
 }
 
 TEST_F(CliBadInput, BadCommandLine) {

@@ -665,9 +665,21 @@ TEST(VlenUtf8Codec, DetectsDamage) {
   const ChunkSpec one{DataType::kString, {1}, FillValue::of_string("")};
   for (const std::string& bad : {std::string("\xff"), std::string("\xc0\x80"), std::string("\xed\xa0\x80"),
                                  std::string("\xf4\x90\x80\x80"), std::string("ab\xe2\x82")}) {
+    // Stored bytes (written by another tool) are corrupt; new strings are refused.
+    Bytes stored(8 + bad.size());
+    stored[0] = std::byte{1};
+    stored[4] = static_cast<std::byte>(bad.size());
+    std::memcpy(stored.data() + 8, bad.data(), bad.size());
+    EXPECT_CORRUPT(chain_of(kVlen, one).decode(stored, kWhere), "UTF-8");
     Chunk chunk = Chunk::sized(DataType::kString, {1});
     chunk.strings[0] = bad;
-    EXPECT_CORRUPT(chain_of(kVlen, one).decode(chain_of(kVlen, one).encode(chunk), kWhere), "UTF-8");
+    try {
+      (void)chain_of(kVlen, one).encode(chunk);
+      ADD_FAILURE() << "encoding invalid UTF-8 must fail";
+    } catch (const Error& error) {
+      EXPECT_EQ(error.kind(), ErrorKind::kInvalidArgument);
+      EXPECT_NE(std::string(error.what()).find("UTF-8"), std::string::npos) << error.what();
+    }
   }
 }
 

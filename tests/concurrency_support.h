@@ -4,7 +4,9 @@
 // epoch with one of the three populate patterns.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -15,6 +17,13 @@ namespace lcstore::testing {
 using zarr::DimSelection;
 using zarr::Selection;
 using zarr::Shape;
+
+// How many times each stress scenario repeats: 200 by default, fewer under
+// the sanitizers (LCSTORE_STRESS_REPETITIONS), which run 5-20x slower.
+inline int stress_repetitions(int default_count) {
+  const char* configured = std::getenv("LCSTORE_STRESS_REPETITIONS");
+  return configured ? std::max(1, std::atoi(configured)) : default_count;
+}
 
 // The three ways the original Python system populated an epoch.
 enum class Pattern {

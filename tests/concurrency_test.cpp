@@ -16,7 +16,7 @@ namespace {
 
 using zarr::Array;
 
-constexpr int kRepetitions = 200;
+const int kRepetitions = stress_repetitions(200);
 
 template <typename Work>
 void run_threads(int count, Work&& work) {

@@ -162,6 +162,14 @@ TEST(ArrayMetadata, UnknownFieldNeedsMustUnderstandFalse) {
   EXPECT_EQ(metadata.to_json(), document) << "the extension is written back as it was";
 }
 
+TEST(ArrayMetadata, MustUnderstandMustBeTheBooleanFalse) {
+  for (const json& flag : {json("false"), json(0), json(nullptr)}) {
+    json document = array_document();
+    document["my_extension"] = {{"must_understand", flag}};
+    EXPECT_LCSTORE_ERROR(parse_array(document), kInvalidMetadata) << flag.dump();
+  }
+}
+
 TEST(ArrayMetadata, UnknownCodecIsUnsupported) {
   json document = array_document();
   document["codecs"].push_back({{"name", "lzma_from_the_future"}, {"configuration", json::object()}});
@@ -235,6 +243,74 @@ TEST(ArrayMetadata, AttributesMustBeAnObject) {
   json document = array_document();
   document["attributes"] = json::array();
   EXPECT_LCSTORE_ERROR(parse_array(document), kInvalidMetadata);
+}
+
+// Any field replaced by a value of any JSON type: the document either parses
+// or fails with an lcstore::Error, never with another exception (such as
+// nlohmann's type_error) that would escape the library's error contract.
+TEST(ArrayMetadata, WrongJsonTypesFailAsLcstoreErrors) {
+  const json wrong_values[] = {
+      5, -1, 2.5, "x", "false", json::array(), json::array({1}), json::object(), json{{"a", 1}}, nullptr, true, false};
+  const char* pointers[] = {"/zarr_format",
+                            "/node_type",
+                            "/shape",
+                            "/shape/0",
+                            "/data_type",
+                            "/chunk_grid",
+                            "/chunk_grid/name",
+                            "/chunk_grid/configuration",
+                            "/chunk_grid/configuration/chunk_shape",
+                            "/chunk_grid/configuration/chunk_shape/1",
+                            "/chunk_key_encoding",
+                            "/chunk_key_encoding/name",
+                            "/chunk_key_encoding/configuration",
+                            "/chunk_key_encoding/configuration/separator",
+                            "/fill_value",
+                            "/codecs",
+                            "/codecs/0",
+                            "/codecs/0/name",
+                            "/codecs/0/configuration",
+                            "/codecs/0/configuration/endian",
+                            "/attributes",
+                            "/dimension_names",
+                            "/dimension_names/0",
+                            "/storage_transformers",
+                            "/extension",
+                            "/extension/must_understand"};
+  for (const char* pointer : pointers) {
+    for (const json& value : wrong_values) {
+      json document = array_document();
+      document["extension"] = {{"must_understand", false}};
+      document[json::json_pointer(pointer)] = value;
+      try {
+        parse_array(document);
+      } catch (const Error&) {
+      } catch (const std::exception& error) {
+        ADD_FAILURE() << pointer << " = " << value.dump() << ": " << error.what();
+      }
+    }
+  }
+}
+
+TEST(GroupMetadata, WrongJsonTypesFailAsLcstoreErrors) {
+  const json wrong_values[] = {5, "x", "false", json::array(), json::object(), nullptr, true, false};
+  for (const char* pointer :
+       {"/zarr_format", "/node_type", "/attributes", "/consolidated_metadata", "/consolidated_metadata/kind",
+        "/consolidated_metadata/metadata", "/consolidated_metadata/must_understand", "/extension/must_understand"}) {
+    for (const json& value : wrong_values) {
+      json document = group_document();
+      document["consolidated_metadata"] = {
+          {"kind", "inline"}, {"must_understand", false}, {"metadata", json::object()}};
+      document["extension"] = {{"must_understand", false}};
+      document[json::json_pointer(pointer)] = value;
+      try {
+        GroupMetadata::from_json(document, kSubject);
+      } catch (const Error&) {
+      } catch (const std::exception& error) {
+        ADD_FAILURE() << pointer << " = " << value.dump() << ": " << error.what();
+      }
+    }
+  }
 }
 
 TEST(ParseJsonDocument, InvalidTextIsInvalidMetadata) {

@@ -20,7 +20,7 @@ namespace {
 
 using zarr::Array;
 
-constexpr int kRepetitions = 50;
+const int kRepetitions = stress_repetitions(50);
 
 // Runs `work` in a child process; returns its pid. The child exits 0 when
 // work returns, 1 when it throws.

@@ -183,6 +183,10 @@ void dump(const std::string& path, const std::string& format) {
   if (format == "f64") {
     write_binary(convert_all<double>(array));
   } else if (format == "i64") {
+    // Converting NaN or an out-of-range float to an integer is undefined.
+    if (array.data_type() == DataType::kFloat32 || array.data_type() == DataType::kFloat64) {
+      throw Error(ErrorKind::kInvalidArgument, path, "a floating-point array dumps only --as f64 or json");
+    }
     write_binary(convert_all<int64_t>(array));
   } else if (array.data_type() == DataType::kString) {
     std::cout << json(array.read_strings(select_all(array.shape()))).dump() << "\n";
@@ -236,6 +240,13 @@ void reencode(const ReencodeOptions& options) {
     inner = chunks;
   }
   metadata.codecs = make_codec_chain(metadata.data_type, options.codecs, inner);
+  // Rewriting chunks while later ones are still to be read in the old
+  // encoding would destroy the array.
+  std::error_code not_there;
+  if (std::filesystem::equivalent(options.source, options.target, not_there)) {
+    throw Error(ErrorKind::kInvalidArgument, options.target,
+                "is the source array itself; reencode into another directory");
+  }
   std::filesystem::create_directories(options.target);
   Array target = Array::create(std::make_shared<DirectoryStore>(options.target), "", metadata);
   copy_array(source, target);
@@ -339,7 +350,9 @@ void add_zarr_commands(CLI::App& app) {
   static std::string dump_path, dump_format = "f64";
   CLI::App* dump_command = zarr->add_subcommand("dump", "Write a whole array to stdout in C order");
   dump_command->add_option("PATH", dump_path, "Directory of the array")->required();
-  dump_command->add_option("--as", dump_format, "f64 (little-endian float64), i64 (little-endian int64) or json")
+  dump_command
+      ->add_option("--as", dump_format,
+                   "f64 (little-endian float64), i64 (little-endian int64; not for float arrays) or json")
       ->check(CLI::IsMember({"f64", "i64", "json"}));
   dump_command->callback([] { dump(dump_path, dump_format); });
 

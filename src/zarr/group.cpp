@@ -10,8 +10,10 @@ using nlohmann::json;
 namespace {
 
 NodeType type_of(const json& document, const std::string& subject) {
-  if (document.is_object() && document.value("node_type", "") == "array") return NodeType::kArray;
-  if (document.is_object() && document.value("node_type", "") == "group") return NodeType::kGroup;
+  // Compared as JSON: a node_type that is not a string is an error below, not
+  // nlohmann's type_error from json::value().
+  if (document.contains("node_type") && document["node_type"] == "array") return NodeType::kArray;
+  if (document.contains("node_type") && document["node_type"] == "group") return NodeType::kGroup;
   throw Error(ErrorKind::kInvalidMetadata, subject, "node_type must be \"array\" or \"group\"");
 }
 

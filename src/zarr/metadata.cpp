@@ -39,6 +39,13 @@ void check_format(const json& document, const char* node_type, const std::string
   }
 }
 
+// The string `field` of `object`, or "" when it is absent or not a string
+// (json::value() would throw nlohmann's type_error rather than an lcstore::Error).
+std::string string_field(const json& object, const char* field) {
+  auto it = object.find(field);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
 // Fields the core spec does not know must say they may be ignored.
 json extension_fields(const json& document, std::initializer_list<const char*> known, const std::string& subject) {
   json extra = json::object();
@@ -46,7 +53,7 @@ json extension_fields(const json& document, std::initializer_list<const char*> k
     bool is_known = false;
     for (const char* name : known) is_known = is_known || key == name;
     if (is_known) continue;
-    if (!value.is_object() || value.value("must_understand", true) != false) {
+    if (!value.is_object() || !value.contains("must_understand") || value["must_understand"] != false) {
       throw invalid(subject, "unknown field \"" + key + "\" (extensions must declare \"must_understand\": false)");
     }
     extra[key] = value;
@@ -110,7 +117,7 @@ ArrayMetadata ArrayMetadata::from_json(const json& document, const std::string& 
   metadata.data_type = parse_data_type(type.get<std::string>(), subject);
 
   const json& grid = required(document, "chunk_grid", subject);
-  if (!grid.is_object() || grid.value("name", "") != "regular") {
+  if (!grid.is_object() || string_field(grid, "name") != "regular") {
     throw Error(ErrorKind::kUnsupported, subject, "only the \"regular\" chunk grid is supported");
   }
   if (!grid.contains("configuration") || !grid["configuration"].contains("chunk_shape")) {
@@ -192,7 +199,7 @@ GroupMetadata GroupMetadata::from_json(const json& document, const std::string& 
     if (it->is_null()) {
       metadata.consolidated = Consolidated::kNull;
     } else {
-      if (!it->is_object() || it->value("kind", "") != "inline" || !it->contains("metadata") ||
+      if (!it->is_object() || string_field(*it, "kind") != "inline" || !it->contains("metadata") ||
           !(*it)["metadata"].is_object()) {
         throw invalid(subject, "consolidated_metadata must be null or {\"kind\": \"inline\", \"metadata\": {...}}");
       }
