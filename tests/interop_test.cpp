@@ -10,6 +10,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -426,6 +428,30 @@ TEST(Interop, AllFillChunksAreNotStored) {
     EXPECT_FALSE(fs::exists(store.group / array_name(type, "zstd") / "c/1/0/0"));
     EXPECT_TRUE(fs::exists(store.group / array_name(type, "sharded_index_end") / "c/0/0/0"));
   }
+}
+
+// What a writer killed mid-publish leaves behind (a temporary file beside the
+// chunk it was replacing) and the lock files of normal operation must not
+// change what another Zarr implementation reads.
+TEST(Interop, LeftoverTemporaryAndLockFilesDoNotDisturbZarrita) {
+  const auto written = write_store(only("float32", "zstd"));
+  const WrittenStore& store = *written;
+  const std::string name = array_name("float32", "zstd");
+  const fs::path array_directory = store.group / name;
+  {
+    auto directory = std::make_shared<DirectoryStore>(store.group);
+    auto held = directory->lock(name, 0);  // creates the array's lock file
+  }
+  ASSERT_TRUE(fs::exists(array_directory / ".lcstore.lock"));
+  for (const char* chunk_directory : {"c/0/0", "c/2/1"}) {
+    ASSERT_TRUE(fs::is_directory(array_directory / chunk_directory));
+    std::ofstream(array_directory / chunk_directory / ".0.lcstore-tmp.4242.7") << "half-written garbage";
+  }
+  ASSERT_EQ(DirectoryStore(store.group).find_leftovers().temporary_files.size(), 2u);
+  const json got = read_with_zarrita(array_directory);
+  ASSERT_TRUE(got.is_object());
+  EXPECT_TRUE(same_values(got["values"], store.types.at("float32").expected));
+  EXPECT_TRUE(read_with_zarrita(store.group).is_object());
 }
 
 TEST(Interop, ZarritaOpensTheConsolidatedGroup) {

@@ -63,7 +63,10 @@ int fsck(const FsckOptions& options) {
     for (const std::string& problem : problems) std::cout << "problem: " << problem << "\n";
     const char* verb = options.repair ? "removed" : "found";
     for (const std::string& file : leftovers.temporary_files) std::cout << verb << " temporary file: " << file << "\n";
-    for (const std::string& file : leftovers.lock_files) std::cout << verb << " lock file: " << file << "\n";
+    // Lock files are part of normal operation; listed only when removed.
+    if (options.repair) {
+      for (const std::string& file : leftovers.lock_files) std::cout << verb << " lock file: " << file << "\n";
+    }
     std::cout << (problems.empty() ? "clean" : "damaged") << ": " << arrays.size() << " arrays, " << problems.size()
               << " problems, " << leftovers.temporary_files.size() << " temporary files, "
               << leftovers.lock_files.size() << " lock files" << (options.repair ? " (leftovers removed)" : "")
