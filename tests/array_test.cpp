@@ -388,6 +388,10 @@ TEST_P(RoundTrip, EveryCellSurvivesWritesAndReads) {
   const std::string fill = fill_cell(param.type, fill_for(param.type));
   uint64_t seed = 1;
   for (const Layout& layout : kLayouts) {
+    // Files are slow to create and delete on a busy disk: the directory store
+    // gets the layouts whose keys differ in form ("c/i/j/k", "c"); rank 1 is
+    // store-independent and runs on the memory store.
+    if (param.store == StoreKind::kDirectory && layout.shape.size() == 1) continue;
     SCOPED_TRACE(layout.name);
     const std::string path = std::string("arrays/") + layout.name;
     Array array = Array::create(scratch.store(), path, metadata_for(param.type, param.chain, layout));

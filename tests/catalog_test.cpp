@@ -451,6 +451,17 @@ TEST(ColumnMapping, ErrorsNameTheCatalog) {
   EXPECT_NO_THROW((void)ColumnMapping(without_key, {.object_key_column = "OBJECT"}));
   EXPECT_LCSTORE_ERROR(ColumnMapping(without_key, {.object_key_column = "number"}), kBadInput);
 
+  const fs::path text = dir.path() / "text.ecsv";
+  write_file(text,
+             "# %ECSV 1.0\n# ---\n# datatype:\n# - {name: NUMBER, datatype: int64}\n"
+             "# - {name: MAG_AUTO, datatype: string}\nNUMBER MAG_AUTO\n1 bright\n");
+  const Table with_text = read_catalog(text, {.invalid_to_nan = true}).table;
+  EXPECT_TRUE(ThrowsError(
+      ErrorKind::kBadInput, [&] { (void)ColumnMapping(with_text, {}); },
+      [&](const Error& error) {
+        EXPECT_EQ(std::string(error.what()), text.string() + ": column MAG_AUTO: holds text, not numbers");
+      }));
+
   const fs::path twice = dir.path() / "twice.csv";
   write_file(twice, "NUMBER,MAG_AUTO,mag_auto\n1,20,20\n");
   const Table table = read_catalog(twice).table;
@@ -516,6 +527,14 @@ TEST(InvalidToNan, ValidityRuleOnPairsAndLoneColumns) {
   for (size_t row = 0; row < 7; ++row) EXPECT_EQ(!std::isnan(iso[row]), iso_valid[row]) << "row " << row + 1;
   EXPECT_EQ(table.column("FLUX_AUTO").int64s()[0], 99) << "fluxes are not magnitudes";
   EXPECT_EQ(table.column("NUMBER").int64s()[1], 2);
+
+  // Two columns of one measurement's magnitude are each judged.
+  write_file(dir.path() / "twice.csv", "NUMBER,MAG_AUTO,mag_auto\n1,99,20\n2,20,99\n");
+  const Table twice = read_catalog(dir.path() / "twice.csv", {.invalid_to_nan = true}).table;
+  EXPECT_TRUE(std::isnan(twice.column("MAG_AUTO").float64s()[0]));
+  EXPECT_EQ(twice.column("MAG_AUTO").float64s()[1], 20.0);
+  EXPECT_EQ(twice.column("mag_auto").float64s()[0], 20.0);
+  EXPECT_TRUE(std::isnan(twice.column("mag_auto").float64s()[1]));
 }
 
 // --- Broken catalogs -------------------------------------------------------------
@@ -677,6 +696,31 @@ TEST(BadCatalog, TruncatedFits) {
       }
     }
   }
+}
+
+// Headers that promise more than the file holds must fail before anything
+// that large is allocated.
+TEST(BadCatalog, CorruptFitsHeaders) {
+  TempDir dir;
+  const std::string bytes = read_file(fixture("epoch_000", ".fits_1_0.cat"));
+  auto corrupt = [&](const std::string& name, const std::string& card, const std::string& replacement) {
+    std::string changed = bytes;
+    const size_t at = changed.find(card);
+    EXPECT_NE(at, std::string::npos) << card;
+    changed.replace(at, replacement.size(), replacement);
+    const fs::path path = dir.path() / name;
+    write_file(path, changed);
+    return path;
+  };
+  const std::string objects = ", HDU 2 (OBJECTS): ";
+  fs::path path = corrupt("rows.fits", "NAXIS2  =                  281", "NAXIS2  =          99999999999");
+  expect_bad_input(path, {path.string() + objects + "file truncated: the table's 99999999999 rows"});
+  path = corrupt("repeat.fits", "TFORM10 = '4E      '", "TFORM10 = '999999999E'");
+  expect_bad_input(path, {path.string() + objects + "column MAG_APER: TFORM10 = 999999999E is wider than a row"});
+  path = corrupt("complex.fits", "TFORM6  = '1E      '", "TFORM6  = '1C      '");
+  expect_bad_input(path, {path.string() + objects + "column MAG_AUTO: FITS field type", "is not supported"});
+  path = corrupt("names.fits", "TTYPE4  = 'X_IMAGE '", "TTYPE4  = 'NUMBER  '");
+  expect_bad_input(path, {path.string() + objects + "column NUMBER: named twice"});
 }
 
 // Whatever prefix of a catalog a crash or full disk leaves behind reads as a

@@ -4,7 +4,6 @@
 #include <charconv>
 #include <cmath>
 #include <limits>
-#include <map>
 #include <optional>
 #include <unordered_map>
 
@@ -115,6 +114,7 @@ ColumnMapping::ColumnMapping(const Table& table, MappingOptions options) : optio
   for (const Column& column : table.columns()) {
     std::optional<NamedValue> named = classify(column.name());
     if (!named) continue;
+    if (!column.is_numeric()) detail::fail(table.source(), column.name(), "holds text, not numbers");
     std::string name = options_.table_key.empty() ? named->measurement : options_.table_key + "-" + named->measurement;
     auto [it, added] = position.emplace(name, all.size());
     if (added) all.push_back(Measurement{std::move(name), {}, {}});
@@ -181,14 +181,25 @@ void invalid_magnitudes_to_nan(Table& table) {
     std::vector<double>* mags = nullptr;
     std::vector<double>* errs = nullptr;
   };
-  std::map<std::string, Pair> pairs;
+  std::vector<Pair> pairs;
+  std::unordered_map<std::string, size_t> position;  // measurement -> its pair
   for (const std::string& name : table.column_names()) {
     std::optional<NamedValue> named = classify(name);
-    if (!named || (named->value != Value::kMag && named->value != Value::kMagErr)) continue;
-    Pair& pair = pairs[named->measurement];
-    (named->value == Value::kMag ? pair.mags : pair.errs) = &table.find(name)->mutable_float64s();
+    Column& column = *table.find(name);
+    // Text "magnitudes" are ColumnMapping's to reject.
+    if (!named || !column.is_numeric() || (named->value != Value::kMag && named->value != Value::kMagErr)) continue;
+    auto [it, added] = position.emplace(named->measurement, pairs.size());
+    if (added) pairs.emplace_back();
+    std::vector<double>*& slot = named->value == Value::kMag ? pairs[it->second].mags : pairs[it->second].errs;
+    // A second column for the same slot (MAG_AUTO and mag_auto) is judged on its own.
+    if (slot != nullptr) {
+      pairs.emplace_back();
+      (named->value == Value::kMag ? pairs.back().mags : pairs.back().errs) = &column.mutable_float64s();
+      continue;
+    }
+    slot = &column.mutable_float64s();
   }
-  for (auto& [measurement, pair] : pairs) {
+  for (Pair& pair : pairs) {
     const size_t rows = table.num_rows();
     for (size_t row = 0; row < rows; ++row) {
       const bool valid = (pair.mags == nullptr || valid_mag((*pair.mags)[row])) &&

@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <type_traits>
+#include <unordered_set>
 #include <variant>
 
 #include "catalog/parse_support.h"
@@ -25,7 +26,7 @@ std::string cfitsio_message(int status) {
   fits_get_errstatus(status, text);
   std::string message = text;
   char detail[FLEN_ERRMSG] = {};
-  if (fits_read_errmsg(detail) != 0 && detail[0] != '\0') message += " (" + std::string(detail) + ")";
+  if (fits_read_errmsg(detail) != 0 && detail[0] != '\0') message += " (" + printable(detail) + ")";
   fits_clear_errmsg();
   return message;
 }
@@ -78,7 +79,10 @@ class TableReader {
       }
       // LDAC_IMHEAD holds the image header of an LDAC catalog, not objects.
       if (type == BINARY_TBL || type == ASCII_TBL) {
-        if (describe_hdu() != "LDAC_IMHEAD") return Format::kFitsTable;
+        if (string_key("EXTNAME") != "LDAC_IMHEAD") {
+          describe_hdu();
+          return Format::kFitsTable;
+        }
         ldac = true;
       }
     }
@@ -99,11 +103,17 @@ class TableReader {
            "file truncated: the table's " + std::to_string(rows) + " rows end at byte " + std::to_string(data_end) +
                ", but the file has " + std::to_string(size_) + " bytes");
     }
+    LONGLONG row_bytes = 0;
+    fits_read_key(fits_.get(), TLONGLONG, "NAXIS1", &row_bytes, nullptr, &status);
+    check(status, "", "cannot read NAXIS1");
     std::vector<FieldPlan> plans;
-    for (int field = 1; field <= fields; ++field) plan_field(field, plans);
+    for (int field = 1; field <= fields; ++field) plan_field(field, static_cast<size_t>(row_bytes), plans);
     std::vector<std::string> names;
     std::vector<Column::Cells> cells;
     for (FieldPlan& plan : plans) add_columns(plan, static_cast<size_t>(rows), names, cells);
+    std::unordered_set<std::string_view> unique;
+    for (const std::string& name : names)
+      if (!unique.insert(name).second) fail(subject_, name, "named twice in the table");
 
     // CFITSIO reads through a small cache of 2880-byte blocks. Reading all
     // fields of as many rows as that cache holds, then the next rows, copies
@@ -135,13 +145,12 @@ class TableReader {
              truncated);
   }
 
-  // Records "file, HDU n (EXTNAME)" as the subject of further errors; returns EXTNAME.
-  std::string describe_hdu() {
+  // Records "file, HDU n (EXTNAME)" as the subject of further errors.
+  void describe_hdu() {
     int number = 0;
     fits_get_hdu_num(fits_.get(), &number);
     const std::string name = string_key("EXTNAME").value_or("");
     subject_ = file_ + ", HDU " + std::to_string(number) + (name.empty() ? "" : " (" + name + ")");
-    return name;
   }
 
   std::optional<std::string> string_key(const std::string& key) {
@@ -177,7 +186,7 @@ class TableReader {
     size_t first_column = 0;  // of its columns in the table
   };
 
-  void plan_field(int field, std::vector<FieldPlan>& plans) {
+  void plan_field(int field, size_t row_bytes, std::vector<FieldPlan>& plans) {
     using Kind = FieldPlan::Kind;
     const std::string number = std::to_string(field);
     // astropy's name for an unnamed field.
@@ -225,6 +234,12 @@ class TableReader {
       fail(subject_, name,
            "FITS field type " + std::to_string(type) + " (TFORM" + number + " = " +
                string_key("TFORM" + number).value_or("?") + ") is not supported");
+    }
+    // CFITSIO does not check this, and buffers are sized by the repeat count.
+    if (static_cast<size_t>(*kind == Kind::kString ? repeat : repeat * width) > row_bytes) {
+      fail(subject_, name,
+           "TFORM" + number + " = " + string_key("TFORM" + number).value_or("?") + " is wider than a row (" +
+               std::to_string(row_bytes) + " bytes)");
     }
     plans.push_back(FieldPlan{field, std::move(name), *kind, static_cast<size_t>(repeat)});
   }

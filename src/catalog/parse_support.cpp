@@ -13,22 +13,27 @@ void fail(std::string subject, std::string_view column, std::string_view reason)
   throw Error(ErrorKind::kBadInput, std::move(subject), std::move(full));
 }
 
-std::string quote_cell(std::string_view cell) {
-  constexpr size_t kShown = 40;
-  std::string text = "'";
-  for (char c : cell.substr(0, kShown)) {
-    // Bytes of a binary file shown as \xNN, so the message stays one line of text.
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-      constexpr char kHex[] = "0123456789abcdef";
-      text += "\\x";
-      text += kHex[(c >> 4) & 0xf];
-      text += kHex[c & 0xf];
+std::string printable(std::string_view text) {
+  std::string shown;
+  shown.reserve(text.size());
+  for (char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte >= 0x20 && byte < 0x7f) {
+      shown += c;
     } else {
-      text += c;
+      constexpr char kHex[] = "0123456789abcdef";
+      shown += "\\x";
+      shown += kHex[byte >> 4];
+      shown += kHex[byte & 0xf];
     }
   }
-  if (cell.size() <= kShown) return text + "'";
-  return text + "...' (" + std::to_string(cell.size()) + " characters)";
+  return shown;
+}
+
+std::string quote_cell(std::string_view cell) {
+  constexpr size_t kShown = 40;
+  if (cell.size() <= kShown) return "'" + printable(cell) + "'";
+  return "'" + printable(cell.substr(0, kShown)) + "...' (" + std::to_string(cell.size()) + " characters)";
 }
 
 }  // namespace lcstore::catalog::detail

@@ -21,8 +21,11 @@ std::string at_line(std::string_view file, size_t line);
 // "file:57: column MAG_AUTO: 'abc' is not a number".
 [[noreturn]] void fail(std::string subject, std::string_view column, std::string_view reason);
 
-// `cell` in quotes for a message; long cells are shortened and control
-// bytes escaped, since a broken file can put a binary blob into one "cell".
+// `text` with every byte that is not printable ASCII written as \xNN, so a
+// message about a broken (binary) file stays one line of readable text.
+std::string printable(std::string_view text);
+
+// printable(`cell`) in quotes for a message, long cells shortened.
 std::string quote_cell(std::string_view cell);
 
 // Parses the number at the start of [first, last): returns where it ends,
