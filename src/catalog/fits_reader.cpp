@@ -137,8 +137,8 @@ class TableReader {
     // A FITS file is a whole number of 2880-byte blocks; a cut one usually is not.
     constexpr size_t kBlock = 2880;
     const std::string truncated = size_ % kBlock == 0 ? ""
-                                                      : " (file truncated: " + std::to_string(size_) +
-                                                            " bytes is not a whole number of FITS blocks)";
+                                                      : " (file truncated or damaged: " + std::to_string(size_) +
+                                                            " bytes is not a whole number of 2880-byte FITS blocks)";
     fail(file_, "",
          (ldac ? "FITS_LDAC catalog without an LDAC_OBJECTS extension"
                : "no table extension: not a SExtractor FITS_1.0 or FITS_LDAC catalog") +
