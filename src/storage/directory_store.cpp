@@ -83,6 +83,17 @@ class FileLock final : public Lock {
   FileDescriptor fd_;
 };
 
+// open(2) that creates the missing parent directories on ENOENT. Trying the
+// open first spares the common case (the directory exists) a stat per component.
+int open_creating_parents(const fs::path& path, int flags) {
+  int fd = ::open(path.c_str(), flags, 0644);
+  if (fd >= 0 || errno != ENOENT) return fd;
+  std::error_code ec;
+  fs::create_directories(path.parent_path(), ec);
+  if (ec) throw Error(ErrorKind::kIo, path.parent_path().string(), "cannot create directory: " + ec.message());
+  return ::open(path.c_str(), flags, 0644);
+}
+
 void write_all(int fd, ByteView value, const fs::path& path) {
   size_t done = 0;
   while (done < value.size()) {
@@ -133,16 +144,12 @@ std::unique_ptr<ValueReader> DirectoryStore::open(std::string_view key) const {
 
 void DirectoryStore::set(std::string_view key, ByteView value) {
   fs::path path = path_of(key);
-  std::error_code ec;
-  fs::create_directories(path.parent_path(), ec);
-  if (ec) throw Error(ErrorKind::kIo, path.parent_path().string(), "cannot create directory: " + ec.message());
-
   // Unique among threads (counter) and processes (pid) sharing the directory.
   static std::atomic<uint64_t> counter{0};
   fs::path temporary = path.parent_path() / ("." + path.filename().string() + std::string(kTemporaryMarker) +
                                              std::to_string(::getpid()) + "." + std::to_string(counter++));
   {
-    FileDescriptor fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+    FileDescriptor fd(open_creating_parents(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC));
     if (fd.get() < 0) throw io_error(temporary, "cannot create temporary file");
     try {
       write_all(fd.get(), value, temporary);
@@ -196,11 +203,8 @@ std::vector<std::string> DirectoryStore::list_dir(std::string_view prefix) const
 
 std::unique_ptr<Lock> DirectoryStore::lock(std::string_view space, uint64_t slot) {
   if (locking_ == Locking::kDisabled) return std::make_unique<Lock>();
-  fs::path directory = space.empty() ? root_ : path_of(space);
-  std::error_code ec;
-  fs::create_directories(directory, ec);
-  fs::path path = directory / kLockFileName;
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  fs::path path = (space.empty() ? root_ : path_of(space)) / kLockFileName;
+  int fd = open_creating_parents(path, O_RDWR | O_CREAT | O_CLOEXEC);
   if (fd < 0) throw io_error(path, "cannot open lock file");
   auto held = std::make_unique<FileLock>(path, fd);
   struct flock request {};
