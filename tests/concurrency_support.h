@@ -60,6 +60,17 @@ inline zarr::ArrayMetadata scenario_metadata(const Scenario& scenario) {
   return metadata;
 }
 
+// One int64 cell, for counters incremented by region transactions.
+inline zarr::ArrayMetadata counter_metadata() {
+  zarr::ArrayMetadata metadata;
+  metadata.shape = {1};
+  metadata.chunk_shape = {1};
+  metadata.data_type = zarr::DataType::kInt64;
+  metadata.fill_value = zarr::FillValue::of<int64_t>(0);
+  metadata.codecs = {{{"name", "bytes"}, {"configuration", {{"endian", "little"}}}}};
+  return metadata;
+}
+
 // The value every test expects at a cell; distinct for every cell.
 inline float cell_value(uint64_t object, uint64_t measurement, uint64_t value, uint64_t epoch) {
   return static_cast<float>(object * 1000 + measurement * 100 + value * 10 + epoch + 1);

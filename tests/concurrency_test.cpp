@@ -114,13 +114,7 @@ TEST(ThreadWriters, OverlappingWritesNeverMixWithinAChunk) {
 TEST(ThreadWriters, RegionTransactionCounterIsExact) {
   TempDir directory;
   auto store = std::make_shared<DirectoryStore>(directory.path());
-  zarr::ArrayMetadata metadata;
-  metadata.shape = {1};
-  metadata.chunk_shape = {1};
-  metadata.data_type = zarr::DataType::kInt64;
-  metadata.fill_value = zarr::FillValue::of<int64_t>(0);
-  metadata.codecs = {{{"name", "bytes"}, {"configuration", {{"endian", "little"}}}}};
-  Array counter = Array::create(store, "counter", metadata);
+  Array counter = Array::create(store, "counter", counter_metadata());
   constexpr int kWriters = 4, kIncrements = 250;
   run_threads(kWriters, [&](int) {
     for (int i = 0; i < kIncrements; ++i) {

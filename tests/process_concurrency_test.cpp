@@ -82,13 +82,7 @@ INSTANTIATE_TEST_SUITE_P(Patterns, ProcessWriters,
 
 TEST(ProcessWriters, RegionTransactionCounterIsExact) {
   TempDir directory;
-  zarr::ArrayMetadata metadata;
-  metadata.shape = {1};
-  metadata.chunk_shape = {1};
-  metadata.data_type = zarr::DataType::kInt64;
-  metadata.fill_value = zarr::FillValue::of<int64_t>(0);
-  metadata.codecs = {{{"name", "bytes"}, {"configuration", {{"endian", "little"}}}}};
-  Array::create(std::make_shared<DirectoryStore>(directory.path()), "", metadata);
+  Array::create(std::make_shared<DirectoryStore>(directory.path()), "", counter_metadata());
   constexpr int kWriters = 6, kIncrements = 100;
   ASSERT_TRUE(run_processes(kWriters, [&](int) {
     Array counter = Array::open(std::make_shared<DirectoryStore>(directory.path()), "");
