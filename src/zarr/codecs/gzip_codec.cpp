@@ -23,6 +23,20 @@ constexpr uint64_t kMaxRatio = 1032;
 
 uInt step_of(uint64_t remaining) { return static_cast<uInt>(std::min(remaining, kStep)); }
 
+// Before each deflate/inflate call: refills zlib's input window and offers
+// output room, growing `out` when full (zlib counts in uInt, so large buffers
+// go in steps). Returns the room offered.
+uInt prepare_step(z_stream& stream, uint64_t& in_left, Bytes& out, uint64_t written) {
+  if (stream.avail_in == 0 && in_left > 0) {
+    stream.avail_in = step_of(in_left);
+    in_left -= stream.avail_in;
+  }
+  if (written == out.size()) out.resize(out.size() * 2);
+  stream.next_out = reinterpret_cast<Bytef*>(out.data() + written);
+  stream.avail_out = step_of(out.size() - written);
+  return stream.avail_out;
+}
+
 class GzipCodec final : public BytesToBytesCodec {
  public:
   explicit GzipCodec(int level) : level_(level) {}
@@ -38,14 +52,7 @@ class GzipCodec final : public BytesToBytesCodec {
     uint64_t written = 0;
     int status = Z_OK;
     while (status != Z_STREAM_END) {
-      if (stream.avail_in == 0 && in_left > 0) {
-        stream.avail_in = step_of(in_left);
-        in_left -= stream.avail_in;
-      }
-      if (written == out.size()) out.resize(out.size() * 2);
-      stream.next_out = reinterpret_cast<Bytef*>(out.data() + written);
-      stream.avail_out = step_of(out.size() - written);
-      const uInt avail_out = stream.avail_out;
+      const uInt avail_out = prepare_step(stream, in_left, out, written);
       status = deflate(&stream, in_left == 0 ? Z_FINISH : Z_NO_FLUSH);
       written += avail_out - stream.avail_out;
       if (status != Z_OK && status != Z_STREAM_END && status != Z_BUF_ERROR) {
@@ -73,14 +80,7 @@ class GzipCodec final : public BytesToBytesCodec {
     uint64_t written = 0;
     // Several concatenated members decode to the concatenation (RFC 1952 2.2).
     while (true) {
-      if (stream.avail_in == 0 && in_left > 0) {
-        stream.avail_in = step_of(in_left);
-        in_left -= stream.avail_in;
-      }
-      if (written == out.size()) out.resize(out.size() * 2);
-      stream.next_out = reinterpret_cast<Bytef*>(out.data() + written);
-      stream.avail_out = step_of(out.size() - written);
-      const uInt avail_out = stream.avail_out;
+      const uInt avail_out = prepare_step(stream, in_left, out, written);
       const int status = inflate(&stream, Z_NO_FLUSH);
       written += avail_out - stream.avail_out;
       if (status == Z_STREAM_END) {
