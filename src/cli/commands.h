@@ -11,5 +11,8 @@ namespace lcstore::cli {
 void add_zarr_commands(CLI::App& app);
 // `lcstore fsck`; sets `exit_code` to 1 when the store has problems.
 void add_fsck_command(CLI::App& app, int& exit_code);
+// `lcstore create|populate|rechunk|info|lightcurve|epoch|region|cone`;
+// populate sets `exit_code` to 1 when a catalog failed.
+void add_lightcurve_commands(CLI::App& app, int& exit_code);
 
 }  // namespace lcstore::cli

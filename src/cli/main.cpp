@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   lcstore::cli::add_zarr_commands(app);
   lcstore::cli::add_fsck_command(app, exit_code);
+  lcstore::cli::add_lightcurve_commands(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

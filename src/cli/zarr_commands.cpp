@@ -12,6 +12,7 @@
 #include "lcstore/error.h"
 #include "lcstore/storage/directory_store.h"
 #include "lcstore/zarr/array.h"
+#include "lcstore/zarr/codec_specs.h"
 #include "lcstore/zarr/group.h"
 
 namespace lcstore::cli {
@@ -51,56 +52,6 @@ Shape parse_extents(const std::string& text, const char* option) {
     }
   }
   return extents;
-}
-
-int parse_level(const std::vector<std::string>& parts, size_t index, int fallback, const std::string& spec) {
-  if (parts.size() <= index) return fallback;
-  try {
-    return std::stoi(parts[index]);
-  } catch (const std::exception&) {
-    throw Error(ErrorKind::kInvalidArgument, "--codec", "bad level in \"" + spec + "\"");
-  }
-}
-
-// One --codec argument as a zarr.json codec entry (nothing for "none").
-std::optional<json> codec_entry(const std::string& spec, DataType type) {
-  std::vector<std::string> parts = split(spec, ':');
-  const std::string& name = parts[0];
-  if (name == "none") return std::nullopt;
-  if (name == "zstd") return json{{"name", "zstd"}, {"configuration", {{"level", parse_level(parts, 1, 3, spec)}, {"checksum", false}}}};
-  if (name == "gzip") return json{{"name", "gzip"}, {"configuration", {{"level", parse_level(parts, 1, 5, spec)}}}};
-  if (name == "crc32c") return json{{"name", "crc32c"}};
-  if (name == "blosc" && parts.size() >= 2) {
-    std::string shuffle = parts.size() >= 4 ? parts[3] : "shuffle";
-    return json{{"name", "blosc"},
-                {"configuration",
-                 {{"cname", parts[1]},
-                  {"clevel", parse_level(parts, 2, 5, spec)},
-                  {"shuffle", shuffle},
-                  {"typesize", std::max<size_t>(item_size(type), 1)},
-                  {"blocksize", 0}}}};
-  }
-  throw Error(ErrorKind::kInvalidArgument, "--codec",
-              "\"" + spec + "\" is not none, zstd[:L], gzip[:L], blosc:CNAME[:L][:shuffle|bitshuffle|noshuffle] or crc32c");
-}
-
-// The codec chain for `type` with the given compressors; sharded (with a
-// crc32c-protected index) when `inner_chunks` is set.
-json make_codec_chain(DataType type, const std::vector<std::string>& codec_specs, const std::optional<Shape>& inner_chunks) {
-  json chain = json::array();
-  chain.push_back(type == DataType::kString ? json{{"name", "vlen-utf8"}, {"configuration", json::object()}}
-                                            : json{{"name", "bytes"}, {"configuration", {{"endian", "little"}}}});
-  for (const std::string& spec : codec_specs) {
-    if (auto entry = codec_entry(spec, type)) chain.push_back(*entry);
-  }
-  if (!inner_chunks) return chain;
-  json index_codecs = json::array({json{{"name", "bytes"}, {"configuration", {{"endian", "little"}}}}, json{{"name", "crc32c"}}});
-  return json::array({json{{"name", "sharding_indexed"},
-                           {"configuration",
-                            {{"chunk_shape", *inner_chunks},
-                             {"codecs", chain},
-                             {"index_codecs", index_codecs},
-                             {"index_location", "end"}}}}});
 }
 
 json array_summary(const Array& array) {
@@ -239,7 +190,7 @@ void reencode(const ReencodeOptions& options) {
     metadata.chunk_shape = parse_extents(options.shards, "--shards");
     inner = chunks;
   }
-  metadata.codecs = make_codec_chain(metadata.data_type, options.codecs, inner);
+  metadata.codecs = codec_chain_from_specs(metadata.data_type, options.codecs, inner);
   // Rewriting chunks while later ones are still to be read in the old
   // encoding would destroy the array.
   std::error_code not_there;
@@ -305,7 +256,7 @@ void demo(const std::string& directory) {
     metadata.data_type = DataType::kFloat32;
     metadata.chunk_shape = c.inner ? Shape{100, 8, 2, 30} : Shape{50, 8, 2, 10};
     metadata.fill_value = FillValue::of(NAN);
-    metadata.codecs = make_codec_chain(DataType::kFloat32, c.codecs, c.inner);
+    metadata.codecs = codec_chain_from_specs(DataType::kFloat32, c.codecs, c.inner);
     metadata.dimension_names = std::vector<std::optional<std::string>>{"object", "measurement", "value", "epoch"};
     auto start = std::chrono::steady_clock::now();
     Array array = Array::create(store, c.name, metadata);
@@ -325,7 +276,7 @@ void demo(const std::string& directory) {
   labels.data_type = DataType::kString;
   labels.chunk_shape = {64};
   labels.fill_value = FillValue::of_string("");
-  labels.codecs = make_codec_chain(DataType::kString, {"zstd:3"}, {});
+  labels.codecs = codec_chain_from_specs(DataType::kString, {"zstd:3"}, {});
   std::vector<std::string> names;
   for (uint64_t i = 0; i < shape[0]; ++i) names.push_back(fmt::format("I{}", i + 1));
   Array object = Array::create(store, "object", labels);

@@ -1,0 +1,217 @@
+// A light-curve store: one Zarr v3 group that xarray opens as a Dataset.
+//
+//   lightcurves[object, measurement, value, epoch]   float32, NaN = missing
+//
+// with the dimension coordinates `object`, `measurement`, `value`, `epoch`
+// (strings), per-object `ra`, `dec` (float64), `x_image`, `y_image`
+// (float32) and per-epoch `epoch_<name>` variables, laid out exactly as
+// xarray writes a Dataset (dimension_names, the `_FillValue` and
+// `coordinates` attributes, inline consolidated metadata).
+//
+// Two layouts of the same data live side by side:
+//  * `lightcurves`, the write layout: one epoch per chunk, objects chunked,
+//    so populating an epoch touches only that epoch's chunks;
+//  * `lightcurves_by_object`, the read layout made by rechunk(): shards of
+//    objects holding every epoch, one inner chunk per object, so reading a
+//    light curve reads that object's bytes only.
+// Queries read the read layout while it is current (no populate started
+// since it was made) and the write layout otherwise.
+//
+// Concurrency. populate() may run in any number of threads and processes at
+// once, on the same or different epochs, sharing chunks or not: every write
+// goes through the zarr layer's locked read-modify-write, so no value is lost
+// and no reader sees a torn chunk. A populate killed midway leaves whole
+// chunks and no journal entry; running it again completes it.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <unordered_map>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "lcstore/catalog/column_mapping.h"
+#include "lcstore/catalog/table.h"
+#include "lcstore/storage/store.h"
+#include "lcstore/zarr/array.h"
+
+namespace lcstore::lightcurve {
+
+// The epochs of a store and their variables (stored as `epoch_<name>`).
+struct EpochTable {
+  struct Variable {
+    std::string name;  // without the "epoch_" prefix: "mjd", "aorkey"
+    std::variant<std::vector<double>, std::vector<std::string>> values;
+  };
+  std::vector<std::string> keys;
+  std::vector<Variable> variables;
+
+  // Epochs given by key only.
+  static EpochTable from_keys(std::vector<std::string> keys);
+  // A file listing the epochs: either one key per line, or a CSV with a
+  // header row whose first column (`epoch` or `key`) holds the keys and whose
+  // other columns become variables (numeric columns float64, others strings).
+  // Throws Error(kBadInput) naming the file and line.
+  static EpochTable read(const std::filesystem::path& path);
+};
+
+// The objects of a store: keys and positions, usually from the detection
+// ("coadd") catalog via from_catalog().
+struct ObjectTable {
+  std::vector<std::string> keys;
+  std::vector<double> ra, dec;  // degrees; NaN when the catalog has none
+  std::vector<float> x, y;      // pixels
+
+  // Throws Error(kBadInput) naming the catalog for a repeated object key.
+  static ObjectTable from_catalog(const catalog::Table& table, const catalog::ColumnMapping& mapping);
+};
+
+struct CreateOptions {
+  ObjectTable objects;
+  EpochTable epochs;
+  std::vector<std::string> measurements;  // "auto", "aper_1", ...
+  std::vector<catalog::Value> values = {catalog::Value::kMag, catalog::Value::kMagErr};
+  uint64_t object_chunk = 1000;  // objects per chunk of the write layout
+  // Compressors after the bytes codec, in lcstore's codec spec syntax
+  // (zarr/codec_specs.h): {"zstd:3"}. Empty: uncompressed.
+  std::vector<std::string> codecs;
+  std::string description = "lcstore light curves";
+};
+
+enum class Strategy {
+  kV0,  // stage the epoch slab in memory, commit a masked write of the cells given
+  kV1,  // region transaction: read the epoch slab, modify it, write it back
+  kV2,  // scatter the catalog's cells with one orthogonal write
+};
+// "v0", "v1", "v2"; parse_strategy throws Error(kInvalidArgument) otherwise.
+const char* to_string(Strategy strategy);
+Strategy parse_strategy(std::string_view name);
+
+struct PopulateOptions {
+  Strategy strategy = Strategy::kV0;
+  // How catalog columns map to measurements and object keys. The values
+  // requested are always the store's own.
+  std::string table_key;
+  std::string object_key_column;
+  std::string object_key_prefix;
+  // Catalog objects that are not in the store: an error, or skipped and counted.
+  bool skip_unknown_objects = false;
+  // Store measurements the catalog has only some value columns of: an error,
+  // or skipped and named.
+  bool skip_incomplete = false;
+  // Identifies the catalog's content (catalog_content_id()). When set, the
+  // populate is journaled: an (epoch, catalog, mapping) already completed is
+  // skipped unless `force`.
+  std::string journal_id;
+  bool force = false;
+};
+
+struct PopulateResult {
+  bool already_done = false;  // journaled before; nothing was written
+  uint64_t values_written = 0;
+  uint64_t objects_written = 0;
+  uint64_t unknown_objects_skipped = 0;
+  std::vector<std::string> incomplete_measurements_skipped;
+  // Catalog measurements the store has no room for (not an error).
+  std::vector<std::string> measurements_ignored;
+};
+
+struct RechunkOptions {
+  uint64_t object_chunk = 256;        // objects per shard of the read layout
+  uint64_t memory_budget = 1ull << 30;  // bytes of staged data, all threads together
+  unsigned threads = 1;
+};
+
+// One object's light curve: values[m][v][e] flattened in that order.
+struct LightCurve {
+  std::string object;
+  double ra, dec;
+  float x, y;
+  std::vector<std::string> measurements;  // the selected ones
+  std::vector<std::string> values;
+  std::vector<float> data;  // measurements.size() x values.size() x n_epochs
+};
+
+// Every object's values at one epoch: data[o][m][v].
+struct EpochSlice {
+  std::string epoch;
+  std::vector<float> data;  // n_objects x n_measurements x n_values
+};
+
+struct ObjectMatch {
+  uint64_t index;  // row in the store
+  double separation_arcsec;  // cone search only; 0 for region
+};
+
+class LightCurveStore {
+ public:
+  // Creates the group (replacing nothing: throws Error(kInvalidArgument) if
+  // the store already holds a light-curve store) with every value NaN.
+  static LightCurveStore create(std::shared_ptr<Store> store, const CreateOptions& options);
+  // Throws Error(kNotFound / kInvalidMetadata) if the store holds none.
+  static LightCurveStore open(std::shared_ptr<Store> store);
+
+  const std::vector<std::string>& objects() const { return objects_.keys; }
+  const ObjectTable& object_table() const { return objects_; }
+  const std::vector<std::string>& measurements() const { return measurements_; }
+  const std::vector<std::string>& values() const { return values_; }
+  const EpochTable& epochs() const { return epochs_; }
+  const zarr::Array& write_layout() const { return write_layout_; }
+
+  // Row of an object / epoch key; throw Error(kNotFound) for unknown keys.
+  uint64_t object_index(const std::string& key) const;
+  uint64_t epoch_index(const std::string& key) const;
+
+  // Writes one epoch catalog's values. Everything is checked before the
+  // first write: an unknown epoch, a repeated or unknown object, an
+  // incomplete measurement or a catalog with no measurement of the store
+  // throws Error(kBadInput / kNotFound) and leaves the store unchanged.
+  PopulateResult populate(const std::string& epoch, const catalog::Table& catalog, const PopulateOptions& options);
+
+  // Builds (or rebuilds) the read layout from the write layout, streaming
+  // bands of objects in parallel within the memory budget.
+  void rechunk(const RechunkOptions& options);
+  // Whether the read layout exists and no populate started since it was made.
+  bool read_layout_current() const;
+
+  // The light curve of one object, all measurements or only `measurement`.
+  LightCurve light_curve(const std::string& object, const std::optional<std::string>& measurement = {}) const;
+  // Many objects at once, read in storage order (cheaper than one by one).
+  std::vector<LightCurve> light_curves(const std::vector<std::string>& objects,
+                                       const std::optional<std::string>& measurement = {}) const;
+  EpochSlice epoch(const std::string& key) const;
+  // Objects with dec_min <= dec <= dec_max and RA in [ra_min, ra_max], where
+  // ra_min > ra_max means the box wraps through RA 0/360.
+  std::vector<ObjectMatch> region(double ra_min, double ra_max, double dec_min, double dec_max) const;
+  // Objects within `radius_arcsec` of (ra, dec), nearest first.
+  std::vector<ObjectMatch> cone(double ra, double dec, double radius_arcsec) const;
+
+  // Status, shapes and chunks of both layouts, coordinate ranges, journal.
+  nlohmann::json info() const;
+
+ private:
+  LightCurveStore(std::shared_ptr<Store> store, zarr::Array write_layout);
+  void load_labels();
+  const zarr::Array& layout_for_reading() const;
+
+  std::shared_ptr<Store> store_;
+  zarr::Array write_layout_;
+  std::optional<zarr::Array> read_layout_;
+  ObjectTable objects_;
+  EpochTable epochs_;
+  std::vector<std::string> measurements_;
+  std::vector<std::string> values_;
+  std::unordered_map<std::string, uint64_t> object_rows_;
+  std::unordered_map<std::string, uint64_t> epoch_rows_;
+};
+
+// A content identifier of a catalog file (XXH3-128 of its bytes, hex), for
+// PopulateOptions::journal_id.
+std::string catalog_content_id(const std::filesystem::path& path);
+
+}  // namespace lcstore::lightcurve

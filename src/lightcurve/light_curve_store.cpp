@@ -1,0 +1,368 @@
+// Creating and opening a light-curve store, and its queries.
+#include "lcstore/lightcurve/light_curve_store.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <numbers>
+
+#include <fmt/chrono.h>
+#include <fmt/core.h>
+
+#include "lcstore/error.h"
+#include "lcstore/zarr/codec_specs.h"
+#include "lcstore/zarr/group.h"
+#include "lightcurve/journal.h"
+#include "lightcurve/layout.h"
+
+namespace lcstore::lightcurve {
+
+using nlohmann::json;
+using zarr::Array;
+using zarr::ArrayMetadata;
+using zarr::DataType;
+using zarr::DimSelection;
+using zarr::Selection;
+using zarr::Shape;
+
+namespace layout {
+
+ArrayMetadata light_curve_array(const Shape& shape, const Shape& chunk_shape, json codecs, const std::string& coordinates) {
+  ArrayMetadata metadata;
+  metadata.shape = shape;
+  metadata.data_type = DataType::kFloat32;
+  metadata.chunk_shape = chunk_shape;
+  metadata.fill_value = zarr::FillValue::of(std::numeric_limits<float>::quiet_NaN());
+  metadata.codecs = std::move(codecs);
+  metadata.dimension_names = {{"object", "measurement", "value", "epoch"}};
+  metadata.attributes = {{"_FillValue", kNanFillValueAttribute}, {"coordinates", coordinates}};
+  return metadata;
+}
+
+}  // namespace layout
+
+namespace {
+
+constexpr const char* kVersion = "0.1.0";
+
+// A one-dimensional coordinate array along `dimension`, in one chunk.
+ArrayMetadata coordinate_array(DataType type, uint64_t length, const std::string& dimension) {
+  ArrayMetadata metadata;
+  metadata.shape = {length};
+  metadata.data_type = type;
+  metadata.chunk_shape = {std::max<uint64_t>(length, 1)};
+  metadata.codecs = zarr::codec_chain_from_specs(type, {"zstd:3"});
+  metadata.dimension_names = {{dimension}};
+  if (type == DataType::kString) {
+    metadata.fill_value = zarr::FillValue::of_string("");
+  } else {
+    metadata.fill_value = type == DataType::kFloat32 ? zarr::FillValue::of(std::numeric_limits<float>::quiet_NaN())
+                                                     : zarr::FillValue::of(std::numeric_limits<double>::quiet_NaN());
+    metadata.attributes = {{"_FillValue", layout::kNanFillValueAttribute}};
+  }
+  return metadata;
+}
+
+void write_labels(const std::shared_ptr<Store>& store, const std::string& name, const std::vector<std::string>& labels,
+                  const std::string& dimension) {
+  Array array = Array::create(store, name, coordinate_array(DataType::kString, labels.size(), dimension));
+  array.write_strings(zarr::select_all(array.shape()), labels);
+}
+
+template <typename T>
+void write_numbers(const std::shared_ptr<Store>& store, const std::string& name, const std::vector<T>& numbers,
+                   const std::string& dimension) {
+  Array array = Array::create(store, name, coordinate_array(zarr::data_type_of<T>(), numbers.size(), dimension));
+  array.write(zarr::select_all(array.shape()), std::span<const T>(numbers));
+}
+
+template <typename T>
+std::vector<T> read_all(const Array& array) {
+  return array.read<T>(zarr::select_all(array.shape()));
+}
+
+std::vector<std::string> read_all_strings(const Array& array) {
+  return array.read_strings(zarr::select_all(array.shape()));
+}
+
+std::string epoch_variable_name(const std::string& name) { return "epoch_" + name; }
+
+// xarray's `coordinates` attribute: the non-dimension coordinates, sorted.
+std::string coordinates_attribute(const EpochTable& epochs) {
+  std::vector<std::string> names = {"ra", "dec", "x_image", "y_image"};
+  for (const EpochTable::Variable& variable : epochs.variables) names.push_back(epoch_variable_name(variable.name));
+  std::sort(names.begin(), names.end());
+  std::string joined;
+  for (const std::string& name : names) joined += (joined.empty() ? "" : " ") + name;
+  return joined;
+}
+
+void check_create_options(const CreateOptions& options) {
+  if (options.objects.keys.empty()) throw Error(ErrorKind::kBadInput, "objects", "the object catalog has no rows");
+  if (options.epochs.keys.empty()) throw Error(ErrorKind::kBadInput, "epochs", "no epochs given");
+  if (options.measurements.empty()) throw Error(ErrorKind::kBadInput, "measurements", "no measurements given");
+  if (options.values.empty()) throw Error(ErrorKind::kBadInput, "values", "no values given");
+  if (options.object_chunk == 0) throw Error(ErrorKind::kInvalidArgument, "--object-chunk", "must be positive");
+  for (const EpochTable::Variable& variable : options.epochs.variables) {
+    size_t length = std::visit([](const auto& values) { return values.size(); }, variable.values);
+    if (length != options.epochs.keys.size()) {
+      throw Error(ErrorKind::kBadInput, "epoch variable " + variable.name, "has a value count other than the epoch count");
+    }
+  }
+}
+
+// Great-circle separation in degrees (haversine: exact for small angles).
+double separation_degrees(double ra1, double dec1, double ra2, double dec2) {
+  constexpr double kRadians = std::numbers::pi / 180.0;
+  double sin_ddec = std::sin((dec2 - dec1) * kRadians / 2);
+  double sin_dra = std::sin((ra2 - ra1) * kRadians / 2);
+  double h = sin_ddec * sin_ddec + std::cos(dec1 * kRadians) * std::cos(dec2 * kRadians) * sin_dra * sin_dra;
+  return 2 * std::asin(std::min(1.0, std::sqrt(h))) / kRadians;
+}
+
+double normalized_ra(double ra) {
+  double wrapped = std::fmod(ra, 360.0);
+  return wrapped < 0 ? wrapped + 360.0 : wrapped;
+}
+
+}  // namespace
+
+LightCurveStore LightCurveStore::create(std::shared_ptr<Store> store, const CreateOptions& options) {
+  check_create_options(options);
+  if (store->get("zarr.json")) {
+    throw Error(ErrorKind::kInvalidArgument, store->describe(""), "already holds a Zarr node; create a store in a new directory");
+  }
+  std::vector<std::string> value_names;
+  for (catalog::Value value : options.values) value_names.push_back(catalog::to_string(value));
+  const ObjectTable& objects = options.objects;
+  write_labels(store, "object", objects.keys, "object");
+  write_labels(store, "measurement", options.measurements, "measurement");
+  write_labels(store, "value", value_names, "value");
+  write_labels(store, "epoch", options.epochs.keys, "epoch");
+  write_numbers(store, "ra", objects.ra, "object");
+  write_numbers(store, "dec", objects.dec, "object");
+  write_numbers(store, "x_image", objects.x, "object");
+  write_numbers(store, "y_image", objects.y, "object");
+  for (const EpochTable::Variable& variable : options.epochs.variables) {
+    std::visit(
+        [&](const auto& values) {
+          if constexpr (std::is_same_v<std::decay_t<decltype(values)>, std::vector<std::string>>) {
+            write_labels(store, epoch_variable_name(variable.name), values, "epoch");
+          } else {
+            write_numbers(store, epoch_variable_name(variable.name), values, "epoch");
+          }
+        },
+        variable.values);
+  }
+  const Shape shape = {objects.keys.size(), options.measurements.size(), value_names.size(), options.epochs.keys.size()};
+  const Shape chunks = {std::min<uint64_t>(options.object_chunk, shape[0]), shape[1], shape[2], 1};
+  Array::create(store, layout::kWriteLayout,
+                layout::light_curve_array(shape, chunks, zarr::codec_chain_from_specs(DataType::kFloat32, options.codecs),
+                                          coordinates_attribute(options.epochs)));
+  // The group document comes last: a create killed before it leaves no store.
+  json attributes = {{"description", options.description},
+                     {"created", fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(std::time(nullptr)))},
+                     {"n_objects", shape[0]},
+                     {"n_measurements", shape[1]},
+                     {"n_values", shape[2]},
+                     {"n_epochs", shape[3]},
+                     {"lcstore_version", kVersion},
+                     {layout::kFormatAttribute, layout::kFormatVersion}};
+  zarr::Group::create(store, "", attributes).consolidate();
+  return open(std::move(store));
+}
+
+LightCurveStore LightCurveStore::open(std::shared_ptr<Store> store) {
+  zarr::Group root = zarr::Group::open(store, "");
+  if (!root.attributes().contains(layout::kFormatAttribute)) {
+    throw Error(ErrorKind::kInvalidMetadata, store->describe("zarr.json"), "is a Zarr group but not an lcstore light-curve store");
+  }
+  LightCurveStore opened(store, root.open_array(layout::kWriteLayout));
+  for (const zarr::Group::Child& child : root.children()) {
+    if (child.name == layout::kReadLayout) opened.read_layout_ = root.open_array(child.name);
+  }
+  opened.load_labels();
+  return opened;
+}
+
+LightCurveStore::LightCurveStore(std::shared_ptr<Store> store, Array write_layout)
+    : store_(std::move(store)), write_layout_(std::move(write_layout)) {}
+
+void LightCurveStore::load_labels() {
+  zarr::Group root = zarr::Group::open(store_, "");
+  objects_.keys = read_all_strings(root.open_array("object"));
+  measurements_ = read_all_strings(root.open_array("measurement"));
+  values_ = read_all_strings(root.open_array("value"));
+  epochs_.keys = read_all_strings(root.open_array("epoch"));
+  objects_.ra = read_all<double>(root.open_array("ra"));
+  objects_.dec = read_all<double>(root.open_array("dec"));
+  objects_.x = read_all<float>(root.open_array("x_image"));
+  objects_.y = read_all<float>(root.open_array("y_image"));
+  for (const zarr::Group::Child& child : root.children()) {
+    if (child.type != zarr::NodeType::kArray || !child.name.starts_with("epoch_")) continue;
+    Array variable = root.open_array(child.name);
+    std::string name = child.name.substr(std::string("epoch_").size());
+    if (variable.data_type() == DataType::kString) {
+      epochs_.variables.push_back({name, read_all_strings(variable)});
+    } else {
+      epochs_.variables.push_back({name, read_all<double>(variable)});
+    }
+  }
+  const Shape expected = {objects_.keys.size(), measurements_.size(), values_.size(), epochs_.keys.size()};
+  if (write_layout_.shape() != expected) {
+    throw Error(ErrorKind::kInvalidMetadata, store_->describe(layout::kWriteLayout),
+                "shape does not match the object, measurement, value and epoch coordinates");
+  }
+  for (uint64_t row = 0; row < objects_.keys.size(); ++row) object_rows_.emplace(objects_.keys[row], row);
+  for (uint64_t row = 0; row < epochs_.keys.size(); ++row) epoch_rows_.emplace(epochs_.keys[row], row);
+}
+
+uint64_t LightCurveStore::object_index(const std::string& key) const {
+  auto found = object_rows_.find(key);
+  if (found == object_rows_.end()) throw Error(ErrorKind::kNotFound, key, "no such object in the store");
+  return found->second;
+}
+
+uint64_t LightCurveStore::epoch_index(const std::string& key) const {
+  auto found = epoch_rows_.find(key);
+  if (found == epoch_rows_.end()) throw Error(ErrorKind::kNotFound, key, "no such epoch in the store");
+  return found->second;
+}
+
+bool LightCurveStore::read_layout_current() const {
+  if (!read_layout_) return false;
+  const json& attributes = read_layout_->metadata().attributes;
+  auto generation = attributes.find(layout::kGenerationAttribute);
+  return generation != attributes.end() && generation->is_number_unsigned() &&
+         generation->get<uint64_t>() == Journal(*store_).generation();
+}
+
+const Array& LightCurveStore::layout_for_reading() const {
+  return read_layout_current() ? *read_layout_ : write_layout_;
+}
+
+std::vector<LightCurve> LightCurveStore::light_curves(const std::vector<std::string>& objects,
+                                                      const std::optional<std::string>& measurement) const {
+  std::vector<uint64_t> measurement_rows;
+  if (measurement) {
+    auto found = std::find(measurements_.begin(), measurements_.end(), *measurement);
+    if (found == measurements_.end()) throw Error(ErrorKind::kNotFound, *measurement, "no such measurement in the store");
+    measurement_rows.push_back(static_cast<uint64_t>(found - measurements_.begin()));
+  } else {
+    for (uint64_t m = 0; m < measurements_.size(); ++m) measurement_rows.push_back(m);
+  }
+  std::vector<std::pair<uint64_t, size_t>> order;  // (store row, position in the answer)
+  for (size_t i = 0; i < objects.size(); ++i) order.emplace_back(object_index(objects[i]), i);
+  std::sort(order.begin(), order.end());
+  const Array& array = layout_for_reading();
+  std::vector<LightCurve> curves(objects.size());
+  for (const auto& [row, position] : order) {
+    LightCurve& curve = curves[position];
+    curve.object = objects_.keys[row];
+    curve.ra = objects_.ra[row];
+    curve.dec = objects_.dec[row];
+    curve.x = objects_.x[row];
+    curve.y = objects_.y[row];
+    for (uint64_t m : measurement_rows) curve.measurements.push_back(measurements_[m]);
+    curve.values = values_;
+    Selection selection = {DimSelection::range(row, row + 1), DimSelection::indices(measurement_rows),
+                           DimSelection::all(values_.size()), DimSelection::all(epochs_.keys.size())};
+    curve.data = array.read<float>(selection);
+  }
+  return curves;
+}
+
+LightCurve LightCurveStore::light_curve(const std::string& object, const std::optional<std::string>& measurement) const {
+  return std::move(light_curves({object}, measurement).front());
+}
+
+EpochSlice LightCurveStore::epoch(const std::string& key) const {
+  uint64_t e = epoch_index(key);
+  // The write layout holds an epoch in contiguous chunks: always the cheaper one here.
+  Selection selection = {DimSelection::all(objects_.keys.size()), DimSelection::all(measurements_.size()),
+                         DimSelection::all(values_.size()), DimSelection::range(e, e + 1)};
+  return EpochSlice{key, write_layout_.read<float>(selection)};
+}
+
+std::vector<ObjectMatch> LightCurveStore::region(double ra_min, double ra_max, double dec_min, double dec_max) const {
+  ra_min = normalized_ra(ra_min);
+  ra_max = normalized_ra(ra_max);
+  const bool wraps = ra_min > ra_max;
+  std::vector<ObjectMatch> matches;
+  for (uint64_t row = 0; row < objects_.keys.size(); ++row) {
+    double ra = normalized_ra(objects_.ra[row]);
+    double dec = objects_.dec[row];
+    bool in_ra = wraps ? (ra >= ra_min || ra <= ra_max) : (ra >= ra_min && ra <= ra_max);
+    if (in_ra && dec >= dec_min && dec <= dec_max) matches.push_back({row, 0.0});
+  }
+  return matches;
+}
+
+std::vector<ObjectMatch> LightCurveStore::cone(double ra, double dec, double radius_arcsec) const {
+  const double radius_degrees = radius_arcsec / 3600.0;
+  std::vector<ObjectMatch> matches;
+  for (uint64_t row = 0; row < objects_.keys.size(); ++row) {
+    double separation = separation_degrees(ra, dec, objects_.ra[row], objects_.dec[row]);
+    if (separation <= radius_degrees) matches.push_back({row, separation * 3600.0});
+  }
+  std::sort(matches.begin(), matches.end(),
+            [](const ObjectMatch& a, const ObjectMatch& b) { return a.separation_arcsec < b.separation_arcsec; });
+  return matches;
+}
+
+json LightCurveStore::info() const {
+  auto layout_info = [](const Array& array) {
+    const ArrayMetadata& metadata = array.metadata();
+    json summary = {{"array", array.path()}, {"shape", metadata.shape}, {"codecs", metadata.codecs}};
+    const json& first = metadata.codecs.at(0);
+    if (first.value("name", "") == "sharding_indexed") {
+      summary["shards"] = metadata.chunk_shape;
+      summary["chunks"] = first["configuration"]["chunk_shape"];
+    } else {
+      summary["chunks"] = metadata.chunk_shape;
+    }
+    return summary;
+  };
+  auto range_of = [](const auto& numbers) {
+    auto finite = [](auto n) { return std::isfinite(n); };
+    json range = json::array();
+    double low = INFINITY, high = -INFINITY;
+    for (auto n : numbers) {
+      if (!finite(n)) continue;
+      low = std::min<double>(low, n);
+      high = std::max<double>(high, n);
+    }
+    if (low <= high) range = {low, high};
+    return range;
+  };
+  json journal = Journal(*store_).read();
+  json populated = json::array();
+  for (const std::string& key : epochs_.keys) {
+    if (journal["epochs"].contains(key)) populated.push_back(key);
+  }
+  json epoch_variables = json::array();
+  for (const EpochTable::Variable& variable : epochs_.variables) epoch_variables.push_back(epoch_variable_name(variable.name));
+  json read_layout = read_layout_ ? layout_info(*read_layout_) : json{{"array", layout::kReadLayout}};
+  read_layout["status"] = !read_layout_ ? "absent" : read_layout_current() ? "current" : "stale";
+  zarr::Group root = zarr::Group::open(store_, "");
+  return json{{"store", store_->describe("")},
+              {"description", root.attributes().value("description", "")},
+              {"created", root.attributes().value("created", "")},
+              {"shape", write_layout_.shape()},
+              {"dimensions", {"object", "measurement", "value", "epoch"}},
+              {"n_objects", objects_.keys.size()},
+              {"measurements", measurements_},
+              {"values", values_},
+              {"epochs", epochs_.keys},
+              {"epoch_variables", epoch_variables},
+              {"object_keys", objects_.keys.empty() ? json::array() : json{objects_.keys.front(), objects_.keys.back()}},
+              {"ra_range", range_of(objects_.ra)},
+              {"dec_range", range_of(objects_.dec)},
+              {"write_layout", layout_info(write_layout_)},
+              {"read_layout", read_layout},
+              {"queries_use", read_layout_current() ? "read layout" : "write layout"},
+              {"populated_epochs", populated},
+              {"journal_generation", journal["generation"]}};
+}
+
+}  // namespace lcstore::lightcurve

@@ -1,0 +1,103 @@
+// Building the read layout from the write layout: bands of objects, each
+// read whole from the write layout and written as whole shards, by several
+// threads, with the staged bands within the memory budget.
+#include <atomic>
+#include <exception>
+#include <mutex>
+#include <thread>
+
+#include <fmt/core.h>
+
+#include "lcstore/error.h"
+#include "lcstore/lightcurve/light_curve_store.h"
+#include "lcstore/zarr/codec_specs.h"
+#include "lcstore/zarr/group.h"
+#include "lightcurve/journal.h"
+#include "lightcurve/layout.h"
+
+namespace lcstore::lightcurve {
+
+using zarr::Array;
+using zarr::DimSelection;
+using zarr::Selection;
+using zarr::Shape;
+
+namespace {
+
+// The store lock slot that keeps two rechunks from rebuilding at once.
+constexpr uint64_t kRechunkLockSlot = 1;
+
+std::string format_bytes(uint64_t bytes) {
+  return bytes >= (1ull << 20) ? fmt::format("{:.1f} MiB", static_cast<double>(bytes) / (1 << 20))
+                               : fmt::format("{} bytes", bytes);
+}
+
+}  // namespace
+
+void LightCurveStore::rechunk(const RechunkOptions& options) {
+  if (options.object_chunk == 0) throw Error(ErrorKind::kInvalidArgument, "--object-chunk", "must be positive");
+  const unsigned threads = std::max(1u, options.threads);
+  const Shape& shape = write_layout_.shape();
+  const uint64_t n_objects = shape[0];
+  const uint64_t shard_objects = std::min(options.object_chunk, n_objects);
+  const uint64_t object_bytes = shape[1] * shape[2] * shape[3] * sizeof(float);
+  // A band is staged once decoded; writing it encodes one shard at a time, so
+  // half of each thread's share holds the band and the rest the shard in flight.
+  const uint64_t band_shards = options.memory_budget / threads / 2 / (shard_objects * object_bytes);
+  if (band_shards == 0) {
+    throw Error(ErrorKind::kInvalidArgument, "--memory",
+                fmt::format("{} cannot hold two shards of {} objects ({}) per thread for {} thread(s); "
+                            "lower --object-chunk or -j, or raise --memory",
+                            format_bytes(options.memory_budget), shard_objects, format_bytes(shard_objects * object_bytes),
+                            threads));
+  }
+  const uint64_t band_objects = band_shards * shard_objects;
+
+  auto held = store_->lock(".lcstore", kRechunkLockSlot);
+  const uint64_t generation = Journal(*store_).generation();
+  // Readers must not take a half-rebuilt read layout for current: drop it first.
+  read_layout_.reset();
+  for (const std::string& key : store_->list(std::string(layout::kReadLayout) + "/")) store_->erase(key);
+
+  const zarr::ArrayMetadata& written = write_layout_.metadata();
+  const Shape inner = {1, shape[1], shape[2], shape[3]};
+  Array target = Array::create(
+      store_, layout::kReadLayout,
+      layout::light_curve_array(shape, {shard_objects, shape[1], shape[2], shape[3]},
+                                nlohmann::json::array({zarr::sharding_codec(written.codecs, inner)}),
+                                written.attributes.value("coordinates", "")));
+
+  const uint64_t n_bands = (n_objects + band_objects - 1) / band_objects;
+  std::atomic<uint64_t> next_band{0};
+  std::exception_ptr failure;
+  std::mutex failure_mutex;
+  auto copy_bands = [&] {
+    std::vector<float> band;
+    try {
+      for (uint64_t b = next_band++; b < n_bands; b = next_band++) {
+        const uint64_t first = b * band_objects;
+        const uint64_t last = std::min(n_objects, first + band_objects);
+        Selection selection = {DimSelection::range(first, last), DimSelection::all(shape[1]), DimSelection::all(shape[2]),
+                               DimSelection::all(shape[3])};
+        band.resize((last - first) * object_bytes / sizeof(float));
+        write_layout_.read_into(selection, std::as_writable_bytes(std::span(band)));
+        target.write(selection, std::span<const float>(band));
+      }
+    } catch (...) {
+      std::lock_guard lock(failure_mutex);
+      if (!failure) failure = std::current_exception();
+      next_band = n_bands;
+    }
+  };
+  std::vector<std::thread> workers;
+  for (unsigned t = 1; t < threads; ++t) workers.emplace_back(copy_bands);
+  copy_bands();
+  for (std::thread& worker : workers) worker.join();
+  if (failure) std::rethrow_exception(failure);
+
+  target.update_attributes([&](nlohmann::json& attributes) { attributes[layout::kGenerationAttribute] = generation; });
+  zarr::Group::open(store_, "").consolidate();
+  read_layout_ = std::move(target);
+}
+
+}  // namespace lcstore::lightcurve

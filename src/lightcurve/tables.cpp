@@ -1,0 +1,158 @@
+// The inputs of a new store (epoch and object tables), strategies, and the
+// catalog content identifier.
+#include <charconv>
+#include <fstream>
+#include <unordered_set>
+
+#include <xxhash.h>
+#include <fmt/core.h>
+
+#include "lcstore/error.h"
+#include "lcstore/lightcurve/light_curve_store.h"
+
+namespace lcstore::lightcurve {
+
+namespace {
+
+std::string_view trim(std::string_view text) {
+  const char* space = " \t\r";
+  size_t first = text.find_first_not_of(space);
+  if (first == std::string_view::npos) return {};
+  return text.substr(first, text.find_last_not_of(space) - first + 1);
+}
+
+// Comma-separated fields, trimmed. Epoch tables hold keys, dates and ids,
+// never quoted commas, so no quoting rules are needed.
+std::vector<std::string> split_fields(std::string_view line) {
+  std::vector<std::string> fields;
+  size_t start = 0;
+  while (true) {
+    size_t end = line.find(',', start);
+    fields.emplace_back(trim(line.substr(start, end - start)));
+    if (end == std::string_view::npos) return fields;
+    start = end + 1;
+  }
+}
+
+std::optional<double> parse_number(const std::string& text) {
+  double number = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), number);
+  if (error != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
+  return number;
+}
+
+void check_unique(const std::vector<std::string>& keys, const std::string& subject, const char* what) {
+  std::unordered_set<std::string> seen;
+  for (const std::string& key : keys) {
+    if (key.empty()) throw Error(ErrorKind::kBadInput, subject, fmt::format("an empty {} key", what));
+    if (!seen.insert(key).second) throw Error(ErrorKind::kBadInput, subject, fmt::format("{} key \"{}\" appears twice", what, key));
+  }
+}
+
+}  // namespace
+
+EpochTable EpochTable::from_keys(std::vector<std::string> keys) {
+  check_unique(keys, "--epochs", "epoch");
+  EpochTable table;
+  table.keys = std::move(keys);
+  return table;
+}
+
+EpochTable EpochTable::read(const std::filesystem::path& path) {
+  std::ifstream file(path);
+  if (!file) throw Error(ErrorKind::kIo, path.string(), "cannot be read");
+  std::vector<std::pair<size_t, std::string>> lines;  // (line number, text)
+  std::string line;
+  for (size_t number = 1; std::getline(file, line); ++number) {
+    std::string_view content = trim(line);
+    if (!content.empty() && content.front() != '#') lines.emplace_back(number, std::string(content));
+  }
+  if (lines.empty()) throw Error(ErrorKind::kBadInput, path.string(), "lists no epochs");
+  EpochTable table;
+  if (lines.front().second.find(',') == std::string::npos) {
+    for (const auto& [number, key] : lines) table.keys.push_back(key);
+    check_unique(table.keys, path.string(), "epoch");
+    return table;
+  }
+  std::vector<std::string> header = split_fields(lines.front().second);
+  if (header.front() != "epoch" && header.front() != "key") {
+    throw Error(ErrorKind::kBadInput, fmt::format("{}:{}", path.string(), lines.front().first),
+                "the first column of an epoch table must be named epoch or key");
+  }
+  std::vector<std::vector<std::string>> cells(header.size());
+  for (size_t i = 1; i < lines.size(); ++i) {
+    std::vector<std::string> fields = split_fields(lines[i].second);
+    if (fields.size() != header.size()) {
+      throw Error(ErrorKind::kBadInput, fmt::format("{}:{}", path.string(), lines[i].first),
+                  fmt::format("{} fields where the header has {}", fields.size(), header.size()));
+    }
+    for (size_t c = 0; c < fields.size(); ++c) cells[c].push_back(std::move(fields[c]));
+  }
+  table.keys = std::move(cells.front());
+  check_unique(table.keys, path.string(), "epoch");
+  for (size_t c = 1; c < header.size(); ++c) {
+    std::vector<double> numbers;
+    for (const std::string& cell : cells[c]) {
+      std::optional<double> number = parse_number(cell);
+      if (!number) break;
+      numbers.push_back(*number);
+    }
+    if (numbers.size() == cells[c].size()) {
+      table.variables.push_back({header[c], std::move(numbers)});
+    } else {
+      table.variables.push_back({header[c], std::move(cells[c])});
+    }
+  }
+  return table;
+}
+
+ObjectTable ObjectTable::from_catalog(const catalog::Table& table, const catalog::ColumnMapping& mapping) {
+  ObjectTable objects;
+  objects.keys = mapping.object_keys(table);
+  check_unique(objects.keys, table.source(), "object");
+  const size_t rows = table.num_rows();
+  auto column_or_nan = [&](const std::string& name, auto& out) {
+    const catalog::Column* column = name.empty() ? nullptr : table.find(name);
+    out.resize(rows, std::numeric_limits<typename std::decay_t<decltype(out)>::value_type>::quiet_NaN());
+    if (column == nullptr) return;
+    for (size_t row = 0; row < rows; ++row) out[row] = static_cast<std::decay_t<decltype(out[0])>>(column->number(row));
+  };
+  const catalog::Coordinates& names = mapping.coordinates();
+  column_or_nan(names.ra, objects.ra);
+  column_or_nan(names.dec, objects.dec);
+  column_or_nan(names.x, objects.x);
+  column_or_nan(names.y, objects.y);
+  return objects;
+}
+
+const char* to_string(Strategy strategy) {
+  switch (strategy) {
+    case Strategy::kV0: return "v0";
+    case Strategy::kV1: return "v1";
+    case Strategy::kV2: return "v2";
+  }
+  return "?";
+}
+
+Strategy parse_strategy(std::string_view name) {
+  for (Strategy strategy : {Strategy::kV0, Strategy::kV1, Strategy::kV2}) {
+    if (name == to_string(strategy)) return strategy;
+  }
+  throw Error(ErrorKind::kInvalidArgument, "--strategy", fmt::format("\"{}\" is not v0, v1 or v2", name));
+}
+
+std::string catalog_content_id(const std::filesystem::path& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) throw Error(ErrorKind::kIo, path.string(), "cannot be read");
+  XXH3_state_t* state = XXH3_createState();
+  XXH3_128bits_reset(state);
+  std::vector<char> buffer(1 << 20);
+  while (file.read(buffer.data(), static_cast<std::streamsize>(buffer.size())) || file.gcount() > 0) {
+    XXH3_128bits_update(state, buffer.data(), static_cast<size_t>(file.gcount()));
+  }
+  XXH128_hash_t hash = XXH3_128bits_digest(state);
+  XXH3_freeState(state);
+  return fmt::format("xxh3-128:{:016x}{:016x}", hash.high64, hash.low64);
+}
+
+}  // namespace lcstore::lightcurve
