@@ -20,15 +20,16 @@ build: deps
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
+# The whole job on a simulated field through the real SExtractor; scale it
+# with DEMO_STARS, DEMO_EPOCHS, DEMO_SIZE (see demo/run-demo).
 demo: build
-	rm -rf demo-output && mkdir -p demo-output
-	$(BUILD)/lcstore zarr demo demo-output/codecs.zarr
-	$(BUILD)/lcstore zarr info demo-output/codecs.zarr
+	DEMO_DIR=demo-output LCSTORE=$(BUILD)/lcstore DEMO_JOBS=$(JOBS) demo/run-demo
 
 bench: build
 	$(BUILD)/bench/codec_bench
 	$(BUILD)/bench/lock_bench
 	$(BUILD)/bench/catalog_bench
+	$(BUILD)/bench/lightcurve_bench
 
 # The concurrency and parser tests under AddressSanitizer+UBSan and ThreadSanitizer,
 # with the stress scenarios shortened to 20 repetitions.

@@ -2,8 +2,14 @@
 // of several runs, printed next to a baseline measured in the same run.
 #pragma once
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
 #include <vector>
 
 namespace lcstore::bench {
@@ -19,6 +25,18 @@ double median_seconds(int runs, Work&& work) {
   }
   std::sort(times.begin(), times.end());
   return times[times.size() / 2];
+}
+
+// Writes `count` files of `values` each with plain write(): the physical
+// floor of writing chunks of that size.
+inline void raw_write(const std::filesystem::path& directory, uint64_t count, const std::vector<float>& values) {
+  std::filesystem::create_directories(directory);
+  for (uint64_t i = 0; i < count; ++i) {
+    std::filesystem::path path = directory / std::to_string(i);
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0 || ::write(fd, values.data(), values.size() * sizeof(float)) < 0) std::abort();
+    ::close(fd);
+  }
 }
 
 }  // namespace lcstore::bench

@@ -43,17 +43,6 @@ zarr::Selection slab(uint64_t epoch, uint64_t first_object = 0, uint64_t objects
           DimSelection::all(kShape[2]), DimSelection::range(epoch, epoch + 1)};
 }
 
-// Writes `count` files of `bytes` each with plain write(): the physical floor.
-void raw_write(const fs::path& directory, uint64_t count, const std::vector<float>& bytes) {
-  fs::create_directories(directory);
-  for (uint64_t i = 0; i < count; ++i) {
-    fs::path path = directory / std::to_string(i);
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0 || ::write(fd, bytes.data(), bytes.size() * sizeof(float)) < 0) std::abort();
-    ::close(fd);
-  }
-}
-
 void uncontended(const fs::path& scratch) {
   std::vector<float> values(kSlabCells, 17.5f);
   const uint64_t epochs = kShape[3];

@@ -14,5 +14,11 @@ void add_fsck_command(CLI::App& app, int& exit_code);
 // `lcstore create|populate|rechunk|info|lightcurve|epoch|region|cone`;
 // populate sets `exit_code` to 1 when a catalog failed.
 void add_lightcurve_commands(CLI::App& app, int& exit_code);
+// `lcstore plot`: light curves to a PNG or SVG file (PLplot, cairo driver).
+void add_plot_command(CLI::App& app);
+// `lcstore simulate`: a simulated IRAC-like field (images, truth, epoch table).
+void add_simulate_command(CLI::App& app);
+// `lcstore demo-report`: what a store built from a simulated field recovered of it.
+void add_demo_report_command(CLI::App& app);
 
 }  // namespace lcstore::cli

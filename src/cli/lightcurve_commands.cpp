@@ -1,6 +1,7 @@
 // `lcstore create | populate | rechunk | info | lightcurve | epoch | region |
 // cone`: the light-curve store from the command line.
 #include <atomic>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -13,6 +14,7 @@
 
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "cli/progress.h"
 #include "lcstore/catalog/read_catalog.h"
 #include "lcstore/error.h"
 #include "lcstore/lightcurve/light_curve_store.h"
@@ -68,6 +70,7 @@ struct CreateArguments {
   std::string object_key_column;
   std::string object_key_prefix;
   std::string description = "lcstore light curves";
+  bool json_output = false;
 };
 
 void create(const CreateArguments& arguments) {
@@ -100,6 +103,13 @@ void create(const CreateArguments& arguments) {
   std::filesystem::create_directories(arguments.store);
   LightCurveStore store = LightCurveStore::create(std::make_shared<DirectoryStore>(arguments.store), options);
   const zarr::Shape& shape = store.write_layout().shape();
+  if (arguments.json_output) {
+    std::cout << json{{"store", arguments.store}, {"shape", shape}, {"measurements", store.measurements()},
+                      {"values", store.values()}, {"epochs", store.epochs().keys}}
+                     .dump(1)
+              << "\n";
+    return;
+  }
   std::cout << fmt::format("created {}: {} objects x {} measurements x {} values x {} epochs\n", arguments.store, shape[0],
                            shape[1], shape[2], shape[3]);
 }
@@ -121,7 +131,20 @@ struct PopulateArguments {
   bool force = false;
   unsigned threads = default_threads();
   bool json_output = false;
+  bool quiet = false;
 };
+
+// Set by the first SIGINT/SIGTERM during populate: workers finish the
+// catalog in hand (so it is journaled) and take no more. A second signal
+// kills at once, which is safe too: chunks are replaced atomically and an
+// unfinished catalog is not journaled, so a rerun redoes it.
+std::atomic<bool> interrupted{false};
+static_assert(std::atomic<bool>::is_always_lock_free, "set from a signal handler");
+
+void on_interrupt(int signal) {
+  interrupted = true;
+  std::signal(signal, SIG_DFL);
+}
 
 // The epoch key of each catalog: --epoch for a single catalog, or the first
 // group of --epoch-from-name matched against the file name.
@@ -202,14 +225,19 @@ int populate(const PopulateArguments& arguments) {
   LightCurveStore store = open_store(arguments.store);
   std::vector<json> reports(arguments.catalogs.size());
   std::atomic<size_t> next{0};
-  std::mutex output;
+  Progress progress("populate", arguments.catalogs.size(), !arguments.quiet && !arguments.json_output);
+  interrupted = false;
+  std::signal(SIGINT, on_interrupt);
+  std::signal(SIGTERM, on_interrupt);
   auto work = [&] {
-    for (size_t i = next++; i < arguments.catalogs.size(); i = next++) {
+    for (size_t i = next++; i < arguments.catalogs.size() && !interrupted; i = next++) {
       reports[i] = populate_one(store, epochs[i], arguments.catalogs[i], arguments);
-      if (!arguments.json_output) {
-        std::lock_guard lock(output);
-        (reports[i]["status"] == "failed" ? std::cerr : std::cout) << describe_report(reports[i]) << "\n";
+      if (reports[i]["status"] == "failed" && !arguments.json_output) {
+        std::cerr << "lcstore: " << describe_report(reports[i]) << "\n";
+      } else if (!arguments.quiet && !arguments.json_output) {
+        progress.print_line(describe_report(reports[i]));
       }
+      progress.advance();
     }
   };
   std::vector<std::thread> workers;
@@ -217,19 +245,40 @@ int populate(const PopulateArguments& arguments) {
   for (size_t t = 1; t < threads; ++t) workers.emplace_back(work);
   work();
   for (std::thread& worker : workers) worker.join();
+  progress.finish();
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
 
-  size_t failed = 0, skipped = 0;
+  size_t failed = 0, skipped = 0, not_started = 0;
   uint64_t values = 0;
-  for (const json& report : reports) {
+  for (json& report : reports) {
+    if (report.is_null()) {
+      ++not_started;
+      continue;
+    }
     failed += report["status"] == "failed";
     skipped += report["status"] == "already_done";
     values += report.value("values_written", uint64_t{0});
   }
+  std::erase_if(reports, [](const json& report) { return report.is_null(); });
   if (arguments.json_output) {
-    std::cout << json{{"catalogs", reports}, {"failed", failed}, {"already_done", skipped}, {"values_written", values}}.dump(1) << "\n";
-  } else if (arguments.catalogs.size() > 1) {
+    std::cout << json{{"catalogs", reports},
+                      {"failed", failed},
+                      {"already_done", skipped},
+                      {"interrupted", interrupted.load()},
+                      {"not_started", not_started},
+                      {"values_written", values}}
+                     .dump(1)
+              << "\n";
+  } else if (arguments.catalogs.size() > 1 && !arguments.quiet) {
     std::cout << fmt::format("{} catalogs: {} written, {} already done, {} failed; {} values\n", reports.size(),
                              reports.size() - failed - skipped, skipped, failed, values);
+  }
+  if (interrupted) {
+    std::cerr << fmt::format("lcstore: interrupted: {} of {} catalogs done and journaled, {} not started; "
+                             "run the same command again to continue\n",
+                             reports.size(), arguments.catalogs.size(), not_started);
+    return 130;
   }
   return failed == 0 ? 0 : 1;
 }
@@ -241,17 +290,33 @@ struct RechunkArguments {
   uint64_t object_chunk = 256;
   std::string memory = "1GiB";
   unsigned threads = default_threads();
+  bool json_output = false;
+  bool quiet = false;
 };
 
 void rechunk(const RechunkArguments& arguments) {
   LightCurveStore store = open_store(arguments.store);
   const auto start = std::chrono::steady_clock::now();
-  store.rechunk({.object_chunk = arguments.object_chunk, .memory_budget = parse_size(arguments.memory), .threads = arguments.threads});
+  const uint64_t budget = parse_size(arguments.memory);
+  Progress progress("rechunk (objects)", store.objects().size(), !arguments.quiet && !arguments.json_output);
+  store.rechunk({.object_chunk = arguments.object_chunk,
+                 .memory_budget = budget,
+                 .threads = arguments.threads,
+                 .progress = [&](uint64_t done, uint64_t) { progress.set(done); }});
+  progress.finish();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const zarr::Shape& shape = store.write_layout().shape();
-  std::cout << fmt::format("rechunked {}: read layout of {} shards of {} objects in {:.2f} s\n", arguments.store,
-                           (shape[0] + arguments.object_chunk - 1) / arguments.object_chunk,
-                           std::min(arguments.object_chunk, shape[0]), seconds);
+  const uint64_t shard_objects = std::min(arguments.object_chunk, shape[0]);
+  const uint64_t shards = (shape[0] + shard_objects - 1) / shard_objects;
+  if (arguments.json_output) {
+    std::cout << json{{"store", arguments.store}, {"shards", shards}, {"shard_objects", shard_objects},
+                      {"memory_budget", budget}, {"threads", arguments.threads}, {"seconds", seconds}}
+                     .dump(1)
+              << "\n";
+  } else if (!arguments.quiet) {
+    std::cout << fmt::format("rechunked {}: read layout of {} shards of {} objects in {:.2f} s\n", arguments.store, shards,
+                             shard_objects, seconds);
+  }
 }
 
 void print_info(const std::string& path, bool json_output) {
@@ -412,6 +477,7 @@ void add_lightcurve_commands(CLI::App& app, int& exit_code) {
   create_command->add_option("--object-key", create_arguments->object_key_column, "Column identifying objects (default NUMBER, else id)");
   create_command->add_option("--object-prefix", create_arguments->object_key_prefix, "Prefix of the object keys (I -> I123)");
   create_command->add_option("--description", create_arguments->description, "The store's description attribute");
+  create_command->add_flag("--json", create_arguments->json_output, "Print the result as JSON");
   create_command->callback([create_arguments] {
     if (create_arguments->epochs.empty() && create_arguments->epochs_file.empty()) {
       throw Error(ErrorKind::kInvalidArgument, "create", "give --epochs K1,K2,... or --epochs-file FILE");
@@ -443,6 +509,7 @@ void add_lightcurve_commands(CLI::App& app, int& exit_code) {
   populate_command->add_flag("--force", populate_arguments->force, "Rewrite epochs already populated from the same catalog");
   populate_command->add_option("-j,--jobs", populate_arguments->threads, "Catalogs populated at once (default: cores)");
   populate_command->add_flag("--json", populate_arguments->json_output, "Print the results as JSON");
+  populate_command->add_flag("-q,--quiet", populate_arguments->quiet, "Print only errors");
   populate_command->callback([populate_arguments, &exit_code] { exit_code = populate(*populate_arguments); });
 
   auto rechunk_arguments = std::make_shared<RechunkArguments>();
@@ -452,6 +519,8 @@ void add_lightcurve_commands(CLI::App& app, int& exit_code) {
   rechunk_command->add_option("--object-chunk", rechunk_arguments->object_chunk, "Objects per shard of the read layout")->capture_default_str();
   rechunk_command->add_option("--memory", rechunk_arguments->memory, "Memory budget for staged data")->capture_default_str();
   rechunk_command->add_option("-j,--jobs", rechunk_arguments->threads, "Threads (default: cores)");
+  rechunk_command->add_flag("--json", rechunk_arguments->json_output, "Print the result as JSON");
+  rechunk_command->add_flag("-q,--quiet", rechunk_arguments->quiet, "Print only errors");
   rechunk_command->callback([rechunk_arguments] { rechunk(*rechunk_arguments); });
 
   auto info_arguments = std::make_shared<std::pair<std::string, bool>>();

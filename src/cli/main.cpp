@@ -13,6 +13,9 @@ int main(int argc, char** argv) {
   lcstore::cli::add_zarr_commands(app);
   lcstore::cli::add_fsck_command(app, exit_code);
   lcstore::cli::add_lightcurve_commands(app, exit_code);
+  lcstore::cli::add_plot_command(app);
+  lcstore::cli::add_simulate_command(app);
+  lcstore::cli::add_demo_report_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

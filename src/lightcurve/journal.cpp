@@ -37,8 +37,13 @@ bool Journal::completed(const std::string& epoch, const std::string& entry_id) c
   return found != epochs.end() && found->contains(entry_id);
 }
 
-void Journal::begin() {
-  change([](json& document) { document["generation"] = document["generation"].get<uint64_t>() + 1; });
+uint64_t Journal::begin() {
+  uint64_t generation = 0;
+  change([&](json& document) {
+    generation = document["generation"].get<uint64_t>() + 1;
+    document["generation"] = generation;
+  });
+  return generation;
 }
 
 void Journal::complete(const std::string& epoch, const std::string& entry_id, json details) {

@@ -27,8 +27,9 @@ class Journal {
   uint64_t generation() const;
   // Whether `entry_id` is recorded as completed for `epoch`.
   bool completed(const std::string& epoch, const std::string& entry_id) const;
-  // A populate is starting: bumps the generation.
-  void begin();
+  // A change of the light curves is starting: bumps the generation and
+  // returns the new one.
+  uint64_t begin();
   // A populate completed: bumps the generation and records `details` under
   // (epoch, entry_id) unless entry_id is empty (an unjournaled populate).
   void complete(const std::string& epoch, const std::string& entry_id, nlohmann::json details);

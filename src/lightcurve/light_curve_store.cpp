@@ -229,16 +229,30 @@ uint64_t LightCurveStore::epoch_index(const std::string& key) const {
   return found->second;
 }
 
-bool LightCurveStore::read_layout_current() const {
-  if (!read_layout_) return false;
-  const json& attributes = read_layout_->metadata().attributes;
-  auto generation = attributes.find(layout::kGenerationAttribute);
-  return generation != attributes.end() && generation->is_number_unsigned() &&
-         generation->get<uint64_t>() == Journal(*store_).generation();
+namespace {
+
+bool made_at(const Array& read_layout, uint64_t generation) {
+  const json& attributes = read_layout.metadata().attributes;
+  auto made = attributes.find(layout::kGenerationAttribute);
+  return made != attributes.end() && made->is_number_unsigned() && made->get<uint64_t>() == generation;
 }
 
-const Array& LightCurveStore::layout_for_reading() const {
-  return read_layout_current() ? *read_layout_ : write_layout_;
+}  // namespace
+
+std::optional<Array> LightCurveStore::read_layout_at(uint64_t generation) const {
+  if (read_layout_ && made_at(*read_layout_, generation)) return read_layout_;
+  // Another process may have rechunked since this store was opened.
+  try {
+    Array latest = Array::open(store_, layout::kReadLayout);
+    if (made_at(latest, generation)) return latest;
+  } catch (const Error& error) {
+    if (error.kind() != ErrorKind::kNotFound) throw;
+  }
+  return std::nullopt;
+}
+
+bool LightCurveStore::read_layout_current() const {
+  return read_layout_at(Journal(*store_).generation()).has_value();
 }
 
 std::vector<LightCurve> LightCurveStore::light_curves(const std::vector<std::string>& objects,
@@ -254,8 +268,22 @@ std::vector<LightCurve> LightCurveStore::light_curves(const std::vector<std::str
   std::vector<std::pair<uint64_t, size_t>> order;  // (store row, position in the answer)
   for (size_t i = 0; i < objects.size(); ++i) order.emplace_back(object_index(objects[i]), i);
   std::sort(order.begin(), order.end());
-  const Array& array = layout_for_reading();
   std::vector<LightCurve> curves(objects.size());
+  // A rechunk bumps the generation before it deletes the old read layout, so
+  // an unchanged generation after the reads proves they saw whole data;
+  // otherwise they are redone (from the write layout while it runs).
+  const Journal journal(*store_);
+  for (uint64_t generation = journal.generation();;) {
+    std::optional<Array> read_layout = read_layout_at(generation);
+    read_curves(read_layout ? *read_layout : write_layout_, order, measurement_rows, curves);
+    const uint64_t after = journal.generation();
+    if (!read_layout || after == generation) return curves;
+    generation = after;
+  }
+}
+
+void LightCurveStore::read_curves(const Array& array, const std::vector<std::pair<uint64_t, size_t>>& order,
+                                  const std::vector<uint64_t>& measurement_rows, std::vector<LightCurve>& curves) const {
   for (const auto& [row, position] : order) {
     LightCurve& curve = curves[position];
     curve.object = objects_.keys[row];
@@ -269,7 +297,6 @@ std::vector<LightCurve> LightCurveStore::light_curves(const std::vector<std::str
                            DimSelection::all(values_.size()), DimSelection::all(epochs_.keys.size())};
     curve.data = array.read<float>(selection);
   }
-  return curves;
 }
 
 LightCurve LightCurveStore::light_curve(const std::string& object, const std::optional<std::string>& measurement) const {
@@ -285,6 +312,8 @@ EpochSlice LightCurveStore::epoch(const std::string& key) const {
 }
 
 std::vector<ObjectMatch> LightCurveStore::region(double ra_min, double ra_max, double dec_min, double dec_max) const {
+  // A box 360 degrees wide holds every RA; normalizing [0, 360] would leave [0, 0].
+  const bool every_ra = ra_max - ra_min >= 360.0;
   ra_min = normalized_ra(ra_min);
   ra_max = normalized_ra(ra_max);
   const bool wraps = ra_min > ra_max;
@@ -292,7 +321,7 @@ std::vector<ObjectMatch> LightCurveStore::region(double ra_min, double ra_max, d
   for (uint64_t row = 0; row < objects_.keys.size(); ++row) {
     double ra = normalized_ra(objects_.ra[row]);
     double dec = objects_.dec[row];
-    bool in_ra = wraps ? (ra >= ra_min || ra <= ra_max) : (ra >= ra_min && ra <= ra_max);
+    bool in_ra = every_ra || (wraps ? (ra >= ra_min || ra <= ra_max) : (ra >= ra_min && ra <= ra_max));
     if (in_ra && dec >= dec_min && dec <= dec_max) matches.push_back({row, 0.0});
   }
   return matches;
@@ -342,8 +371,11 @@ json LightCurveStore::info() const {
   }
   json epoch_variables = json::array();
   for (const EpochTable::Variable& variable : epochs_.variables) epoch_variables.push_back(epoch_variable_name(variable.name));
-  json read_layout = read_layout_ ? layout_info(*read_layout_) : json{{"array", layout::kReadLayout}};
-  read_layout["status"] = !read_layout_ ? "absent" : read_layout_current() ? "current" : "stale";
+  std::optional<Array> current = read_layout_at(journal["generation"].get<uint64_t>());
+  std::optional<Array> existing = current;
+  if (!existing && store_->get(std::string(layout::kReadLayout) + "/zarr.json")) existing = Array::open(store_, layout::kReadLayout);
+  json read_layout = existing ? layout_info(*existing) : json{{"array", layout::kReadLayout}};
+  read_layout["status"] = current ? "current" : existing ? "stale" : "absent";
   zarr::Group root = zarr::Group::open(store_, "");
   return json{{"store", store_->describe("")},
               {"description", root.attributes().value("description", "")},
@@ -360,7 +392,7 @@ json LightCurveStore::info() const {
               {"dec_range", range_of(objects_.dec)},
               {"write_layout", layout_info(write_layout_)},
               {"read_layout", read_layout},
-              {"queries_use", read_layout_current() ? "read layout" : "write layout"},
+              {"queries_use", current ? "read layout" : "write layout"},
               {"populated_epochs", populated},
               {"journal_generation", journal["generation"]}};
 }

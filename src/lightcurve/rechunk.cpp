@@ -54,8 +54,9 @@ void LightCurveStore::rechunk(const RechunkOptions& options) {
   const uint64_t band_objects = band_shards * shard_objects;
 
   auto held = store_->lock(".lcstore", kRechunkLockSlot);
-  const uint64_t generation = Journal(*store_).generation();
-  // Readers must not take a half-rebuilt read layout for current: drop it first.
+  // Bumping the generation first makes every reader, here or in another
+  // process, stop trusting the read layout before any of it is deleted.
+  const uint64_t generation = Journal(*store_).begin();
   read_layout_.reset();
   for (const std::string& key : store_->list(std::string(layout::kReadLayout) + "/")) store_->erase(key);
 
@@ -69,6 +70,7 @@ void LightCurveStore::rechunk(const RechunkOptions& options) {
 
   const uint64_t n_bands = (n_objects + band_objects - 1) / band_objects;
   std::atomic<uint64_t> next_band{0};
+  std::atomic<uint64_t> objects_done{0};
   std::exception_ptr failure;
   std::mutex failure_mutex;
   auto copy_bands = [&] {
@@ -82,6 +84,7 @@ void LightCurveStore::rechunk(const RechunkOptions& options) {
         band.resize((last - first) * object_bytes / sizeof(float));
         write_layout_.read_into(selection, std::as_writable_bytes(std::span(band)));
         target.write(selection, std::span<const float>(band));
+        if (options.progress) options.progress(objects_done += last - first, n_objects);
       }
     } catch (...) {
       std::lock_guard lock(failure_mutex);

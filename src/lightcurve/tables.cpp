@@ -41,18 +41,22 @@ std::optional<double> parse_number(const std::string& text) {
   return number;
 }
 
-void check_unique(const std::vector<std::string>& keys, const std::string& subject, const char* what) {
+// `where(i)` names the origin of key i (a file:line, a catalog) in the error.
+template <typename Where>
+void check_unique(const std::vector<std::string>& keys, Where&& where, const char* what) {
   std::unordered_set<std::string> seen;
-  for (const std::string& key : keys) {
-    if (key.empty()) throw Error(ErrorKind::kBadInput, subject, fmt::format("an empty {} key", what));
-    if (!seen.insert(key).second) throw Error(ErrorKind::kBadInput, subject, fmt::format("{} key \"{}\" appears twice", what, key));
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (keys[i].empty()) throw Error(ErrorKind::kBadInput, where(i), fmt::format("an empty {} key", what));
+    if (!seen.insert(keys[i]).second) {
+      throw Error(ErrorKind::kBadInput, where(i), fmt::format("{} key \"{}\" appears twice", what, keys[i]));
+    }
   }
 }
 
 }  // namespace
 
 EpochTable EpochTable::from_keys(std::vector<std::string> keys) {
-  check_unique(keys, "--epochs", "epoch");
+  check_unique(keys, [](size_t) { return std::string("--epochs"); }, "epoch");
   EpochTable table;
   table.keys = std::move(keys);
   return table;
@@ -71,7 +75,7 @@ EpochTable EpochTable::read(const std::filesystem::path& path) {
   EpochTable table;
   if (lines.front().second.find(',') == std::string::npos) {
     for (const auto& [number, key] : lines) table.keys.push_back(key);
-    check_unique(table.keys, path.string(), "epoch");
+    check_unique(table.keys, [&](size_t i) { return fmt::format("{}:{}", path.string(), lines[i].first); }, "epoch");
     return table;
   }
   std::vector<std::string> header = split_fields(lines.front().second);
@@ -89,7 +93,8 @@ EpochTable EpochTable::read(const std::filesystem::path& path) {
     for (size_t c = 0; c < fields.size(); ++c) cells[c].push_back(std::move(fields[c]));
   }
   table.keys = std::move(cells.front());
-  check_unique(table.keys, path.string(), "epoch");
+  // Key i is on the line after the header's.
+  check_unique(table.keys, [&](size_t i) { return fmt::format("{}:{}", path.string(), lines[i + 1].first); }, "epoch");
   for (size_t c = 1; c < header.size(); ++c) {
     std::vector<double> numbers;
     for (const std::string& cell : cells[c]) {
@@ -109,7 +114,7 @@ EpochTable EpochTable::read(const std::filesystem::path& path) {
 ObjectTable ObjectTable::from_catalog(const catalog::Table& table, const catalog::ColumnMapping& mapping) {
   ObjectTable objects;
   objects.keys = mapping.object_keys(table);
-  check_unique(objects.keys, table.source(), "object");
+  check_unique(objects.keys, [&](size_t) { return table.source(); }, "object");
   const size_t rows = table.num_rows();
   auto column_or_nan = [&](const std::string& name, auto& out) {
     const catalog::Column* column = name.empty() ? nullptr : table.find(name);

@@ -26,6 +26,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <unordered_map>
@@ -125,6 +126,9 @@ struct RechunkOptions {
   uint64_t object_chunk = 256;        // objects per shard of the read layout
   uint64_t memory_budget = 1ull << 30;  // bytes of staged data, all threads together
   unsigned threads = 1;
+  // Called from the worker threads after each band with the objects copied
+  // so far and the total; must be thread-safe.
+  std::function<void(uint64_t done, uint64_t total)> progress;
 };
 
 // One object's light curve: values[m][v][e] flattened in that order.
@@ -197,7 +201,10 @@ class LightCurveStore {
  private:
   LightCurveStore(std::shared_ptr<Store> store, zarr::Array write_layout);
   void load_labels();
-  const zarr::Array& layout_for_reading() const;
+  // The read layout if it was made at journal generation `generation`.
+  std::optional<zarr::Array> read_layout_at(uint64_t generation) const;
+  void read_curves(const zarr::Array& array, const std::vector<std::pair<uint64_t, size_t>>& order,
+                   const std::vector<uint64_t>& measurement_rows, std::vector<LightCurve>& curves) const;
 
   std::shared_ptr<Store> store_;
   zarr::Array write_layout_;

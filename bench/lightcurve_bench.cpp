@@ -1,0 +1,345 @@
+// The light-curve store's own costs, each against a physical baseline
+// measured in the same run:
+//  * populate (catalog already parsed, write layout, uncompressed) per
+//    strategy, 1 thread, 2 threads on disjoint epochs, 2 threads sharing
+//    every chunk, against raw write() of the same bytes into files of the
+//    same sizes;
+//  * rechunk to the read layout, against raw read() + write() of the same
+//    bytes, with the peak RSS of the process doing it against its budget;
+//  * reading one object's light curve (1,000 epochs, warm page cache):
+//    p50/p99 latency and bytes read from the store, against pread() of the
+//    object's bytes.
+#include <sys/resource.h>
+#include <sys/wait.h>
+
+#include <atomic>
+#include <cstdio>
+#include <random>
+#include <thread>
+
+#include <fmt/core.h>
+
+#include "bench_support.h"
+#include "lcstore/lightcurve/light_curve_store.h"
+#include "lcstore/memory.h"
+#include "lcstore/storage/directory_store.h"
+
+namespace lcstore::bench {
+namespace {
+
+namespace fs = std::filesystem;
+using lightcurve::LightCurveStore;
+using lightcurve::Strategy;
+
+constexpr int kRuns = 3;
+
+struct StoreSize {
+  uint64_t objects, measurements, epochs, object_chunk;
+  uint64_t values() const { return objects * measurements * 2 * epochs; }
+  uint64_t bytes() const { return values() * sizeof(float); }
+  uint64_t chunk_values() const { return object_chunk * measurements * 2; }
+};
+
+// The populate workload, and a store of 1,000 epochs for reads.
+constexpr StoreSize kPopulateSize{50'000, 40, 20, 1000};
+constexpr StoreSize kLatencySize{1'000, 40, 1'000, 1000};
+constexpr uint64_t kLatencyShardObjects = 32;
+
+std::string measurement_name(uint64_t m) { return fmt::format("m{:02}", m); }
+
+// A parsed catalog of objects [first, first + count) (every `stride`-th):
+// NUMBER, positions and MAG_/MAGERR_ of every measurement.
+catalog::Table synthetic_catalog(const StoreSize& size, uint64_t first, uint64_t stride) {
+  catalog::Table table("synthetic");
+  std::vector<int64_t> numbers;
+  for (uint64_t o = first; o < size.objects; o += stride) numbers.push_back(static_cast<int64_t>(o));
+  std::vector<double> ra, dec, x, y;
+  for (int64_t n : numbers) {
+    ra.push_back(265.0 + static_cast<double>(n) * 1e-5);
+    dec.push_back(65.5 + static_cast<double>(n % 1000) * 1e-5);
+    x.push_back(static_cast<double>(n % 1000));
+    y.push_back(static_cast<double>(n / 1000));
+  }
+  table.add_column({"NUMBER", numbers});
+  table.add_column({"ALPHA_J2000", ra});
+  table.add_column({"DELTA_J2000", dec});
+  table.add_column({"X_IMAGE", x});
+  table.add_column({"Y_IMAGE", y});
+  for (uint64_t m = 0; m < size.measurements; ++m) {
+    std::vector<double> mags, errors;
+    for (int64_t n : numbers) {
+      mags.push_back(18.0 + static_cast<double>((n + static_cast<int64_t>(m)) % 100) * 0.01);
+      errors.push_back(0.01 + static_cast<double>(m) * 0.001);
+    }
+    table.add_column({"MAG_" + measurement_name(m), mags});
+    table.add_column({"MAGERR_" + measurement_name(m), errors});
+  }
+  return table;
+}
+
+LightCurveStore create_store(const fs::path& path, const StoreSize& size, const catalog::Table& objects) {
+  fs::remove_all(path);
+  fs::create_directories(path);
+  lightcurve::CreateOptions options;
+  catalog::ColumnMapping mapping(objects, {});
+  options.objects = lightcurve::ObjectTable::from_catalog(objects, mapping);
+  std::vector<std::string> epochs;
+  for (uint64_t e = 0; e < size.epochs; ++e) epochs.push_back(fmt::format("e{:04}", e));
+  options.epochs = lightcurve::EpochTable::from_keys(epochs);
+  for (uint64_t m = 0; m < size.measurements; ++m) options.measurements.push_back(measurement_name(m));
+  options.object_chunk = size.object_chunk;
+  return LightCurveStore::create(std::make_shared<DirectoryStore>(path), options);
+}
+
+// Runs `work(thread)` on `threads` threads and returns the wall time.
+template <typename Work>
+double timed_threads(unsigned threads, Work&& work) {
+  auto start = std::chrono::steady_clock::now();
+  std::vector<std::thread> workers;
+  for (unsigned t = 0; t < threads; ++t) workers.emplace_back([&, t] { work(t); });
+  for (std::thread& worker : workers) worker.join();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+uint64_t count_nan(const LightCurveStore& store) {
+  std::vector<float> all = store.write_layout().read<float>(zarr::select_all(store.write_layout().shape()));
+  return static_cast<uint64_t>(std::count_if(all.begin(), all.end(), [](float v) { return std::isnan(v); }));
+}
+
+void populate_throughput(const fs::path& scratch) {
+  const StoreSize& size = kPopulateSize;
+  const catalog::Table whole = synthetic_catalog(size, 0, 1);
+  const catalog::Table halves[2] = {synthetic_catalog(size, 0, 2), synthetic_catalog(size, 1, 2)};
+  const std::vector<float> chunk(size.chunk_values(), 18.0f);
+  const uint64_t chunk_files = size.epochs * (size.objects / size.object_chunk);
+  const double raw = median_seconds(kRuns, [&] { raw_write(scratch / "raw", chunk_files, chunk); });
+  fs::remove_all(scratch / "raw");
+  const double gigabytes = static_cast<double>(size.bytes()) / 1e9;
+  fmt::print("populate: {} objects x {} measurements x 2 values x {} epochs, {} MB, chunks of {} objects "
+             "(median of {})\n",
+             size.objects, size.measurements, size.epochs, size.bytes() / 1000000, size.object_chunk, kRuns);
+  fmt::print("  {:<34} {:>8.1f} Mvalues/s {:>6.2f} GB/s\n", "raw write() of the chunk bytes",
+             static_cast<double>(size.values()) / raw / 1e6, gigabytes / raw);
+  struct Mode {
+    const char* name;
+    unsigned threads;
+    bool shared_chunks;
+  };
+  for (Strategy strategy : {Strategy::kV0, Strategy::kV1, Strategy::kV2}) {
+    for (Mode mode : {Mode{"1 thread", 1, false}, Mode{"2 threads, disjoint epochs", 2, false},
+                      Mode{"2 threads, sharing every chunk", 2, true}}) {
+      std::vector<double> times;
+      uint64_t lost = 0;
+      for (int run = 0; run < kRuns; ++run) {
+        LightCurveStore store = create_store(scratch / "store", size, whole);
+        times.push_back(timed_threads(mode.threads, [&](unsigned t) {
+          for (uint64_t e = 0; e < size.epochs; ++e) {
+            const std::string epoch = store.epochs().keys[e];
+            if (mode.shared_chunks) {
+              store.populate(epoch, halves[t], {.strategy = strategy});
+            } else if (e % mode.threads == t) {
+              store.populate(epoch, whole, {.strategy = strategy});
+            }
+          }
+        }));
+        lost += count_nan(store);
+      }
+      std::sort(times.begin(), times.end());
+      const double seconds = times[times.size() / 2];
+      fmt::print("  {} {:<31} {:>8.1f} Mvalues/s {:>6.2f} GB/s  {:.2f}x raw{}\n", to_string(strategy), mode.name,
+                 static_cast<double>(size.values()) / seconds / 1e6, gigabytes / seconds, raw / seconds,
+                 lost == 0 ? "" : fmt::format("  LOST {} VALUES", lost));
+    }
+  }
+}
+
+// Copies every file below `from` into `to` with read() and write().
+void raw_read_write(const fs::path& from, const fs::path& to) {
+  std::vector<char> buffer;
+  fs::create_directories(to);
+  uint64_t n = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(from)) {
+    if (!entry.is_regular_file()) continue;
+    buffer.resize(entry.file_size());
+    int in = ::open(entry.path().c_str(), O_RDONLY);
+    if (in < 0 || ::read(in, buffer.data(), buffer.size()) < 0) std::abort();
+    ::close(in);
+    int out = ::open((to / std::to_string(n++)).c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (out < 0 || ::write(out, buffer.data(), buffer.size()) < 0) std::abort();
+    ::close(out);
+  }
+}
+
+// Rechunks in a fresh process (this program re-executed with --rechunk) so
+// that the peak RSS is the rechunk's alone. Returns (seconds, peak RSS bytes).
+std::pair<double, uint64_t> rechunk_in_child(const fs::path& path, uint64_t budget_bytes, unsigned threads) {
+  auto start = std::chrono::steady_clock::now();
+  pid_t child = fork();
+  if (child == 0) {
+    std::string budget = std::to_string(budget_bytes), thread_count = std::to_string(threads);
+    execl("/proc/self/exe", "lightcurve_bench", "--rechunk", path.c_str(), budget.c_str(), thread_count.c_str(), nullptr);
+    _exit(127);
+  }
+  int status = 0;
+  rusage usage{};
+  wait4(child, &status, 0, &usage);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) std::abort();
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return {seconds, static_cast<uint64_t>(usage.ru_maxrss) * 1024};
+}
+
+void rechunk_throughput(const fs::path& scratch) {
+  const StoreSize& size = kPopulateSize;
+  LightCurveStore store = create_store(scratch / "store", size, synthetic_catalog(size, 0, 1));
+  const catalog::Table whole = synthetic_catalog(size, 0, 1);
+  for (const std::string& epoch : store.epochs().keys) store.populate(epoch, whole, {});
+  const double raw = median_seconds(kRuns, [&] {
+    fs::remove_all(scratch / "copy");
+    raw_read_write(scratch / "store" / "lightcurves", scratch / "copy");
+  });
+  fs::remove_all(scratch / "copy");
+  const double megabytes = static_cast<double>(size.bytes()) / 1e6;
+  fmt::print("rechunk: the populate store ({:.0f} MB) into shards of 256 objects x {} epochs (median of {})\n", megabytes,
+             size.epochs, kRuns);
+  fmt::print("  {:<34} {:>8.1f} MB/s\n", "raw read() + write() of the bytes", megabytes / raw);
+  for (uint64_t budget_mib : {64, 256}) {
+    for (unsigned threads : {1u, 2u}) {
+      std::vector<double> times;
+      uint64_t peak = 0;
+      for (int run = 0; run < kRuns; ++run) {
+        auto [seconds, rss] = rechunk_in_child(scratch / "store", budget_mib << 20, threads);
+        times.push_back(seconds);
+        peak = std::max(peak, rss);
+      }
+      std::sort(times.begin(), times.end());
+      const double seconds = times[times.size() / 2];
+      fmt::print("  budget {:>4} MiB, {} thread(s)          {:>8.1f} MB/s  {:.2f}x raw  peak RSS {:.0f} MiB "
+                 "(budget + {:.0f} MiB)\n",
+                 budget_mib, threads, megabytes / seconds, raw / seconds, static_cast<double>(peak) / (1 << 20),
+                 static_cast<double>(peak) / (1 << 20) - static_cast<double>(budget_mib));
+    }
+  }
+  fs::remove_all(scratch / "store");
+}
+
+// Counts the bytes read through a store.
+class CountingStore final : public Store {
+ public:
+  explicit CountingStore(std::shared_ptr<Store> inner) : inner_(std::move(inner)) {}
+  std::unique_ptr<ValueReader> open(std::string_view key) const override {
+    auto reader = inner_->open(key);
+    if (!reader) return nullptr;
+    return std::make_unique<CountingReader>(std::move(reader), bytes_read_);
+  }
+  void set(std::string_view key, ByteView value) override { inner_->set(key, value); }
+  void erase(std::string_view key) override { inner_->erase(key); }
+  std::vector<std::string> list(std::string_view prefix) const override { return inner_->list(prefix); }
+  std::vector<std::string> list_dir(std::string_view prefix) const override { return inner_->list_dir(prefix); }
+  std::unique_ptr<Lock> lock(std::string_view space, uint64_t slot) override { return inner_->lock(space, slot); }
+  std::string describe(std::string_view key) const override { return inner_->describe(key); }
+  uint64_t bytes_read() const { return bytes_read_; }
+
+ private:
+  class CountingReader final : public ValueReader {
+   public:
+    CountingReader(std::unique_ptr<ValueReader> inner, std::atomic<uint64_t>& counter)
+        : inner_(std::move(inner)), counter_(counter) {}
+    uint64_t size() const override { return inner_->size(); }
+    Bytes read(uint64_t offset, uint64_t length) const override {
+      counter_ += length;
+      return inner_->read(offset, length);
+    }
+
+   private:
+    std::unique_ptr<ValueReader> inner_;
+    std::atomic<uint64_t>& counter_;
+  };
+  std::shared_ptr<Store> inner_;
+  mutable std::atomic<uint64_t> bytes_read_{0};
+};
+
+void light_curve_latency(const fs::path& scratch) {
+  const StoreSize& size = kLatencySize;
+  {
+    LightCurveStore store = create_store(scratch / "latency", size, synthetic_catalog(size, 0, 1));
+    // Filled through the zarr layer directly: one write per epoch chunk.
+    zarr::Array array = zarr::Array::open(std::make_shared<DirectoryStore>(scratch / "latency"), "lightcurves");
+    std::vector<float> slab(size.objects * size.measurements * 2);
+    for (uint64_t e = 0; e < size.epochs; ++e) {
+      std::fill(slab.begin(), slab.end(), 18.0f + static_cast<float>(e) * 1e-3f);
+      zarr::Selection selection = zarr::select_all(array.shape());
+      selection[3] = zarr::DimSelection::range(e, e + 1);
+      array.write<float>(selection, slab);
+    }
+    store.rechunk({.object_chunk = kLatencyShardObjects, .memory_budget = 256 << 20, .threads = 2});
+  }
+  auto counting = std::make_shared<CountingStore>(std::make_shared<DirectoryStore>(scratch / "latency"));
+  LightCurveStore store = LightCurveStore::open(counting);
+  const uint64_t object_bytes = size.measurements * 2 * size.epochs * sizeof(float);
+  std::mt19937 random(7);
+  std::uniform_int_distribution<uint64_t> pick(0, size.objects - 1);
+  constexpr int kQueries = 1000;
+  for (int warm = 0; warm < 100; ++warm) store.light_curve(store.objects()[pick(random)]);
+  std::vector<double> latencies;
+  const uint64_t read_before = counting->bytes_read();
+  for (int q = 0; q < kQueries; ++q) {
+    const std::string& object = store.objects()[pick(random)];
+    auto start = std::chrono::steady_clock::now();
+    store.light_curve(object);
+    latencies.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  const double bytes_per_query = static_cast<double>(counting->bytes_read() - read_before) / kQueries;
+  std::sort(latencies.begin(), latencies.end());
+
+  // Baseline: pread() of one object's bytes at random places of a shard file.
+  std::string shard;
+  for (const auto& entry : fs::recursive_directory_iterator(scratch / "latency" / "lightcurves_by_object")) {
+    if (entry.is_regular_file() && entry.path().string().find("/c/") != std::string::npos) {
+      shard = entry.path();
+      break;
+    }
+  }
+  const uint64_t shard_size = fs::file_size(shard);
+  int fd = ::open(shard.c_str(), O_RDONLY);
+  std::vector<char> buffer(object_bytes);
+  std::vector<double> raw;
+  std::uniform_int_distribution<uint64_t> offset(0, shard_size - object_bytes);
+  for (int q = 0; q < kQueries; ++q) {
+    auto start = std::chrono::steady_clock::now();
+    if (::pread(fd, buffer.data(), object_bytes, static_cast<off_t>(offset(random))) < 0) std::abort();
+    raw.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  ::close(fd);
+  std::sort(raw.begin(), raw.end());
+  auto percentile = [](const std::vector<double>& sorted, double p) {
+    return sorted[static_cast<size_t>(p * static_cast<double>(sorted.size() - 1))] * 1e3;
+  };
+  fmt::print("light curve read: {} objects x {} measurements x 2 values x {} epochs, read layout, {} random objects\n",
+             size.objects, size.measurements, size.epochs, kQueries);
+  fmt::print("  {:<34} p50 {:.3f} ms  p99 {:.3f} ms\n", "pread() of the object's bytes", percentile(raw, 0.5),
+             percentile(raw, 0.99));
+  fmt::print("  {:<34} p50 {:.3f} ms  p99 {:.3f} ms  ({:.2f}x / {:.2f}x the pread)\n", "lcstore light_curve()",
+             percentile(latencies, 0.5), percentile(latencies, 0.99), percentile(latencies, 0.5) / percentile(raw, 0.5),
+             percentile(latencies, 0.99) / percentile(raw, 0.99));
+  fmt::print("  bytes read per light curve: {:.0f} for {} bytes of data ({:.3f}x)\n", bytes_per_query, object_bytes,
+             bytes_per_query / static_cast<double>(object_bytes));
+  fs::remove_all(scratch / "latency");
+}
+
+}  // namespace
+}  // namespace lcstore::bench
+
+int main(int argc, char** argv) {
+  lcstore::keep_freed_memory();
+  if (argc == 5 && std::string(argv[1]) == "--rechunk") {
+    lcstore::lightcurve::LightCurveStore::open(std::make_shared<lcstore::DirectoryStore>(argv[2]))
+        .rechunk({.object_chunk = 256, .memory_budget = std::stoull(argv[3]), .threads = static_cast<unsigned>(std::stoul(argv[4]))});
+    return 0;
+  }
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
+  const auto scratch = std::filesystem::temp_directory_path() / ("lcstore-lightcurve-bench-" + std::to_string(::getpid()));
+  lcstore::bench::populate_throughput(scratch);
+  lcstore::bench::rechunk_throughput(scratch);
+  lcstore::bench::light_curve_latency(scratch);
+  std::filesystem::remove_all(scratch);
+}
