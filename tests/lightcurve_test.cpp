@@ -755,11 +755,15 @@ TEST(RechunkLimits, TooSmallMemoryBudgetThrowsAndKeepsTheReadLayout) {
   ScratchLightCurves store(StoreKind::kDirectory, synthetic_create_options());
   populate_mixed(*store);
   store->rechunk({.object_chunk = 9});
-  const StoreSnapshot before = snapshot_of(store.scratch());
+  const StoreSnapshot first = snapshot_of(store.scratch());
   const uint64_t enough = 2 * 2 * 9 * kObjectBytes;  // two shards for each of two threads
   store->rechunk({.object_chunk = 9, .memory_budget = enough, .threads = 2});
-  const StoreSnapshot after_enough = snapshot_of(store.scratch());
-  EXPECT_TRUE(Unchanged(before, after_enough)) << "the same rechunk again writes the same store";
+  const StoreSnapshot before = snapshot_of(store.scratch());
+  // Each rechunk moves the journal generation on (so readers elsewhere drop
+  // the old read layout first); the shards themselves are the same.
+  for (const auto& [key, value] : first.values) {
+    if (key.starts_with("lightcurves_by_object/c/")) EXPECT_EQ(before.values.at(key), value) << key;
+  }
   EXPECT_TRUE(ThrowsError(
       ErrorKind::kInvalidArgument,
       [&] { store->rechunk({.object_chunk = 9, .memory_budget = enough - 1, .threads = 2}); },
