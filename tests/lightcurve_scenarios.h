@@ -38,7 +38,6 @@ inline const Strategy kStrategies[] = {Strategy::kV0, Strategy::kV1, Strategy::k
 // Who populates what: `workers` writers split the store's objects into
 // contiguous partitions, or its epochs round robin.
 struct PopulateScenario {
-  friend void PrintTo(const PopulateScenario* scenario, std::ostream* out) { *out << scenario->name; }
   enum class Split { kObjects, kEpochs };
   const char* name;
   uint64_t objects;
@@ -46,6 +45,9 @@ struct PopulateScenario {
   uint64_t object_chunk;  // objects per chunk of the write layout
   int workers;
   Split split;
+
+  // Test parameters print as the scenario's name rather than as an address.
+  friend void PrintTo(const PopulateScenario* scenario, std::ostream* out) { *out << scenario->name; }
 };
 
 // (a) One writer populates every epoch.
@@ -175,6 +177,10 @@ struct PopulatePlan {
       }
     }
     for (const std::vector<int>& writers : chunk_writers) shared_chunks += writers.size() > 1;
+    // Object partitions that share no chunk would not test what they are for.
+    if (s.split == PopulateScenario::Split::kObjects && s.workers > 1 && shared_chunks == 0) {
+      throw std::logic_error(fmt::format("{}: no chunk is shared by two partitions", s.name));
+    }
   }
 
   uint64_t cell_count() const { return scenario.objects * kStoreMeasurements.size() * kValues * scenario.epochs; }
@@ -294,7 +300,8 @@ inline void reset_store(const std::filesystem::path& directory) {
 // The repetitions share one store, emptied in between, rather than create a
 // store each: where creating a file gets slower the more files were deleted
 // in the last half minute (ext4 without a journal steps over each recently
-// freed inode), creating and removing whole stores made the runs 3x slower.
+// freed inode, as on the development machine), creating and removing a whole
+// store per repetition made these tests several times slower.
 template <typename RunWorkers>
 Damage repeat_scenario(const PopulatePlan& plan, int repetitions, RunWorkers&& run_workers) {
   Damage damage;

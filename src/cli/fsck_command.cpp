@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/progress.h"
 #include "lcstore/error.h"
 #include "lcstore/storage/directory_store.h"
 #include "lcstore/zarr/group.h"
@@ -18,21 +19,19 @@ struct FsckOptions {
   std::string path;
   bool repair = false;
   bool json_output = false;
+  bool quiet = false;
 };
 
-// Checks the node at `path` and everything below it.
-void check_node(const std::shared_ptr<DirectoryStore>& store, const std::string& path, json& arrays,
-                std::vector<std::string>& problems) {
+// The paths of every array at or below `path`; unreadable nodes become problems.
+void find_arrays(const std::shared_ptr<DirectoryStore>& store, const std::string& path, std::vector<std::string>& arrays,
+                 std::vector<std::string>& problems) {
   try {
     if (node_type_at(*store, path) == NodeType::kArray) {
-      Array array = Array::open(store, path);
-      std::vector<std::string> found = array.verify_chunks();
-      arrays.push_back({{"path", path.empty() ? "/" : path}, {"corrupt_chunks", found.size()}});
-      problems.insert(problems.end(), found.begin(), found.end());
+      arrays.push_back(path);
       return;
     }
     for (const Group::Child& child : Group::open(store, path).children()) {
-      check_node(store, path.empty() ? child.name : path + "/" + child.name, arrays, problems);
+      find_arrays(store, path.empty() ? child.name : path + "/" + child.name, arrays, problems);
     }
   } catch (const Error& error) {
     problems.push_back(error.what());
@@ -41,9 +40,21 @@ void check_node(const std::shared_ptr<DirectoryStore>& store, const std::string&
 
 int fsck(const FsckOptions& options) {
   auto store = std::make_shared<DirectoryStore>(options.path);
+  std::vector<std::string> array_paths, problems;
+  find_arrays(store, "", array_paths, problems);
   json arrays = json::array();
-  std::vector<std::string> problems;
-  check_node(store, "", arrays, problems);
+  Progress progress("fsck (arrays)", array_paths.size(), !options.quiet && !options.json_output);
+  for (const std::string& path : array_paths) {
+    try {
+      std::vector<std::string> found = Array::open(store, path).verify_chunks();
+      arrays.push_back({{"path", path.empty() ? "/" : path}, {"corrupt_chunks", found.size()}});
+      problems.insert(problems.end(), found.begin(), found.end());
+    } catch (const Error& error) {
+      problems.push_back(error.what());
+    }
+    progress.advance();
+  }
+  progress.finish();
   DirectoryStore::Leftovers leftovers = store->find_leftovers();
   if (options.repair) store->remove_leftovers(leftovers);
 
@@ -55,7 +66,7 @@ int fsck(const FsckOptions& options) {
                       {"repaired", options.repair}}
                      .dump(2)
               << "\n";
-  } else {
+  } else if (!options.quiet || !problems.empty()) {
     for (const json& array : arrays) {
       std::cout << "array " << array["path"].get<std::string>() << ": "
                 << (array["corrupt_chunks"] == 0 ? "ok" : "CORRUPT") << "\n";
@@ -87,6 +98,8 @@ void add_fsck_command(CLI::App& app, int& exit_code) {
   command->add_flag("--repair", options.repair,
                     "Remove temporary files of killed writers and lock files (only while no writer runs)");
   command->add_flag("--json", options.json_output, "Print the report as JSON");
+  command->add_flag("-q,--quiet", options.quiet, "Print nothing when the store is clean (the exit status tells)");
+  command->footer("Examples:\n  lcstore fsck field.lcs\n  lcstore fsck field.lcs --repair   # after a crash, with no writer running");
   command->callback([&exit_code] { exit_code = fsck(options); });
 }
 

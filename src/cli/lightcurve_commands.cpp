@@ -525,6 +525,7 @@ void add_lightcurve_commands(CLI::App& app, int& exit_code) {
 
   auto info_arguments = std::make_shared<std::pair<std::string, bool>>();
   CLI::App* info_command = app.add_subcommand("info", "Summarise a store: shape, layouts, coordinates, populated epochs");
+  info_command->footer("Example:\n  lcstore info field.lcs --json");
   info_command->add_option("STORE", info_arguments->first, "Store directory")->required();
   info_command->add_flag("--json", info_arguments->second, "Print as JSON");
   info_command->callback([info_arguments] { print_info(info_arguments->first, info_arguments->second); });
@@ -546,6 +547,7 @@ void add_lightcurve_commands(CLI::App& app, int& exit_code) {
   };
   auto epoch_arguments = std::make_shared<EpochArguments>();
   CLI::App* epoch_command = app.add_subcommand("epoch", "Print every object's values at one epoch");
+  epoch_command->footer("Example:\n  lcstore epoch field.lcs r58520832 --format csv > epoch.csv");
   epoch_command->add_option("STORE", epoch_arguments->store, "Store directory")->required();
   epoch_command->add_option("KEY", epoch_arguments->key, "Epoch key")->required();
   add_format_options(epoch_command, epoch_arguments->format);

@@ -6,6 +6,8 @@
 #include <iostream>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "cli/commands.h"
 #include "lcstore/simulate/field.h"
 
@@ -17,6 +19,7 @@ struct SimulateArguments {
   std::string directory;
   simulate::FieldOptions field;
   unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+  bool json_output = false;
 };
 
 void run_simulate(const SimulateArguments& arguments) {
@@ -31,6 +34,15 @@ void run_simulate(const SimulateArguments& arguments) {
     transient += star.variability == simulate::Variability::kTransient;
   }
   const simulate::FieldOptions& o = field.options;
+  if (arguments.json_output) {
+    std::cout << nlohmann::json{{"directory", arguments.directory}, {"stars", field.stars.size()},
+                                {"periodic", periodic},           {"transient", transient},
+                                {"epochs", field.epochs.size()},  {"size", o.size},
+                                {"seed", o.seed},                 {"seconds", seconds}}
+                     .dump(1)
+              << "\n";
+    return;
+  }
   std::cout << fmt::format(
       "simulated {} stars (mag {}-{}; {} variable: {} periodic, {} transient) at {} epochs, MJD {:.1f}-{:.1f}\n"
       "  {}x{} pixels of {}\", centre RA {} Dec {}, PSF FWHM {} px, zero point {}, seed {}\n"
@@ -66,6 +78,7 @@ void add_simulate_command(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
   command->add_option("-j,--jobs", arguments->threads, "Images rendered at once (default: cores)");
+  command->add_flag("--json", arguments->json_output, "Print the result as JSON");
   command->callback([arguments] { run_simulate(*arguments); });
 }
 

@@ -171,6 +171,7 @@ struct ReencodeOptions {
   std::string source, target;
   std::string chunks, shards;
   std::vector<std::string> codecs;
+  bool json_output = false;
 };
 
 void reencode(const ReencodeOptions& options) {
@@ -201,6 +202,15 @@ void reencode(const ReencodeOptions& options) {
   std::filesystem::create_directories(options.target);
   Array target = Array::create(std::make_shared<DirectoryStore>(options.target), "", metadata);
   copy_array(source, target);
+  json summary = array_summary(target);
+  summary["source"] = options.source;
+  summary["target"] = options.target;
+  if (options.json_output) {
+    std::cout << summary.dump(1) << "\n";
+  } else {
+    std::cout << fmt::format("reencoded {} -> {}: chunks {}{}\n", options.source, options.target, summary["chunks"].dump(),
+                             summary["shards"].is_null() ? "" : " in shards " + summary["shards"].dump());
+  }
 }
 
 // Light-curve-like float32 values: magnitudes around 18 with small scatter,
@@ -296,6 +306,7 @@ void add_zarr_commands(CLI::App& app) {
   static std::string info_path;
   CLI::App* info_command = zarr->add_subcommand("info", "Print a node's metadata summary as JSON");
   info_command->add_option("PATH", info_path, "Directory of the array or group")->required();
+  info_command->footer("Example:\n  lcstore zarr info field.lcs/lightcurves");
   info_command->callback([] { info(info_path); });
 
   static std::string dump_path, dump_format = "f64";
@@ -305,6 +316,7 @@ void add_zarr_commands(CLI::App& app) {
       ->add_option("--as", dump_format,
                    "f64 (little-endian float64), i64 (little-endian int64; not for float arrays) or json")
       ->check(CLI::IsMember({"f64", "i64", "json"}));
+  dump_command->footer("Example:\n  lcstore zarr dump field.lcs/epoch --as json");
   dump_command->callback([] { dump(dump_path, dump_format); });
 
   static ReencodeOptions reencode_options;
@@ -316,6 +328,8 @@ void add_zarr_commands(CLI::App& app) {
   reencode_command->add_option("--shards", reencode_options.shards, "Shard shape: enables sharding_indexed");
   reencode_command->add_option("--codec", reencode_options.codecs,
                                "none | zstd[:L] | gzip[:L] | blosc:CNAME[:L][:shuffle|bitshuffle|noshuffle] | crc32c; repeatable, applied in order");
+  reencode_command->add_flag("--json", reencode_options.json_output, "Print the new array's summary as JSON");
+  reencode_command->footer("Example:\n  lcstore zarr reencode lc.zarr/lightcurves lc-sharded --chunks 1,40,2,1000 --shards 256,40,2,1000 --codec zstd:3");
   reencode_command->callback([] { reencode(reencode_options); });
 
   static std::string demo_directory;
