@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <thread>
 #include <array>
 #include <cctype>
 #include <cmath>
@@ -751,6 +753,37 @@ TEST(RechunkStale, PopulateAfterRechunkFallsBackToTheWriteLayout) {
   EXPECT_TRUE(SameCells(written.data, read_cells(store.read_layout()).data));
 }
 
+// A reader with its own handle (as another process) queries while rechunks
+// with changing shard sizes delete and rebuild the read layout: every answer
+// equals the data, never the fill value of a half-built read layout.
+TEST(RechunkConcurrent, ReadersNeverSeeAHalfBuiltReadLayout) {
+  ScratchLightCurves store(StoreKind::kDirectory, synthetic_create_options());
+  populate_mixed(*store);
+  store->rechunk({.object_chunk = 5});
+  const Cells written = read_cells(store->write_layout());
+  std::atomic<bool> done{false};
+  std::thread rechunker([&] {
+    LightCurveStore own = store.reopen();
+    for (uint64_t round = 0; round < 40; ++round) own.rechunk({.object_chunk = 1 + round % 11});
+    done = true;
+  });
+  const LightCurveStore reader = store.reopen();
+  uint64_t queries = 0, wrong = 0;
+  std::vector<std::string> errors;
+  while (!done || queries == 0) {
+    const uint64_t o = queries++ % kObjectCount;
+    try {
+      if (!SameCells(written.object(o), reader.light_curve(reader.objects()[o]).data)) ++wrong;
+    } catch (const Error& error) {
+      errors.push_back(error.what());
+    }
+  }
+  rechunker.join();
+  EXPECT_EQ(wrong, 0u) << "of " << queries << " queries";
+  EXPECT_TRUE(errors.empty()) << errors.size() << " queries failed, first: " << errors.front();
+  EXPECT_TRUE(reader.read_layout_current());
+}
+
 TEST(RechunkLimits, TooSmallMemoryBudgetThrowsAndKeepsTheReadLayout) {
   ScratchLightCurves store(StoreKind::kDirectory, synthetic_create_options());
   populate_mixed(*store);
@@ -762,7 +795,9 @@ TEST(RechunkLimits, TooSmallMemoryBudgetThrowsAndKeepsTheReadLayout) {
   // Each rechunk moves the journal generation on (so readers elsewhere drop
   // the old read layout first); the shards themselves are the same.
   for (const auto& [key, value] : first.values) {
-    if (key.starts_with("lightcurves_by_object/c/")) EXPECT_EQ(before.values.at(key), value) << key;
+    if (key.starts_with("lightcurves_by_object/c/")) {
+      EXPECT_EQ(before.values.at(key), value) << key;
+    }
   }
   EXPECT_TRUE(ThrowsError(
       ErrorKind::kInvalidArgument,

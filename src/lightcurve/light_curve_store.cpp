@@ -275,7 +275,12 @@ std::vector<LightCurve> LightCurveStore::light_curves(const std::vector<std::str
   const Journal journal(*store_);
   for (uint64_t generation = journal.generation();;) {
     std::optional<Array> read_layout = read_layout_at(generation);
-    read_curves(read_layout ? *read_layout : write_layout_, order, measurement_rows, curves);
+    try {
+      read_curves(read_layout ? *read_layout : write_layout_, order, measurement_rows, curves);
+    } catch (const Error&) {
+      // Shards replaced under the read by another geometry fail to decode.
+      if (!read_layout || journal.generation() == generation) throw;
+    }
     const uint64_t after = journal.generation();
     if (!read_layout || after == generation) return curves;
     generation = after;
