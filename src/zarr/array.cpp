@@ -145,8 +145,13 @@ void transfer(const std::vector<const ChunkPart*>& parts, Chunk& chunk, const Sh
   }
   auto move_row = [&](uint64_t in_chunk, uint64_t in_block, uint64_t count) {
     if (!filtered) return move(in_chunk, in_block, count);
-    for (uint64_t k = 0; k < count; ++k) {
-      if (wanted(in_block + k)) move(in_chunk + k, in_block + k, 1);
+    // Runs of wanted cells move with one copy each: a staged slab's mask is
+    // mostly long runs.
+    for (uint64_t k = 0; k < count;) {
+      while (k < count && !wanted(in_block + k)) ++k;
+      const uint64_t run = k;
+      while (k < count && wanted(in_block + k)) ++k;
+      if (k > run) move(in_chunk + run, in_block + run, k - run);
     }
   };
   if (folded == 0) return move_row(0, 0, row);
