@@ -9,11 +9,9 @@
 //  * reading one object's light curve (1,000 epochs, warm page cache):
 //    p50/p99 latency and bytes read from the store, against pread() of the
 //    object's bytes.
-#include <sys/resource.h>
-#include <sys/wait.h>
-
 #include <atomic>
 #include <cstdio>
+#include <fstream>
 #include <random>
 #include <thread>
 
@@ -170,22 +168,28 @@ void raw_read_write(const fs::path& from, const fs::path& to) {
   }
 }
 
-// Rechunks in a fresh process (this program re-executed with --rechunk) so
-// that the peak RSS is the rechunk's alone. Returns (seconds, peak RSS bytes).
+// Rechunks in a fresh process (this program re-executed with --rechunk),
+// which reports its own peak RSS (VmHWM: the new address space's high-water
+// mark; a fork's rusage would count the parent's pages too). Returns
+// (seconds, peak RSS bytes).
 std::pair<double, uint64_t> rechunk_in_child(const fs::path& path, uint64_t budget_bytes, unsigned threads) {
+  const std::string command = fmt::format("{} --rechunk {} {} {}", fs::read_symlink("/proc/self/exe").string(),
+                                          path.string(), budget_bytes, threads);
   auto start = std::chrono::steady_clock::now();
-  pid_t child = fork();
-  if (child == 0) {
-    std::string budget = std::to_string(budget_bytes), thread_count = std::to_string(threads);
-    execl("/proc/self/exe", "lightcurve_bench", "--rechunk", path.c_str(), budget.c_str(), thread_count.c_str(), nullptr);
-    _exit(127);
-  }
-  int status = 0;
-  rusage usage{};
-  wait4(child, &status, 0, &usage);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) std::abort();
+  FILE* child = ::popen(command.c_str(), "r");
+  unsigned long long peak_kib = 0;
+  if (child == nullptr || std::fscanf(child, "%llu", &peak_kib) != 1 || ::pclose(child) != 0) std::abort();
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return {seconds, static_cast<uint64_t>(usage.ru_maxrss) * 1024};
+  return {seconds, peak_kib * 1024};
+}
+
+// This process's peak RSS in KiB, from /proc/self/status.
+unsigned long long peak_rss_kib() {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.starts_with("VmHWM:")) return std::stoull(line.substr(6));
+  }
+  return 0;
 }
 
 void rechunk_throughput(const fs::path& scratch) {
@@ -334,12 +338,17 @@ int main(int argc, char** argv) {
   if (argc == 5 && std::string(argv[1]) == "--rechunk") {
     lcstore::lightcurve::LightCurveStore::open(std::make_shared<lcstore::DirectoryStore>(argv[2]))
         .rechunk({.object_chunk = 256, .memory_budget = std::stoull(argv[3]), .threads = static_cast<unsigned>(std::stoul(argv[4]))});
+    fmt::print("{}\n", lcstore::bench::peak_rss_kib());
     return 0;
   }
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   const auto scratch = std::filesystem::temp_directory_path() / ("lcstore-lightcurve-bench-" + std::to_string(::getpid()));
-  lcstore::bench::populate_throughput(scratch);
-  lcstore::bench::rechunk_throughput(scratch);
-  lcstore::bench::light_curve_latency(scratch);
+  // Optional arguments pick sections: populate, rechunk, latency (default: all).
+  auto wanted = [&](std::string_view section) {
+    return argc == 1 || std::find(argv + 1, argv + argc, section) != argv + argc;
+  };
+  if (wanted("populate")) lcstore::bench::populate_throughput(scratch);
+  if (wanted("rechunk")) lcstore::bench::rechunk_throughput(scratch);
+  if (wanted("latency")) lcstore::bench::light_curve_latency(scratch);
   std::filesystem::remove_all(scratch);
 }
