@@ -26,14 +26,25 @@ struct EpochCells {
   std::vector<std::vector<const catalog::Column*>> columns;
 
   // The catalog's values as float32 in C order of
-  // [rows.size(), measurement_rows.size(), n_values].
+  // [rows.size(), measurement_rows.size(), n_values]. Column by column, each
+  // read as its own cell type: a type dispatch per cell was a tenth of
+  // populate's time.
   std::vector<float> values() const {
     const size_t n_values = columns.empty() ? 0 : columns.front().size();
-    std::vector<float> out;
-    out.reserve(rows.size() * columns.size() * n_values);
-    for (const auto& [object_row, catalog_row] : rows) {
-      for (const auto& measurement : columns) {
-        for (const catalog::Column* column : measurement) out.push_back(static_cast<float>(column->number(catalog_row)));
+    const size_t row_stride = columns.size() * n_values;
+    std::vector<float> out(rows.size() * row_stride);
+    size_t offset = 0;
+    auto gather = [&](const auto& cells) {
+      for (size_t i = 0; i < rows.size(); ++i) out[i * row_stride + offset] = static_cast<float>(cells[rows[i].second]);
+    };
+    for (const auto& measurement : columns) {
+      for (const catalog::Column* column : measurement) {
+        if (column->type() == catalog::ColumnType::kInt64) {
+          gather(column->int64s());
+        } else {
+          gather(column->float64s());
+        }
+        ++offset;
       }
     }
     return out;
