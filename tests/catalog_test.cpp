@@ -2,6 +2,7 @@
 // every catalog in every format reads to the same table, the format is found
 // from the content, the column mapping, the 99.0 rule, and broken catalogs
 // fail with a lcstore::Error naming file, line and column.
+#include <fitsio.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -694,6 +695,83 @@ TEST(BadCatalog, TruncatedFits) {
       } else {
         expect_bad_input(path, {path.string() + ": "});
       }
+    }
+  }
+}
+
+// Plain numeric fields are decoded from the file's bytes, the rest (scaled
+// integers, logicals, text) by CFITSIO; a table with every kind, read back,
+// holds exactly what CFITSIO wrote, including the fields after a text one.
+TEST(FitsFieldTypes, EveryFieldTypeReadsAsWritten) {
+  TempDir dir;
+  const fs::path path = dir.path() / "types.fits";
+  constexpr long kTypeRows = 5;
+  const char* names[] = {"B", "I", "J", "K", "E", "D", "TEXT", "FLAG", "SCALED", "UNSIGNED", "VEC"};
+  const char* forms[] = {"1B", "1I", "1J", "1K", "1E", "1D", "7A", "1L", "1I", "1I", "3E"};
+  fitsfile* file = nullptr;
+  int status = 0;
+  fits_create_file(&file, path.c_str(), &status);
+  fits_create_img(file, BYTE_IMG, 0, nullptr, &status);
+  fits_create_tbl(file, BINARY_TBL, kTypeRows, 11, const_cast<char**>(names), const_cast<char**>(forms), nullptr,
+                  "OBJECTS", &status);
+  double scale = 0.5, unsigned_zero = 32768;
+  fits_write_key(file, TDOUBLE, "TSCAL9", &scale, nullptr, &status);
+  fits_write_key(file, TDOUBLE, "TZERO10", &unsigned_zero, nullptr, &status);
+  fits_set_tscale(file, 9, scale, 0.0, &status);
+  fits_set_tscale(file, 10, 1.0, unsigned_zero, &status);
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  std::vector<double> b = {0, 1, 127, 200, 255}, i = {-32768, -1, 0, 1, 32767},
+                      j = {-2147483648.0, -7, 0, 7, 2147483647.0}, e = {-1.5, 0.25, nan, 99.0, 1e30},
+                      d = {265.123456789012, -0.1, 1e-300, nan, 65.5}, scaled = {-3.5, 0, 0.5, 1, 100},
+                      unsigned_values = {0, 1, 32768, 40000, 65535}, vec(kTypeRows * 3);
+  std::vector<long long> k = {-9000000000000000000LL, -1, 0, 1, 9000000000000000000LL};
+  for (size_t n = 0; n < vec.size(); ++n) vec[n] = static_cast<double>(n) * 0.125;
+  std::vector<std::string> texts = {"a", "bb", "c", "seven77", "x y"};
+  std::vector<char*> text_pointers;
+  for (std::string& text : texts) text_pointers.push_back(text.data());
+  char flags[] = {1, 0, 1, 1, 0};
+  fits_write_col(file, TDOUBLE, 1, 1, 1, kTypeRows, b.data(), &status);
+  fits_write_col(file, TDOUBLE, 2, 1, 1, kTypeRows, i.data(), &status);
+  fits_write_col(file, TDOUBLE, 3, 1, 1, kTypeRows, j.data(), &status);
+  fits_write_col(file, TLONGLONG, 4, 1, 1, kTypeRows, k.data(), &status);
+  fits_write_col(file, TDOUBLE, 5, 1, 1, kTypeRows, e.data(), &status);
+  fits_write_col(file, TDOUBLE, 6, 1, 1, kTypeRows, d.data(), &status);
+  fits_write_col(file, TSTRING, 7, 1, 1, kTypeRows, text_pointers.data(), &status);
+  fits_write_col(file, TLOGICAL, 8, 1, 1, kTypeRows, flags, &status);
+  fits_write_col(file, TDOUBLE, 9, 1, 1, kTypeRows, scaled.data(), &status);
+  fits_write_col(file, TDOUBLE, 10, 1, 1, kTypeRows, unsigned_values.data(), &status);
+  fits_write_col(file, TDOUBLE, 11, 1, 1, kTypeRows * 3, vec.data(), &status);
+  fits_close_file(file, &status);
+  ASSERT_EQ(status, 0);
+
+  const Table table = read_catalog(path).table;
+  ASSERT_EQ(table.num_rows(), static_cast<size_t>(kTypeRows));
+  auto expect_numbers = [&](const std::string& name, ColumnType type, const std::vector<double>& expected) {
+    const catalog::Column& column = table.column(name);
+    EXPECT_EQ(column.type(), type) << name;
+    for (size_t row = 0; row < expected.size(); ++row) {
+      const double want = name == "E" ? static_cast<double>(static_cast<float>(expected[row])) : expected[row];
+      if (std::isnan(want)) {
+        EXPECT_TRUE(std::isnan(column.number(row))) << name << " row " << row;
+      } else {
+        EXPECT_EQ(column.number(row), want) << name << " row " << row;
+      }
+    }
+  };
+  expect_numbers("B", ColumnType::kInt64, b);
+  expect_numbers("I", ColumnType::kInt64, i);
+  expect_numbers("J", ColumnType::kInt64, j);
+  expect_numbers("E", ColumnType::kFloat64, e);
+  expect_numbers("D", ColumnType::kFloat64, d);
+  expect_numbers("SCALED", ColumnType::kFloat64, scaled);
+  expect_numbers("UNSIGNED", ColumnType::kInt64, unsigned_values);
+  expect_numbers("FLAG", ColumnType::kInt64, {1, 0, 1, 1, 0});
+  EXPECT_EQ(table.column("K").int64s(), std::vector<int64_t>(k.begin(), k.end()));
+  EXPECT_EQ(table.column("TEXT").strings(), texts);
+  for (size_t n = 0; n < 3; ++n) {
+    const std::string name = n == 0 ? "VEC" : "VEC_" + std::to_string(n);
+    for (size_t row = 0; row < static_cast<size_t>(kTypeRows); ++row) {
+      EXPECT_EQ(table.column(name).number(row), vec[row * 3 + n]) << name << " row " << row;
     }
   }
 }

@@ -1,8 +1,8 @@
 // Populating one epoch from one catalog, by the original's three strategies.
-#include <algorithm>
-
 #include <fmt/core.h>
 #include <fmt/ranges.h>
+
+#include <algorithm>
 
 #include "lcstore/error.h"
 #include "lcstore/lightcurve/light_curve_store.h"
@@ -164,20 +164,21 @@ PopulateResult LightCurveStore::populate(const std::string& epoch, const catalog
           }
         }
       }
-      Selection selection = {DimSelection::all(n_objects), DimSelection::all(n_measurements), DimSelection::all(n_values),
-                             DimSelection::range(e, e + 1)};
+      Selection selection = {DimSelection::all(n_objects), DimSelection::all(n_measurements),
+                             DimSelection::all(n_values), DimSelection::range(e, e + 1)};
       write_layout_.write(selection, std::span<const float>(slab), {.mask = mask});
       break;
     }
     case Strategy::kV1: {
-      Selection selection = {DimSelection::all(n_objects), DimSelection::all(n_measurements), DimSelection::all(n_values),
-                             DimSelection::range(e, e + 1)};
+      Selection selection = {DimSelection::all(n_objects), DimSelection::all(n_measurements),
+                             DimSelection::all(n_values), DimSelection::range(e, e + 1)};
       write_layout_.update(selection, [&](std::span<std::byte> bytes) {
         std::span<float> slab(reinterpret_cast<float*>(bytes.data()), bytes.size() / sizeof(float));
         size_t next = 0;
         for (const auto& [object_row, catalog_row] : cells.rows) {
           for (uint64_t m : cells.measurement_rows) {
-            for (uint64_t v = 0; v < n_values; ++v) slab[(object_row * n_measurements + m) * n_values + v] = values[next++];
+            for (uint64_t v = 0; v < n_values; ++v)
+              slab[(object_row * n_measurements + m) * n_values + v] = values[next++];
           }
         }
       });
@@ -186,8 +187,9 @@ PopulateResult LightCurveStore::populate(const std::string& epoch, const catalog
     case Strategy::kV2: {
       std::vector<uint64_t> object_rows;
       for (const auto& row : cells.rows) object_rows.push_back(row.first);
-      Selection selection = {DimSelection::indices(std::move(object_rows)), DimSelection::indices(cells.measurement_rows),
-                             DimSelection::all(n_values), DimSelection::range(e, e + 1)};
+      Selection selection = {DimSelection::indices(std::move(object_rows)),
+                             DimSelection::indices(cells.measurement_rows), DimSelection::all(n_values),
+                             DimSelection::range(e, e + 1)};
       write_layout_.write(selection, std::span<const float>(values));
       break;
     }
