@@ -8,14 +8,16 @@
 //    bytes, with the peak RSS of the process doing it against its budget;
 //  * reading one object's light curve (1,000 epochs, warm page cache):
 //    p50/p99 latency and bytes read from the store, against pread() of the
-//    object's bytes.
+//    object's bytes;
+//  * cone searches among 1,000,000 objects, against a scan of all of them.
+#include <fmt/core.h>
+
 #include <atomic>
 #include <cstdio>
 #include <fstream>
+#include <numbers>
 #include <random>
 #include <thread>
-
-#include <fmt/core.h>
 
 #include "bench_support.h"
 #include "lcstore/lightcurve/light_curve_store.h"
@@ -113,9 +115,10 @@ void populate_throughput(const fs::path& scratch) {
   const double raw = median_seconds(kRuns, [&] { raw_write(scratch / "raw", chunk_files, chunk); });
   fs::remove_all(scratch / "raw");
   const double gigabytes = static_cast<double>(size.bytes()) / 1e9;
-  fmt::print("populate: {} objects x {} measurements x 2 values x {} epochs, {} MB, chunks of {} objects "
-             "(median of {})\n",
-             size.objects, size.measurements, size.epochs, size.bytes() / 1000000, size.object_chunk, kRuns);
+  fmt::print(
+      "populate: {} objects x {} measurements x 2 values x {} epochs, {} MB, chunks of {} objects "
+      "(median of {})\n",
+      size.objects, size.measurements, size.epochs, size.bytes() / 1000000, size.object_chunk, kRuns);
   fmt::print("  {:<34} {:>8.1f} Mvalues/s {:>6.2f} GB/s\n", "raw write() of the chunk bytes",
              static_cast<double>(size.values()) / raw / 1e6, gigabytes / raw);
   struct Mode {
@@ -203,8 +206,8 @@ void rechunk_throughput(const fs::path& scratch) {
   });
   fs::remove_all(scratch / "copy");
   const double megabytes = static_cast<double>(size.bytes()) / 1e6;
-  fmt::print("rechunk: the populate store ({:.0f} MB) into shards of 256 objects x {} epochs (median of {})\n", megabytes,
-             size.epochs, kRuns);
+  fmt::print("rechunk: the populate store ({:.0f} MB) into shards of 256 objects x {} epochs (median of {})\n",
+             megabytes, size.epochs, kRuns);
   fmt::print("  {:<34} {:>8.1f} MB/s\n", "raw read() + write() of the bytes", megabytes / raw);
   for (uint64_t budget_mib : {64, 256}) {
     for (unsigned threads : {1u, 2u}) {
@@ -217,10 +220,11 @@ void rechunk_throughput(const fs::path& scratch) {
       }
       std::sort(times.begin(), times.end());
       const double seconds = times[times.size() / 2];
-      fmt::print("  budget {:>4} MiB, {} thread(s)          {:>8.1f} MB/s  {:.2f}x raw  peak RSS {:.0f} MiB "
-                 "(budget + {:.0f} MiB)\n",
-                 budget_mib, threads, megabytes / seconds, raw / seconds, static_cast<double>(peak) / (1 << 20),
-                 static_cast<double>(peak) / (1 << 20) - static_cast<double>(budget_mib));
+      fmt::print(
+          "  budget {:>4} MiB, {} thread(s)          {:>8.1f} MB/s  {:.2f}x raw  peak RSS {:.0f} MiB "
+          "(budget + {:.0f} MiB)\n",
+          budget_mib, threads, megabytes / seconds, raw / seconds, static_cast<double>(peak) / (1 << 20),
+          static_cast<double>(peak) / (1 << 20) - static_cast<double>(budget_mib));
     }
   }
   fs::remove_all(scratch / "store");
@@ -330,6 +334,77 @@ void light_curve_latency(const fs::path& scratch) {
   fs::remove_all(scratch / "latency");
 }
 
+// Great-circle separation in degrees, as a scan of every object computes it.
+double separation_degrees(double ra1, double dec1, double ra2, double dec2) {
+  constexpr double kRadians = std::numbers::pi / 180.0;
+  const double sin_ddec = std::sin((dec2 - dec1) * kRadians / 2);
+  const double sin_dra = std::sin((ra2 - ra1) * kRadians / 2);
+  const double h = sin_ddec * sin_ddec + std::cos(dec1 * kRadians) * std::cos(dec2 * kRadians) * sin_dra * sin_dra;
+  return 2 * std::asin(std::min(1.0, std::sqrt(h))) / kRadians;
+}
+
+// Cone searches of 10" among 1,000,000 objects crowded into a 4 square degree
+// field (70 per square arcminute, denser than the IRAC Dark Field), against
+// a scan of every object's coordinates.
+void cone_search(const fs::path& scratch) {
+  constexpr uint64_t kObjects = 1'000'000;
+  constexpr double kRa = 265.0, kDec = 65.5, kHalfWidth = 1.0, kRadiusArcsec = 10.0;
+  std::mt19937_64 random(11);
+  std::uniform_real_distribution<double> offset(-kHalfWidth, kHalfWidth);
+  const double ra_scale = 1.0 / std::cos(kDec * std::numbers::pi / 180.0);
+  lightcurve::CreateOptions options;
+  for (uint64_t o = 0; o < kObjects; ++o) {
+    options.objects.keys.push_back(fmt::format("I{}", o));
+    options.objects.ra.push_back(kRa + offset(random) * ra_scale);
+    options.objects.dec.push_back(kDec + offset(random));
+    options.objects.x.push_back(0);
+    options.objects.y.push_back(0);
+  }
+  options.epochs = lightcurve::EpochTable::from_keys({"e0"});
+  options.measurements = {"auto"};
+  options.object_chunk = 100'000;
+  fs::remove_all(scratch / "cone");
+  fs::create_directories(scratch / "cone");
+  LightCurveStore::create(std::make_shared<DirectoryStore>(scratch / "cone"), options);
+  auto start = std::chrono::steady_clock::now();
+  const LightCurveStore store = LightCurveStore::open(std::make_shared<DirectoryStore>(scratch / "cone"));
+  const double open_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+  constexpr int kQueries = 1000;
+  std::vector<std::pair<double, double>> centers;
+  for (int q = 0; q < kQueries; ++q) centers.emplace_back(kRa + offset(random) * ra_scale, kDec + offset(random));
+  std::vector<double> indexed, scanned;
+  uint64_t found = 0, mismatches = 0;
+  const lightcurve::ObjectTable& objects = store.object_table();
+  for (const auto& [ra, dec] : centers) {
+    start = std::chrono::steady_clock::now();
+    const size_t matches = store.cone(ra, dec, kRadiusArcsec).size();
+    indexed.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    start = std::chrono::steady_clock::now();
+    size_t scan_matches = 0;
+    for (uint64_t o = 0; o < kObjects; ++o) {
+      scan_matches += separation_degrees(ra, dec, objects.ra[o], objects.dec[o]) * 3600.0 <= kRadiusArcsec;
+    }
+    scanned.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    found += matches;
+    mismatches += matches != scan_matches;
+  }
+  std::sort(indexed.begin(), indexed.end());
+  std::sort(scanned.begin(), scanned.end());
+  auto ms = [](const std::vector<double>& sorted, double p) {
+    return sorted[static_cast<size_t>(p * static_cast<double>(sorted.size() - 1))] * 1e3;
+  };
+  fmt::print("cone search: {} objects in {} square degrees, radius {}\", {} queries, {:.1f} objects found per query\n",
+             kObjects, 4 * kHalfWidth * kHalfWidth, kRadiusArcsec, kQueries, static_cast<double>(found) / kQueries);
+  fmt::print("  {:<34} p50 {:.3f} ms  p99 {:.3f} ms\n", "scan of every object's coordinates", ms(scanned, 0.5),
+             ms(scanned, 0.99));
+  fmt::print("  {:<34} p50 {:.4f} ms  p99 {:.4f} ms  ({:.4f}x the scan){}\n", "lcstore cone() (declination index)",
+             ms(indexed, 0.5), ms(indexed, 0.99), ms(indexed, 0.5) / ms(scanned, 0.5),
+             mismatches == 0 ? "" : fmt::format("  {} QUERIES DISAGREE WITH THE SCAN", mismatches));
+  fmt::print("  opening the store (labels, coordinates, index): {:.0f} ms\n", open_seconds * 1e3);
+  fs::remove_all(scratch / "cone");
+}
+
 }  // namespace
 }  // namespace lcstore::bench
 
@@ -337,18 +412,22 @@ int main(int argc, char** argv) {
   lcstore::keep_freed_memory();
   if (argc == 5 && std::string(argv[1]) == "--rechunk") {
     lcstore::lightcurve::LightCurveStore::open(std::make_shared<lcstore::DirectoryStore>(argv[2]))
-        .rechunk({.object_chunk = 256, .memory_budget = std::stoull(argv[3]), .threads = static_cast<unsigned>(std::stoul(argv[4]))});
+        .rechunk({.object_chunk = 256,
+                  .memory_budget = std::stoull(argv[3]),
+                  .threads = static_cast<unsigned>(std::stoul(argv[4]))});
     fmt::print("{}\n", lcstore::bench::peak_rss_kib());
     return 0;
   }
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
-  const auto scratch = std::filesystem::temp_directory_path() / ("lcstore-lightcurve-bench-" + std::to_string(::getpid()));
-  // Optional arguments pick sections: populate, rechunk, latency (default: all).
+  const auto scratch =
+      std::filesystem::temp_directory_path() / ("lcstore-lightcurve-bench-" + std::to_string(::getpid()));
+  // Optional arguments pick sections: populate, rechunk, latency, cone (default: all).
   auto wanted = [&](std::string_view section) {
     return argc == 1 || std::find(argv + 1, argv + argc, section) != argv + argc;
   };
   if (wanted("populate")) lcstore::bench::populate_throughput(scratch);
   if (wanted("rechunk")) lcstore::bench::rechunk_throughput(scratch);
   if (wanted("latency")) lcstore::bench::light_curve_latency(scratch);
+  if (wanted("cone")) lcstore::bench::cone_search(scratch);
   std::filesystem::remove_all(scratch);
 }

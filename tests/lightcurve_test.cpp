@@ -7,9 +7,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <atomic>
-#include <thread>
 #include <array>
+#include <atomic>
 #include <cctype>
 #include <cmath>
 #include <cstdio>
@@ -25,6 +24,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -1005,6 +1005,61 @@ TEST(Cone, AgreesWithBruteForceNearestFirst) {
       EXPECT_TRUE(east_of_zero && west_of_zero) << "the cone spans RA 0/360";
     }
   }
+}
+
+// Region and cone read a declination order kept in `.lcstore/declination_index`.
+// It is derived data: missing or damaged, it is rebuilt on open and the
+// answers stay the same; rechunk writes it back.
+TEST(DeclinationIndex, MissingOrDamagedIndexGivesTheSameAnswers) {
+  std::vector<SkyPoint> points = random_sky(100);
+  points.push_back({10.0, std::numeric_limits<double>::quiet_NaN()});  // an object without coordinates
+  auto memory = std::make_shared<MemoryStore>();
+  const LightCurveStore created = sky_store(memory, points);
+  constexpr std::string_view kIndexKey = ".lcstore/declination_index";
+  const std::optional<Bytes> intact = memory->get(kIndexKey);
+  ASSERT_TRUE(intact.has_value());
+  ASSERT_EQ(intact->size(), points.size() * sizeof(uint32_t));
+  auto answers = [](const LightCurveStore& store) {
+    return std::vector<std::vector<uint64_t>>{
+        indices_of(store.region(0, 360, -90, 90)),  indices_of(store.region(359.8, 0.15, -0.1, 0.2)),
+        indices_of(store.region(0, 120, 89.8, 90)), indices_of(store.cone(0.0, 0.0, 300)),
+        indices_of(store.cone(301.0, -89.9, 700)),  indices_of(store.cone(200.0, 30.0, 90000))};
+  };
+  const auto expected = answers(created);
+  EXPECT_EQ(expected[0].size(), points.size() - 1) << "the whole sky but the object without coordinates";
+  for (const auto& answer : expected) EXPECT_FALSE(answer.empty());
+
+  auto rows = [&] {
+    std::vector<uint32_t> order(points.size());
+    std::memcpy(order.data(), intact->data(), intact->size());
+    return order;
+  };
+  auto store_rows = [&](const std::vector<uint32_t>& order) {
+    memory->set(kIndexKey, std::as_bytes(std::span(order)));
+  };
+  std::vector<uint32_t> swapped = rows();
+  std::swap(swapped[3], swapped[200]);
+  std::vector<uint32_t> repeated = rows();
+  repeated[5] = repeated[6];
+  std::vector<uint32_t> out_of_range = rows();
+  out_of_range[0] = static_cast<uint32_t>(points.size());
+  std::vector<uint32_t> nan_first = rows();
+  std::rotate(nan_first.begin(), nan_first.end() - 1, nan_first.end());
+  const std::vector<std::pair<std::string, std::function<void()>>> damages = {
+      {"missing", [&] { memory->erase(kIndexKey); }},
+      {"truncated", [&] { memory->set(kIndexKey, ByteView(intact->data(), intact->size() - 4)); }},
+      {"out of order", [&] { store_rows(swapped); }},
+      {"a row twice", [&] { store_rows(repeated); }},
+      {"a row out of range", [&] { store_rows(out_of_range); }},
+      {"NaN not last", [&] { store_rows(nan_first); }},
+  };
+  for (const auto& [name, damage] : damages) {
+    damage();
+    EXPECT_EQ(answers(LightCurveStore::open(memory)), expected) << name;
+  }
+  memory->erase(kIndexKey);
+  LightCurveStore::open(memory).rechunk({.object_chunk = 64});
+  EXPECT_EQ(memory->get(kIndexKey), intact) << "rechunk writes the index";
 }
 
 // --- The SExtractor fixtures in every format -------------------------------------------------------

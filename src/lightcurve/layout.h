@@ -22,7 +22,7 @@ constexpr const char* kNanFillValueAttribute = "AAAAAAAA+H8=";
 // A float32 light-curve array of `shape` [object, measurement, value,
 // epoch] with `chunk_shape` and `codecs`, NaN-filled, with the attributes
 // xarray expects (coordinates lists the non-dimension coordinates).
-zarr::ArrayMetadata light_curve_array(const zarr::Shape& shape, const zarr::Shape& chunk_shape,
-                                      nlohmann::json codecs, const std::string& coordinates);
+zarr::ArrayMetadata light_curve_array(const zarr::Shape& shape, const zarr::Shape& chunk_shape, nlohmann::json codecs,
+                                      const std::string& coordinates);
 
 }  // namespace lcstore::lightcurve::layout

@@ -1,17 +1,18 @@
 // Creating and opening a light-curve store, and its queries.
 #include "lcstore/lightcurve/light_curve_store.h"
 
+#include <fmt/chrono.h>
+#include <fmt/core.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <numbers>
 
-#include <fmt/chrono.h>
-#include <fmt/core.h>
-
 #include "lcstore/error.h"
 #include "lcstore/zarr/codec_specs.h"
 #include "lcstore/zarr/group.h"
+#include "lightcurve/declination_index.h"
 #include "lightcurve/journal.h"
 #include "lightcurve/layout.h"
 
@@ -27,7 +28,8 @@ using zarr::Shape;
 
 namespace layout {
 
-ArrayMetadata light_curve_array(const Shape& shape, const Shape& chunk_shape, json codecs, const std::string& coordinates) {
+ArrayMetadata light_curve_array(const Shape& shape, const Shape& chunk_shape, json codecs,
+                                const std::string& coordinates) {
   ArrayMetadata metadata;
   metadata.shape = shape;
   metadata.data_type = DataType::kFloat32;
@@ -106,7 +108,8 @@ void check_create_options(const CreateOptions& options) {
   for (const EpochTable::Variable& variable : options.epochs.variables) {
     size_t length = std::visit([](const auto& values) { return values.size(); }, variable.values);
     if (length != options.epochs.keys.size()) {
-      throw Error(ErrorKind::kBadInput, "epoch variable " + variable.name, "has a value count other than the epoch count");
+      throw Error(ErrorKind::kBadInput, "epoch variable " + variable.name,
+                  "has a value count other than the epoch count");
     }
   }
 }
@@ -130,7 +133,8 @@ double normalized_ra(double ra) {
 LightCurveStore LightCurveStore::create(std::shared_ptr<Store> store, const CreateOptions& options) {
   check_create_options(options);
   if (store->get("zarr.json")) {
-    throw Error(ErrorKind::kInvalidArgument, store->describe(""), "already holds a Zarr node; create a store in a new directory");
+    throw Error(ErrorKind::kInvalidArgument, store->describe(""),
+                "already holds a Zarr node; create a store in a new directory");
   }
   std::vector<std::string> value_names;
   for (catalog::Value value : options.values) value_names.push_back(catalog::to_string(value));
@@ -154,11 +158,14 @@ LightCurveStore LightCurveStore::create(std::shared_ptr<Store> store, const Crea
         },
         variable.values);
   }
-  const Shape shape = {objects.keys.size(), options.measurements.size(), value_names.size(), options.epochs.keys.size()};
+  const Shape shape = {objects.keys.size(), options.measurements.size(), value_names.size(),
+                       options.epochs.keys.size()};
   const Shape chunks = {std::min<uint64_t>(options.object_chunk, shape[0]), shape[1], shape[2], 1};
-  Array::create(store, layout::kWriteLayout,
-                layout::light_curve_array(shape, chunks, zarr::codec_chain_from_specs(DataType::kFloat32, options.codecs),
-                                          coordinates_attribute(options.epochs)));
+  Array::create(
+      store, layout::kWriteLayout,
+      layout::light_curve_array(shape, chunks, zarr::codec_chain_from_specs(DataType::kFloat32, options.codecs),
+                                coordinates_attribute(options.epochs)));
+  DeclinationIndex::build(objects.dec).save(*store);
   // The group document comes last: a create killed before it leaves no store.
   json attributes = {{"description", options.description},
                      {"created", fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(std::time(nullptr)))},
@@ -175,7 +182,8 @@ LightCurveStore LightCurveStore::create(std::shared_ptr<Store> store, const Crea
 LightCurveStore LightCurveStore::open(std::shared_ptr<Store> store) {
   zarr::Group root = zarr::Group::open(store, "");
   if (!root.attributes().contains(layout::kFormatAttribute)) {
-    throw Error(ErrorKind::kInvalidMetadata, store->describe("zarr.json"), "is a Zarr group but not an lcstore light-curve store");
+    throw Error(ErrorKind::kInvalidMetadata, store->describe("zarr.json"),
+                "is a Zarr group but not an lcstore light-curve store");
   }
   LightCurveStore opened(store, root.open_array(layout::kWriteLayout));
   for (const zarr::Group::Child& child : root.children()) {
@@ -198,6 +206,7 @@ void LightCurveStore::load_labels() {
   objects_.dec = read_all<double>(root.open_array("dec"));
   objects_.x = read_all<float>(root.open_array("x_image"));
   objects_.y = read_all<float>(root.open_array("y_image"));
+  declination_index_ = std::make_shared<const DeclinationIndex>(DeclinationIndex::load(*store_, objects_.dec));
   for (const zarr::Group::Child& child : root.children()) {
     if (child.type != zarr::NodeType::kArray || !child.name.starts_with("epoch_")) continue;
     Array variable = root.open_array(child.name);
@@ -251,16 +260,15 @@ std::optional<Array> LightCurveStore::read_layout_at(uint64_t generation) const 
   return std::nullopt;
 }
 
-bool LightCurveStore::read_layout_current() const {
-  return read_layout_at(Journal(*store_).generation()).has_value();
-}
+bool LightCurveStore::read_layout_current() const { return read_layout_at(Journal(*store_).generation()).has_value(); }
 
 std::vector<LightCurve> LightCurveStore::light_curves(const std::vector<std::string>& objects,
                                                       const std::optional<std::string>& measurement) const {
   std::vector<uint64_t> measurement_rows;
   if (measurement) {
     auto found = std::find(measurements_.begin(), measurements_.end(), *measurement);
-    if (found == measurements_.end()) throw Error(ErrorKind::kNotFound, *measurement, "no such measurement in the store");
+    if (found == measurements_.end())
+      throw Error(ErrorKind::kNotFound, *measurement, "no such measurement in the store");
     measurement_rows.push_back(static_cast<uint64_t>(found - measurements_.begin()));
   } else {
     for (uint64_t m = 0; m < measurements_.size(); ++m) measurement_rows.push_back(m);
@@ -288,7 +296,8 @@ std::vector<LightCurve> LightCurveStore::light_curves(const std::vector<std::str
 }
 
 void LightCurveStore::read_curves(const Array& array, const std::vector<std::pair<uint64_t, size_t>>& order,
-                                  const std::vector<uint64_t>& measurement_rows, std::vector<LightCurve>& curves) const {
+                                  const std::vector<uint64_t>& measurement_rows,
+                                  std::vector<LightCurve>& curves) const {
   for (const auto& [row, position] : order) {
     LightCurve& curve = curves[position];
     curve.object = objects_.keys[row];
@@ -304,7 +313,8 @@ void LightCurveStore::read_curves(const Array& array, const std::vector<std::pai
   }
 }
 
-LightCurve LightCurveStore::light_curve(const std::string& object, const std::optional<std::string>& measurement) const {
+LightCurve LightCurveStore::light_curve(const std::string& object,
+                                        const std::optional<std::string>& measurement) const {
   return std::move(light_curves({object}, measurement).front());
 }
 
@@ -323,22 +333,24 @@ std::vector<ObjectMatch> LightCurveStore::region(double ra_min, double ra_max, d
   ra_max = normalized_ra(ra_max);
   const bool wraps = ra_min > ra_max;
   std::vector<ObjectMatch> matches;
-  for (uint64_t row = 0; row < objects_.keys.size(); ++row) {
+  declination_index_->for_each_in_band(dec_min, dec_max, [&](uint64_t row) {
     double ra = normalized_ra(objects_.ra[row]);
-    double dec = objects_.dec[row];
     bool in_ra = every_ra || (wraps ? (ra >= ra_min || ra <= ra_max) : (ra >= ra_min && ra <= ra_max));
-    if (in_ra && dec >= dec_min && dec <= dec_max) matches.push_back({row, 0.0});
-  }
+    if (in_ra) matches.push_back({row, 0.0});
+  });
+  std::sort(matches.begin(), matches.end(),
+            [](const ObjectMatch& a, const ObjectMatch& b) { return a.index < b.index; });
   return matches;
 }
 
 std::vector<ObjectMatch> LightCurveStore::cone(double ra, double dec, double radius_arcsec) const {
   const double radius_degrees = radius_arcsec / 3600.0;
   std::vector<ObjectMatch> matches;
-  for (uint64_t row = 0; row < objects_.keys.size(); ++row) {
+  // Every object within the radius is within it in declination too.
+  declination_index_->for_each_in_band(dec - radius_degrees, dec + radius_degrees, [&](uint64_t row) {
     double separation = separation_degrees(ra, dec, objects_.ra[row], objects_.dec[row]);
     if (separation <= radius_degrees) matches.push_back({row, separation * 3600.0});
-  }
+  });
   std::sort(matches.begin(), matches.end(),
             [](const ObjectMatch& a, const ObjectMatch& b) { return a.separation_arcsec < b.separation_arcsec; });
   return matches;
@@ -375,31 +387,34 @@ json LightCurveStore::info() const {
     if (journal["epochs"].contains(key)) populated.push_back(key);
   }
   json epoch_variables = json::array();
-  for (const EpochTable::Variable& variable : epochs_.variables) epoch_variables.push_back(epoch_variable_name(variable.name));
+  for (const EpochTable::Variable& variable : epochs_.variables)
+    epoch_variables.push_back(epoch_variable_name(variable.name));
   std::optional<Array> current = read_layout_at(journal["generation"].get<uint64_t>());
   std::optional<Array> existing = current;
-  if (!existing && store_->get(std::string(layout::kReadLayout) + "/zarr.json")) existing = Array::open(store_, layout::kReadLayout);
+  if (!existing && store_->get(std::string(layout::kReadLayout) + "/zarr.json"))
+    existing = Array::open(store_, layout::kReadLayout);
   json read_layout = existing ? layout_info(*existing) : json{{"array", layout::kReadLayout}};
   read_layout["status"] = current ? "current" : existing ? "stale" : "absent";
   zarr::Group root = zarr::Group::open(store_, "");
-  return json{{"store", store_->describe("")},
-              {"description", root.attributes().value("description", "")},
-              {"created", root.attributes().value("created", "")},
-              {"shape", write_layout_.shape()},
-              {"dimensions", {"object", "measurement", "value", "epoch"}},
-              {"n_objects", objects_.keys.size()},
-              {"measurements", measurements_},
-              {"values", values_},
-              {"epochs", epochs_.keys},
-              {"epoch_variables", epoch_variables},
-              {"object_keys", objects_.keys.empty() ? json::array() : json{objects_.keys.front(), objects_.keys.back()}},
-              {"ra_range", range_of(objects_.ra)},
-              {"dec_range", range_of(objects_.dec)},
-              {"write_layout", layout_info(write_layout_)},
-              {"read_layout", read_layout},
-              {"queries_use", current ? "read layout" : "write layout"},
-              {"populated_epochs", populated},
-              {"journal_generation", journal["generation"]}};
+  return json{
+      {"store", store_->describe("")},
+      {"description", root.attributes().value("description", "")},
+      {"created", root.attributes().value("created", "")},
+      {"shape", write_layout_.shape()},
+      {"dimensions", {"object", "measurement", "value", "epoch"}},
+      {"n_objects", objects_.keys.size()},
+      {"measurements", measurements_},
+      {"values", values_},
+      {"epochs", epochs_.keys},
+      {"epoch_variables", epoch_variables},
+      {"object_keys", objects_.keys.empty() ? json::array() : json{objects_.keys.front(), objects_.keys.back()}},
+      {"ra_range", range_of(objects_.ra)},
+      {"dec_range", range_of(objects_.dec)},
+      {"write_layout", layout_info(write_layout_)},
+      {"read_layout", read_layout},
+      {"queries_use", current ? "read layout" : "write layout"},
+      {"populated_epochs", populated},
+      {"journal_generation", journal["generation"]}};
 }
 
 }  // namespace lcstore::lightcurve

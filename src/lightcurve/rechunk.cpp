@@ -1,17 +1,18 @@
 // Building the read layout from the write layout: bands of objects, each
 // read whole from the write layout and written as whole shards, by several
 // threads, with the staged bands within the memory budget.
+#include <fmt/core.h>
+
 #include <atomic>
 #include <exception>
 #include <mutex>
 #include <thread>
 
-#include <fmt/core.h>
-
 #include "lcstore/error.h"
 #include "lcstore/lightcurve/light_curve_store.h"
 #include "lcstore/zarr/codec_specs.h"
 #include "lcstore/zarr/group.h"
+#include "lightcurve/declination_index.h"
 #include "lightcurve/journal.h"
 #include "lightcurve/layout.h"
 
@@ -48,8 +49,8 @@ void LightCurveStore::rechunk(const RechunkOptions& options) {
     throw Error(ErrorKind::kInvalidArgument, "--memory",
                 fmt::format("{} cannot hold two shards of {} objects ({}) per thread for {} thread(s); "
                             "lower --object-chunk or -j, or raise --memory",
-                            format_bytes(options.memory_budget), shard_objects, format_bytes(shard_objects * object_bytes),
-                            threads));
+                            format_bytes(options.memory_budget), shard_objects,
+                            format_bytes(shard_objects * object_bytes), threads));
   }
   const uint64_t band_objects = band_shards * shard_objects;
 
@@ -62,11 +63,11 @@ void LightCurveStore::rechunk(const RechunkOptions& options) {
 
   const zarr::ArrayMetadata& written = write_layout_.metadata();
   const Shape inner = {1, shape[1], shape[2], shape[3]};
-  Array target = Array::create(
-      store_, layout::kReadLayout,
-      layout::light_curve_array(shape, {shard_objects, shape[1], shape[2], shape[3]},
-                                nlohmann::json::array({zarr::sharding_codec(written.codecs, inner)}),
-                                written.attributes.value("coordinates", "")));
+  Array target =
+      Array::create(store_, layout::kReadLayout,
+                    layout::light_curve_array(shape, {shard_objects, shape[1], shape[2], shape[3]},
+                                              nlohmann::json::array({zarr::sharding_codec(written.codecs, inner)}),
+                                              written.attributes.value("coordinates", "")));
 
   const uint64_t n_bands = (n_objects + band_objects - 1) / band_objects;
   std::atomic<uint64_t> next_band{0};
@@ -79,8 +80,8 @@ void LightCurveStore::rechunk(const RechunkOptions& options) {
       for (uint64_t b = next_band++; b < n_bands; b = next_band++) {
         const uint64_t first = b * band_objects;
         const uint64_t last = std::min(n_objects, first + band_objects);
-        Selection selection = {DimSelection::range(first, last), DimSelection::all(shape[1]), DimSelection::all(shape[2]),
-                               DimSelection::all(shape[3])};
+        Selection selection = {DimSelection::range(first, last), DimSelection::all(shape[1]),
+                               DimSelection::all(shape[2]), DimSelection::all(shape[3])};
         band.resize((last - first) * object_bytes / sizeof(float));
         write_layout_.read_into(selection, std::as_writable_bytes(std::span(band)));
         target.write(selection, std::span<const float>(band));
@@ -101,6 +102,8 @@ void LightCurveStore::rechunk(const RechunkOptions& options) {
   target.update_attributes([&](nlohmann::json& attributes) { attributes[layout::kGenerationAttribute] = generation; });
   zarr::Group::open(store_, "").consolidate();
   read_layout_ = std::move(target);
+  // Stores made before the index existed get it here.
+  declination_index_->save(*store_);
 }
 
 }  // namespace lcstore::lightcurve

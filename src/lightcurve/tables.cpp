@@ -1,11 +1,11 @@
 // The inputs of a new store (epoch and object tables), strategies, and the
 // catalog content identifier.
+#include <fmt/core.h>
+#include <xxhash.h>
+
 #include <charconv>
 #include <fstream>
 #include <unordered_set>
-
-#include <xxhash.h>
-#include <fmt/core.h>
 
 #include "lcstore/error.h"
 #include "lcstore/lightcurve/light_curve_store.h"
@@ -56,7 +56,8 @@ void check_unique(const std::vector<std::string>& keys, Where&& where, const cha
 }  // namespace
 
 EpochTable EpochTable::from_keys(std::vector<std::string> keys) {
-  check_unique(keys, [](size_t) { return std::string("--epochs"); }, "epoch");
+  check_unique(
+      keys, [](size_t) { return std::string("--epochs"); }, "epoch");
   EpochTable table;
   table.keys = std::move(keys);
   return table;
@@ -75,7 +76,8 @@ EpochTable EpochTable::read(const std::filesystem::path& path) {
   EpochTable table;
   if (lines.front().second.find(',') == std::string::npos) {
     for (const auto& [number, key] : lines) table.keys.push_back(key);
-    check_unique(table.keys, [&](size_t i) { return fmt::format("{}:{}", path.string(), lines[i].first); }, "epoch");
+    check_unique(
+        table.keys, [&](size_t i) { return fmt::format("{}:{}", path.string(), lines[i].first); }, "epoch");
     return table;
   }
   std::vector<std::string> header = split_fields(lines.front().second);
@@ -94,7 +96,8 @@ EpochTable EpochTable::read(const std::filesystem::path& path) {
   }
   table.keys = std::move(cells.front());
   // Key i is on the line after the header's.
-  check_unique(table.keys, [&](size_t i) { return fmt::format("{}:{}", path.string(), lines[i + 1].first); }, "epoch");
+  check_unique(
+      table.keys, [&](size_t i) { return fmt::format("{}:{}", path.string(), lines[i + 1].first); }, "epoch");
   for (size_t c = 1; c < header.size(); ++c) {
     std::vector<double> numbers;
     for (const std::string& cell : cells[c]) {
@@ -114,7 +117,8 @@ EpochTable EpochTable::read(const std::filesystem::path& path) {
 ObjectTable ObjectTable::from_catalog(const catalog::Table& table, const catalog::ColumnMapping& mapping) {
   ObjectTable objects;
   objects.keys = mapping.object_keys(table);
-  check_unique(objects.keys, [&](size_t) { return table.source(); }, "object");
+  check_unique(
+      objects.keys, [&](size_t) { return table.source(); }, "object");
   const size_t rows = table.num_rows();
   auto column_or_nan = [&](const std::string& name, auto& out) {
     const catalog::Column* column = name.empty() ? nullptr : table.find(name);
@@ -132,9 +136,12 @@ ObjectTable ObjectTable::from_catalog(const catalog::Table& table, const catalog
 
 const char* to_string(Strategy strategy) {
   switch (strategy) {
-    case Strategy::kV0: return "v0";
-    case Strategy::kV1: return "v1";
-    case Strategy::kV2: return "v2";
+    case Strategy::kV0:
+      return "v0";
+    case Strategy::kV1:
+      return "v1";
+    case Strategy::kV2:
+      return "v2";
   }
   return "?";
 }

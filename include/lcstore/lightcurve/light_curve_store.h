@@ -28,13 +28,12 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
-#include <unordered_map>
 #include <string>
+#include <unordered_map>
 #include <variant>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "lcstore/catalog/column_mapping.h"
 #include "lcstore/catalog/table.h"
@@ -42,6 +41,8 @@
 #include "lcstore/zarr/array.h"
 
 namespace lcstore::lightcurve {
+
+class DeclinationIndex;  // src/lightcurve/declination_index.h
 
 // The epochs of a store and their variables (stored as `epoch_<name>`).
 struct EpochTable {
@@ -123,7 +124,7 @@ struct PopulateResult {
 };
 
 struct RechunkOptions {
-  uint64_t object_chunk = 256;        // objects per shard of the read layout
+  uint64_t object_chunk = 256;          // objects per shard of the read layout
   uint64_t memory_budget = 1ull << 30;  // bytes of staged data, all threads together
   unsigned threads = 1;
   // Called from the worker threads after each band with the objects copied
@@ -148,7 +149,7 @@ struct EpochSlice {
 };
 
 struct ObjectMatch {
-  uint64_t index;  // row in the store
+  uint64_t index;            // row in the store
   double separation_arcsec;  // cone search only; 0 for region
 };
 
@@ -215,6 +216,7 @@ class LightCurveStore {
   std::vector<std::string> values_;
   std::unordered_map<std::string, uint64_t> object_rows_;
   std::unordered_map<std::string, uint64_t> epoch_rows_;
+  std::shared_ptr<const DeclinationIndex> declination_index_;  // for region and cone
 };
 
 // A content identifier of a catalog file (XXH3-128 of its bytes, hex), for
