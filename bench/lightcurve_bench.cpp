@@ -9,6 +9,7 @@
 //  * reading one object's light curve (1,000 epochs, warm page cache):
 //    p50/p99 latency and bytes read from the store, against pread() of the
 //    object's bytes;
+//  * every object's light curve in one call, against read() of the files;
 //  * cone searches among 1,000,000 objects, against a scan of all of them.
 #include <fmt/core.h>
 
@@ -43,6 +44,7 @@ struct StoreSize {
 // The populate workload, and a store of 1,000 epochs for reads.
 constexpr StoreSize kPopulateSize{50'000, 40, 20, 1000};
 constexpr StoreSize kLatencySize{1'000, 40, 1'000, 1000};
+constexpr StoreSize kBulkSize{10'000, 40, 100, 1000};
 constexpr uint64_t kLatencyShardObjects = 32;
 
 std::string measurement_name(uint64_t m) { return fmt::format("m{:02}", m); }
@@ -266,21 +268,60 @@ class CountingStore final : public Store {
   mutable std::atomic<uint64_t> bytes_read_{0};
 };
 
+// Fills every epoch of a new store through the zarr layer (one write per
+// epoch chunk) and rechunks it into shards of `shard_objects`.
+LightCurveStore filled_store(const fs::path& path, const StoreSize& size, uint64_t shard_objects) {
+  LightCurveStore store = create_store(path, size, synthetic_catalog(size, 0, 1));
+  zarr::Array array = zarr::Array::open(std::make_shared<DirectoryStore>(path), "lightcurves");
+  std::vector<float> slab(size.objects * size.measurements * 2);
+  for (uint64_t e = 0; e < size.epochs; ++e) {
+    std::fill(slab.begin(), slab.end(), 18.0f + static_cast<float>(e) * 1e-3f);
+    zarr::Selection selection = zarr::select_all(array.shape());
+    selection[3] = zarr::DimSelection::range(e, e + 1);
+    array.write<float>(selection, slab);
+  }
+  store.rechunk({.object_chunk = shard_objects, .memory_budget = 256 << 20, .threads = 2});
+  return store;
+}
+
+// Every object's light curve, asked for in random order in one call, against
+// read() of every file of the read layout.
+void bulk_extraction(const fs::path& scratch) {
+  const StoreSize& size = kBulkSize;
+  const fs::path path = scratch / "bulk";
+  std::vector<std::string> objects = filled_store(path, size, kLatencyShardObjects).objects();
+  std::shuffle(objects.begin(), objects.end(), std::mt19937(5));
+  const LightCurveStore store = LightCurveStore::open(std::make_shared<DirectoryStore>(path));
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::recursive_directory_iterator(path / "lightcurves_by_object")) {
+    if (entry.is_regular_file()) files.push_back(entry.path());
+  }
+  std::vector<char> buffer;
+  const double raw = median_seconds(kRuns, [&] {
+    for (const fs::path& file : files) {
+      buffer.resize(fs::file_size(file));
+      const int fd = ::open(file.c_str(), O_RDONLY);
+      if (fd < 0 || ::read(fd, buffer.data(), buffer.size()) != static_cast<ssize_t>(buffer.size())) std::abort();
+      ::close(fd);
+    }
+  });
+  const double extraction = median_seconds(kRuns, [&] {
+    if (store.light_curves(objects).size() != objects.size()) std::abort();
+  });
+  const double gigabytes = static_cast<double>(size.bytes()) / 1e9;
+  fmt::print(
+      "bulk extraction: {} objects x {} measurements x 2 values x {} epochs, {} MB, in random order "
+      "(median of {})\n",
+      size.objects, size.measurements, size.epochs, size.bytes() / 1000000, kRuns);
+  fmt::print("  {:<34} {:>8.3f} s {:>6.2f} GB/s\n", "read() of the read layout's files", raw, gigabytes / raw);
+  fmt::print("  {:<34} {:>8.3f} s {:>6.2f} GB/s  {:.2f}x read()\n", "lcstore light_curves(all objects)", extraction,
+             gigabytes / extraction, raw / extraction);
+  fs::remove_all(path);
+}
+
 void light_curve_latency(const fs::path& scratch) {
   const StoreSize& size = kLatencySize;
-  {
-    LightCurveStore store = create_store(scratch / "latency", size, synthetic_catalog(size, 0, 1));
-    // Filled through the zarr layer directly: one write per epoch chunk.
-    zarr::Array array = zarr::Array::open(std::make_shared<DirectoryStore>(scratch / "latency"), "lightcurves");
-    std::vector<float> slab(size.objects * size.measurements * 2);
-    for (uint64_t e = 0; e < size.epochs; ++e) {
-      std::fill(slab.begin(), slab.end(), 18.0f + static_cast<float>(e) * 1e-3f);
-      zarr::Selection selection = zarr::select_all(array.shape());
-      selection[3] = zarr::DimSelection::range(e, e + 1);
-      array.write<float>(selection, slab);
-    }
-    store.rechunk({.object_chunk = kLatencyShardObjects, .memory_budget = 256 << 20, .threads = 2});
-  }
+  filled_store(scratch / "latency", size, kLatencyShardObjects);
   auto counting = std::make_shared<CountingStore>(std::make_shared<DirectoryStore>(scratch / "latency"));
   LightCurveStore store = LightCurveStore::open(counting);
   const uint64_t object_bytes = size.measurements * 2 * size.epochs * sizeof(float);
@@ -421,13 +462,14 @@ int main(int argc, char** argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   const auto scratch =
       std::filesystem::temp_directory_path() / ("lcstore-lightcurve-bench-" + std::to_string(::getpid()));
-  // Optional arguments pick sections: populate, rechunk, latency, cone (default: all).
+  // Optional arguments pick sections: populate, rechunk, latency, bulk, cone (default: all).
   auto wanted = [&](std::string_view section) {
     return argc == 1 || std::find(argv + 1, argv + argc, section) != argv + argc;
   };
   if (wanted("populate")) lcstore::bench::populate_throughput(scratch);
   if (wanted("rechunk")) lcstore::bench::rechunk_throughput(scratch);
   if (wanted("latency")) lcstore::bench::light_curve_latency(scratch);
+  if (wanted("bulk")) lcstore::bench::bulk_extraction(scratch);
   if (wanted("cone")) lcstore::bench::cone_search(scratch);
   std::filesystem::remove_all(scratch);
 }

@@ -844,18 +844,26 @@ TEST_P(Queries, LightCurveEqualsTheCells) {
   EXPECT_LCSTORE_ERROR(store_->light_curve("1", "aper"), kNotFound);
 }
 
+// Runs of consecutive objects are read together: requests of scattered
+// objects, of every object shuffled (runs across shards), and repeats.
 TEST_P(Queries, LightCurvesComeInTheRequestedOrder) {
-  const std::vector<std::string> requested = {"40", "2", "17", "1", "45", "9"};
-  for (const std::optional<std::string>& measurement :
-       {std::optional<std::string>{}, std::optional<std::string>{"auto"}}) {
-    const std::vector<LightCurve> curves = store_->light_curves(requested, measurement);
-    ASSERT_EQ(curves.size(), requested.size());
-    for (size_t i = 0; i < requested.size(); ++i) {
-      const uint64_t o = store_->object_index(requested[i]);
-      EXPECT_EQ(curves[i].object, requested[i]);
-      EXPECT_EQ(curves[i].ra, store_->object_table().ra[o]);
-      const std::optional<uint64_t> m = measurement ? std::optional<uint64_t>{0} : std::nullopt;
-      EXPECT_TRUE(SameCells(cells_.object(o, m), curves[i].data)) << requested[i];
+  std::vector<std::string> every_object = store_->objects();
+  std::shuffle(every_object.begin(), every_object.end(), std::mt19937(3));
+  every_object.insert(every_object.end(), {"7", "7", "8"});
+  for (const std::vector<std::string>& requested :
+       {std::vector<std::string>{"40", "2", "17", "1", "45", "9"}, every_object}) {
+    for (const std::optional<std::string>& measurement :
+         {std::optional<std::string>{}, std::optional<std::string>{"auto"}}) {
+      const std::vector<LightCurve> curves = store_->light_curves(requested, measurement);
+      ASSERT_EQ(curves.size(), requested.size());
+      for (size_t i = 0; i < requested.size(); ++i) {
+        const uint64_t o = store_->object_index(requested[i]);
+        EXPECT_EQ(curves[i].object, requested[i]);
+        EXPECT_EQ(curves[i].ra, store_->object_table().ra[o]);
+        EXPECT_EQ(curves[i].measurements, measurement ? std::vector<std::string>{"auto"} : kMeasurements);
+        const std::optional<uint64_t> m = measurement ? std::optional<uint64_t>{0} : std::nullopt;
+        EXPECT_TRUE(SameCells(cells_.object(o, m), curves[i].data)) << requested[i];
+      }
     }
   }
   EXPECT_LCSTORE_ERROR(store_->light_curves({"1", "nope"}), kNotFound);

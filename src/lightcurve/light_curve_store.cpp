@@ -298,18 +298,34 @@ std::vector<LightCurve> LightCurveStore::light_curves(const std::vector<std::str
 void LightCurveStore::read_curves(const Array& array, const std::vector<std::pair<uint64_t, size_t>>& order,
                                   const std::vector<uint64_t>& measurement_rows,
                                   std::vector<LightCurve>& curves) const {
-  for (const auto& [row, position] : order) {
-    LightCurve& curve = curves[position];
-    curve.object = objects_.keys[row];
-    curve.ra = objects_.ra[row];
-    curve.dec = objects_.dec[row];
-    curve.x = objects_.x[row];
-    curve.y = objects_.y[row];
-    for (uint64_t m : measurement_rows) curve.measurements.push_back(measurements_[m]);
-    curve.values = values_;
-    Selection selection = {DimSelection::range(row, row + 1), DimSelection::indices(measurement_rows),
-                           DimSelection::all(values_.size()), DimSelection::all(epochs_.keys.size())};
-    curve.data = array.read<float>(selection);
+  // Runs of consecutive objects are read with one selection each (a read per
+  // object cost more than its bytes), at most kRunBytes at a time.
+  constexpr uint64_t kRunBytes = 64 << 20;
+  const uint64_t curve_values = measurement_rows.size() * values_.size() * epochs_.keys.size();
+  const size_t max_run = std::max<uint64_t>(1, kRunBytes / (curve_values * sizeof(float)));
+  for (size_t begin = 0; begin < order.size();) {
+    size_t end = begin + 1;
+    while (end < order.size() && end - begin < max_run && order[end].first == order[end - 1].first + 1) ++end;
+    const uint64_t first_row = order[begin].first;
+    Selection selection = {DimSelection::range(first_row, first_row + (end - begin)),
+                           DimSelection::indices(measurement_rows), DimSelection::all(values_.size()),
+                           DimSelection::all(epochs_.keys.size())};
+    const std::vector<float> data = array.read<float>(selection);
+    for (size_t k = begin; k < end; ++k) {
+      const uint64_t row = order[k].first;
+      LightCurve& curve = curves[order[k].second];
+      curve.object = objects_.keys[row];
+      curve.ra = objects_.ra[row];
+      curve.dec = objects_.dec[row];
+      curve.x = objects_.x[row];
+      curve.y = objects_.y[row];
+      curve.measurements.clear();
+      for (uint64_t m : measurement_rows) curve.measurements.push_back(measurements_[m]);
+      curve.values = values_;
+      const auto first_value = data.begin() + static_cast<ptrdiff_t>((k - begin) * curve_values);
+      curve.data.assign(first_value, first_value + static_cast<ptrdiff_t>(curve_values));
+    }
+    begin = end;
   }
 }
 
