@@ -26,25 +26,32 @@ struct EpochCells {
   std::vector<std::vector<const catalog::Column*>> columns;
 
   // The catalog's values as float32 in C order of
-  // [rows.size(), measurement_rows.size(), n_values]. Column by column, each
-  // read as its own cell type: a type dispatch per cell was a tenth of
-  // populate's time.
+  // [rows.size(), measurement_rows.size(), n_values]. A type dispatch per
+  // cell, a pass over the whole output per column, or reading every column
+  // at once per row each cost a fifth to a third of populate.
   std::vector<float> values() const {
-    const size_t n_values = columns.empty() ? 0 : columns.front().size();
-    const size_t row_stride = columns.size() * n_values;
-    std::vector<float> out(rows.size() * row_stride);
-    size_t offset = 0;
-    auto gather = [&](const auto& cells) {
-      for (size_t i = 0; i < rows.size(); ++i) out[i * row_stride + offset] = static_cast<float>(cells[rows[i].second]);
-    };
+    std::vector<std::vector<double>> widened;  // integer columns, as doubles
+    std::vector<const double*> sources;
     for (const auto& measurement : columns) {
       for (const catalog::Column* column : measurement) {
         if (column->type() == catalog::ColumnType::kInt64) {
-          gather(column->int64s());
+          const std::vector<int64_t>& cells = column->int64s();
+          sources.push_back(widened.emplace_back(cells.begin(), cells.end()).data());
         } else {
-          gather(column->float64s());
+          sources.push_back(column->float64s().data());
         }
-        ++offset;
+      }
+    }
+    // Blocks of rows, column by column: each column is read in order and the
+    // block's output stays in cache.
+    constexpr size_t kBlockRows = 256;
+    const size_t width = sources.size();
+    std::vector<float> out(rows.size() * width);
+    for (size_t first = 0; first < rows.size(); first += kBlockRows) {
+      const size_t last = std::min(rows.size(), first + kBlockRows);
+      for (size_t k = 0; k < width; ++k) {
+        const double* source = sources[k];
+        for (size_t i = first; i < last; ++i) out[i * width + k] = static_cast<float>(source[rows[i].second]);
       }
     }
     return out;
