@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test demo bench sanitize-test clean format
+.PHONY: all deps build test demo bench bench-full sanitize-test clean format
 
 all: build
 
@@ -30,6 +30,11 @@ bench: build
 	$(BUILD)/bench/lock_bench
 	$(BUILD)/bench/catalog_bench
 	$(BUILD)/bench/lightcurve_bench
+
+# The IRAC Dark Field scale pipeline (16 GB of light curves; about 50 GB of
+# free disk under $$TMPDIR, default /tmp): see bench/full-scale.
+bench-full: build
+	BUILD=$(BUILD) bench/full-scale
 
 # The concurrency and parser tests under AddressSanitizer+UBSan and ThreadSanitizer,
 # with the stress scenarios shortened to 20 repetitions.

@@ -28,12 +28,15 @@
 #include <vector>
 
 #include "bench_support.h"
+#include "fits_catalog_writer.h"
 #include "lcstore/catalog/read_catalog.h"
 #include "lcstore/memory.h"
 
 namespace {
 
 namespace fs = std::filesystem;
+using lcstore::bench::is_vector_element;
+using lcstore::bench::write_fits;
 using lcstore::catalog::Column;
 using lcstore::catalog::ColumnType;
 using lcstore::catalog::Format;
@@ -93,13 +96,6 @@ Table synthetic_catalog() {
   return table;
 }
 
-// A vector element's column (MAG_APER_1) continues the parameter before it.
-bool is_vector_element(const std::string& name) {
-  const size_t underscore = name.rfind('_');
-  return underscore != std::string::npos && underscore + 1 < name.size() &&
-         name.find_first_not_of("0123456789", underscore + 1) == std::string::npos;
-}
-
 void write_text(const fs::path& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary);
   out.write(text.data(), static_cast<std::streamsize>(text.size()));
@@ -151,76 +147,6 @@ std::string delimited(const Table& catalog, const std::string& header, char deli
     text += '\n';
   }
   return text;
-}
-
-void check_fits(int status, const std::string& what) {
-  if (status == 0) return;
-  char text[FLEN_ERRMSG] = {};
-  fits_get_errstatus(status, text);
-  throw std::runtime_error(what + ": " + text);
-}
-
-// The objects table as SExtractor writes it: float32 cells ('E', vectors
-// '4E') but for the coordinates ('D') and the integers ('J', 'I').
-void write_objects_table(fitsfile* file, const Table& catalog, const char* extname) {
-  struct Field {
-    std::string name;
-    std::string form;
-    std::vector<const Column*> columns;
-  };
-  std::vector<Field> fields;
-  for (const Column& column : catalog.columns()) {
-    const std::string& name = column.name();
-    if (is_vector_element(name)) {
-      fields.back().columns.push_back(&column);
-      continue;
-    }
-    const char* form = name == "NUMBER" ? "J" : name == "FLAGS" ? "I" : name.ends_with("J2000") ? "D" : "E";
-    fields.push_back({name, form, {&column}});
-  }
-  std::vector<std::string> forms;
-  std::vector<char*> types, tforms;
-  for (Field& field : fields) forms.push_back(std::to_string(field.columns.size()) + field.form);
-  for (size_t i = 0; i < fields.size(); ++i) {
-    types.push_back(fields[i].name.data());
-    tforms.push_back(forms[i].data());
-  }
-  int status = 0;
-  fits_create_tbl(file, BINARY_TBL, static_cast<LONGLONG>(kRows), static_cast<int>(fields.size()), types.data(),
-                  tforms.data(), nullptr, extname, &status);
-  check_fits(status, "fits_create_tbl");
-  for (size_t f = 0; f < fields.size(); ++f) {
-    const size_t repeat = fields[f].columns.size();
-    std::vector<double> cells(kRows * repeat);
-    for (size_t row = 0; row < kRows; ++row)
-      for (size_t k = 0; k < repeat; ++k) cells[row * repeat + k] = fields[f].columns[k]->number(row);
-    fits_write_col(file, TDOUBLE, static_cast<int>(f + 1), 1, 1, static_cast<LONGLONG>(cells.size()), cells.data(),
-                   &status);
-    check_fits(status, "fits_write_col " + fields[f].name);
-  }
-}
-
-void write_fits(const fs::path& path, const Table& catalog, bool ldac) {
-  fitsfile* file = nullptr;
-  int status = 0;
-  fits_create_file(&file, ("!" + path.string()).c_str(), &status);  // '!': overwrite
-  check_fits(status, "fits_create_file");
-  fits_create_img(file, BYTE_IMG, 0, nullptr, &status);
-  if (ldac) {
-    // LDAC's copy of the image header: one row of 80-character cards.
-    char name[] = "Field Header Card";
-    char form[] = "2880A";
-    char* names[] = {name};
-    char* forms[] = {form};
-    fits_create_tbl(file, BINARY_TBL, 1, 1, names, forms, nullptr, "LDAC_IMHEAD", &status);
-    std::string cards(2880, ' ');
-    char* card_rows[] = {cards.data()};
-    fits_write_col(file, TSTRING, 1, 1, 1, 1, card_rows, &status);
-  }
-  check_fits(status, "writing the primary header");
-  write_objects_table(file, catalog, ldac ? "LDAC_OBJECTS" : "OBJECTS");
-  fits_close_file(file, &status);
-  check_fits(status, "fits_close_file");
 }
 
 // astropy's ECSV header for float64 columns but the int64 ones.

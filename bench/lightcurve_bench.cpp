@@ -110,29 +110,31 @@ uint64_t count_nan(const LightCurveStore& store) {
 
 // The baseline of populate: write() of every chunk's bytes into a new file
 // named as the chunk is (c/<object chunk>/0/0/<epoch>), in a directory
-// deleted before each run as populate's store is. (Overwriting files that
-// exist would skip the inode allocation that every new chunk costs; on this
-// machine's ext4 without a journal, allocating inodes soon after others were
-// deleted is most of the time of both.) Returns the median seconds.
+// deleted first as populate's store is. (Overwriting files that exist would
+// skip the inode allocation that every new chunk costs; on this machine's
+// ext4 without a journal, allocating inodes soon after others were deleted
+// is much of the time of both, and varies from run to run, so the two are
+// measured in alternation.) Returns the seconds.
 double raw_write_new_files(const fs::path& directory, const StoreSize& size, const std::vector<float>& chunk) {
-  std::vector<double> times;
-  for (int run = 0; run < kRuns; ++run) {
-    fs::remove_all(directory);
-    const auto start = std::chrono::steady_clock::now();
-    for (uint64_t o = 0; o < size.objects / size.object_chunk; ++o) {
-      const fs::path parent = directory / "c" / std::to_string(o) / "0" / "0";
-      fs::create_directories(parent);
-      for (uint64_t e = 0; e < size.epochs; ++e) {
-        const int fd = ::open((parent / std::to_string(e)).c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
-        if (fd < 0 || ::write(fd, chunk.data(), chunk.size() * sizeof(float)) < 0) std::abort();
-        ::close(fd);
-      }
-    }
-    times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  }
   fs::remove_all(directory);
-  std::sort(times.begin(), times.end());
-  return times[times.size() / 2];
+  const auto start = std::chrono::steady_clock::now();
+  for (uint64_t o = 0; o < size.objects / size.object_chunk; ++o) {
+    const fs::path parent = directory / "c" / std::to_string(o) / "0" / "0";
+    fs::create_directories(parent);
+    for (uint64_t e = 0; e < size.epochs; ++e) {
+      const int fd = ::open((parent / std::to_string(e)).c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
+      if (fd < 0 || ::write(fd, chunk.data(), chunk.size() * sizeof(float)) < 0) std::abort();
+      ::close(fd);
+    }
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  fs::remove_all(directory);
+  return seconds;
+}
+
+double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  return values[values.size() / 2];
 }
 
 void populate_throughput(const fs::path& scratch) {
@@ -140,14 +142,12 @@ void populate_throughput(const fs::path& scratch) {
   const catalog::Table whole = synthetic_catalog(size, 0, 1);
   const catalog::Table halves[2] = {synthetic_catalog(size, 0, 2), synthetic_catalog(size, 1, 2)};
   const std::vector<float> chunk(size.chunk_values(), 18.0f);
-  const double raw = raw_write_new_files(scratch / "raw", size, chunk);
   const double gigabytes = static_cast<double>(size.bytes()) / 1e9;
   fmt::print(
-      "populate: {} objects x {} measurements x 2 values x {} epochs, {} MB, chunks of {} objects "
-      "(median of {})\n",
-      size.objects, size.measurements, size.epochs, size.bytes() / 1000000, size.object_chunk, kRuns);
-  fmt::print("  {:<34} {:>8.1f} Mvalues/s {:>6.2f} GB/s\n", "raw write() into new chunk files",
-             static_cast<double>(size.values()) / raw / 1e6, gigabytes / raw);
+      "populate on {}: {} objects x {} measurements x 2 values x {} epochs, {} MB, chunks of {} objects "
+      "(median of {}; each run after a raw run, ratio = median of the pairs)\n",
+      scratch.string(), size.objects, size.measurements, size.epochs, size.bytes() / 1000000, size.object_chunk, kRuns);
+  std::vector<double> raw_times;
   struct Mode {
     const char* name;
     unsigned threads;
@@ -156,9 +156,11 @@ void populate_throughput(const fs::path& scratch) {
   for (Strategy strategy : {Strategy::kV0, Strategy::kV1, Strategy::kV2}) {
     for (Mode mode : {Mode{"1 thread", 1, false}, Mode{"2 threads, disjoint epochs", 2, false},
                       Mode{"2 threads, sharing every chunk", 2, true}}) {
-      std::vector<double> times;
+      std::vector<double> times, ratios;
       uint64_t lost = 0;
       for (int run = 0; run < kRuns; ++run) {
+        const double raw = raw_write_new_files(scratch / "raw", size, chunk);
+        raw_times.push_back(raw);
         LightCurveStore store = create_store(scratch / "store", size, whole);
         times.push_back(timed_threads(mode.threads, [&](unsigned t) {
           for (uint64_t e = 0; e < size.epochs; ++e) {
@@ -171,14 +173,18 @@ void populate_throughput(const fs::path& scratch) {
           }
         }));
         lost += count_nan(store);
+        ratios.push_back(raw / times.back());
       }
-      std::sort(times.begin(), times.end());
-      const double seconds = times[times.size() / 2];
+      const double seconds = median(times);
       fmt::print("  {} {:<31} {:>8.1f} Mvalues/s {:>6.2f} GB/s  {:.2f}x raw{}\n", to_string(strategy), mode.name,
-                 static_cast<double>(size.values()) / seconds / 1e6, gigabytes / seconds, raw / seconds,
+                 static_cast<double>(size.values()) / seconds / 1e6, gigabytes / seconds, median(ratios),
                  lost == 0 ? "" : fmt::format("  LOST {} VALUES", lost));
     }
   }
+  const double raw = median(raw_times);
+  fmt::print("  {:<34} {:>8.1f} Mvalues/s {:>6.2f} GB/s  (median of all {} raw runs)\n",
+             "raw write() into new chunk files", static_cast<double>(size.values()) / raw / 1e6, gigabytes / raw,
+             raw_times.size());
 }
 
 // Copies every file below `from` into `to` with read() and write().
@@ -245,13 +251,9 @@ void rechunk_throughput(const fs::path& scratch) {
         times.push_back(seconds);
         peak = std::max(peak, rss);
       }
-      std::sort(times.begin(), times.end());
-      const double seconds = times[times.size() / 2];
-      fmt::print(
-          "  budget {:>4} MiB, {} thread(s)          {:>8.1f} MB/s  {:.2f}x raw  peak RSS {:.0f} MiB "
-          "(budget + {:.0f} MiB)\n",
-          budget_mib, threads, megabytes / seconds, raw / seconds, static_cast<double>(peak) / (1 << 20),
-          static_cast<double>(peak) / (1 << 20) - static_cast<double>(budget_mib));
+      const double seconds = median(times);
+      fmt::print("  budget {:>4} MiB, {} thread(s)          {:>8.1f} MB/s  {:.2f}x raw  peak RSS {:.0f} MiB\n",
+                 budget_mib, threads, megabytes / seconds, raw / seconds, static_cast<double>(peak) / (1 << 20));
     }
   }
   fs::remove_all(scratch / "store");
@@ -491,7 +493,16 @@ int main(int argc, char** argv) {
   auto wanted = [&](std::string_view section) {
     return argc == 1 || std::find(argv + 1, argv + argc, section) != argv + argc;
   };
-  if (wanted("populate")) lcstore::bench::populate_throughput(scratch);
+  if (wanted("populate")) {
+    lcstore::bench::populate_throughput(scratch);
+    // In memory (tmpfs): what populate itself costs, without the disk's and
+    // the file system's share.
+    if (std::filesystem::is_directory("/dev/shm")) {
+      const auto in_memory = std::filesystem::path("/dev/shm") / scratch.filename();
+      lcstore::bench::populate_throughput(in_memory);
+      std::filesystem::remove_all(in_memory);
+    }
+  }
   if (wanted("rechunk")) lcstore::bench::rechunk_throughput(scratch);
   if (wanted("latency")) lcstore::bench::light_curve_latency(scratch);
   if (wanted("bulk")) lcstore::bench::bulk_extraction(scratch);
