@@ -98,6 +98,31 @@ std::vector<uint64_t> strides_of(const Shape& shape) {
   return strides;
 }
 
+// Copies `count` cells of `Width` bytes, `from_step` and `to_step` cells
+// apart; a fixed size lets the compiler copy each cell with one move.
+template <size_t Width>
+void copy_strided(std::byte* to, uint64_t to_step, const std::byte* from, uint64_t from_step, uint64_t count) {
+  for (uint64_t k = 0; k < count; ++k) std::memcpy(to + k * to_step * Width, from + k * from_step * Width, Width);
+}
+
+void copy_strided(std::byte* to, uint64_t to_step, const std::byte* from, uint64_t from_step, uint64_t count,
+                  size_t width) {
+  switch (width) {
+    case 1:
+      return copy_strided<1>(to, to_step, from, from_step, count);
+    case 2:
+      return copy_strided<2>(to, to_step, from, from_step, count);
+    case 4:
+      return copy_strided<4>(to, to_step, from, from_step, count);
+    case 8:
+      return copy_strided<8>(to, to_step, from, from_step, count);
+    case 16:
+      return copy_strided<16>(to, to_step, from, from_step, count);
+    default:
+      for (uint64_t k = 0; k < count; ++k) std::memcpy(to + k * to_step * width, from + k * from_step * width, width);
+  }
+}
+
 // Moves the cells named by `parts` between `chunk` (whose first element is at
 // chunk-local index `origin`) and `block`. A filter, for block-to-chunk moves,
 // skips cells.
@@ -106,18 +131,8 @@ void transfer(const std::vector<const ChunkPart*>& parts, Chunk& chunk, const Sh
   const size_t rank = parts.size();
   const size_t width = item_size(chunk.data_type);
   const bool filtered = !filter.mask.empty() || filter.skip_fill_values;
-  auto move = [&](uint64_t in_chunk, uint64_t in_block, uint64_t count) {
-    if (chunk.data_type == DataType::kString) {
-      for (uint64_t k = 0; k < count; ++k) {
-        if (direction == Direction::kChunkToBlock) block.strings[in_block + k] = chunk.strings[in_chunk + k];
-        else chunk.strings[in_chunk + k] = block.strings[in_block + k];
-      }
-    } else if (direction == Direction::kChunkToBlock) {
-      std::memcpy(block.bytes + in_block * width, chunk.data.data() + in_chunk * width, count * width);
-    } else {
-      std::memcpy(chunk.data.data() + in_chunk * width, block.bytes + in_block * width, count * width);
-    }
-  };
+  const std::vector<uint64_t> chunk_strides = strides_of(chunk.shape);
+  const std::vector<uint64_t> block_strides = strides_of(*block.shape);
   auto wanted = [&](uint64_t in_block) {
     if (!filter.mask.empty() && filter.mask[in_block] == 0) return false;
     if (filter.skip_fill_values) {
@@ -127,10 +142,46 @@ void transfer(const std::vector<const ChunkPart*>& parts, Chunk& chunk, const Sh
     return true;
   };
 
-  // Trailing dimensions that the selection takes whole, in the chunk and in
-  // the block alike, are contiguous in both: fold them into one run of `row`
-  // elements so that whole slabs move with one memcpy.
-  size_t folded = rank;
+  // Trailing dimensions with one selected cell are a fixed offset, and the
+  // cells of the dimensions before them lie a fixed step apart in the chunk
+  // and in the block: an epoch chunk read into a block of many epochs puts
+  // one cell every n_epochs.
+  size_t inner = rank;
+  uint64_t chunk_offset = 0, block_offset = 0;
+  while (inner > 0 && parts[inner - 1]->local.size() == 1) {
+    const size_t d = --inner;
+    chunk_offset += (parts[d]->local[0] - origin[d]) * chunk_strides[d];
+    block_offset += parts[d]->position[0] * block_strides[d];
+  }
+  const uint64_t chunk_step = inner == 0 ? 1 : chunk_strides[inner - 1];
+  const uint64_t block_step = inner == 0 ? 1 : block_strides[inner - 1];
+  // `count` cells, `chunk_step` and `block_step` apart, from in_chunk/in_block on.
+  auto move = [&](uint64_t in_chunk, uint64_t in_block, uint64_t count) {
+    if (chunk.data_type == DataType::kString) {
+      for (uint64_t k = 0; k < count; ++k) {
+        std::string& in_chunk_k = chunk.strings[in_chunk + k * chunk_step];
+        std::string& in_block_k = block.strings[in_block + k * block_step];
+        if (direction == Direction::kChunkToBlock) in_block_k = in_chunk_k;
+        else in_chunk_k = in_block_k;
+      }
+      return;
+    }
+    std::byte* chunk_cells = chunk.data.data() + in_chunk * width;
+    std::byte* block_cells = block.bytes + in_block * width;
+    if (chunk_step == 1 && block_step == 1) {
+      if (direction == Direction::kChunkToBlock) std::memcpy(block_cells, chunk_cells, count * width);
+      else std::memcpy(chunk_cells, block_cells, count * width);
+    } else if (direction == Direction::kChunkToBlock) {
+      copy_strided(block_cells, block_step, chunk_cells, chunk_step, count, width);
+    } else {
+      copy_strided(chunk_cells, chunk_step, block_cells, block_step, count, width);
+    }
+  };
+
+  // Dimensions before those that the selection takes whole, in the chunk and
+  // in the block alike, fold into one run of `row` cells (contiguous when no
+  // trailing dimension had one cell), so whole slabs move with one copy.
+  size_t folded = inner;
   uint64_t row = 1;
   while (folded > 0) {
     const size_t d = folded - 1;
@@ -148,31 +199,30 @@ void transfer(const std::vector<const ChunkPart*>& parts, Chunk& chunk, const Sh
     // Runs of wanted cells move with one copy each: a staged slab's mask is
     // mostly long runs.
     for (uint64_t k = 0; k < count;) {
-      while (k < count && !wanted(in_block + k)) ++k;
+      while (k < count && !wanted(in_block + k * block_step)) ++k;
       const uint64_t run = k;
-      while (k < count && wanted(in_block + k)) ++k;
-      if (k > run) move(in_chunk + run, in_block + run, k - run);
+      while (k < count && wanted(in_block + k * block_step)) ++k;
+      if (k > run) move(in_chunk + run * chunk_step, in_block + run * block_step, k - run);
     }
   };
-  if (folded == 0) return move_row(0, 0, row);
+  if (folded == 0) return move_row(chunk_offset, block_offset, row);
 
   const size_t pivot = folded - 1;
-  const std::vector<uint64_t> chunk_strides = strides_of(chunk.shape);
-  const std::vector<uint64_t> block_strides = strides_of(*block.shape);
   const ChunkPart& last = *parts[pivot];
   std::vector<size_t> index(pivot, 0);
   while (true) {
-    uint64_t chunk_base = 0, block_base = 0;
+    uint64_t chunk_base = chunk_offset, block_base = block_offset;
     for (size_t d = 0; d < pivot; ++d) {
       chunk_base += (parts[d]->local[index[d]] - origin[d]) * chunk_strides[d];
       block_base += parts[d]->position[index[d]] * block_strides[d];
     }
     if (last.consecutive) {
-      move_row(chunk_base + (last.local[0] - origin[pivot]) * row, block_base + last.position[0] * row,
-               last.local.size() * row);
+      move_row(chunk_base + (last.local[0] - origin[pivot]) * chunk_strides[pivot],
+               block_base + last.position[0] * block_strides[pivot], last.local.size() * row);
     } else {
       for (size_t k = 0; k < last.local.size(); ++k) {
-        move_row(chunk_base + (last.local[k] - origin[pivot]) * row, block_base + last.position[k] * row, row);
+        move_row(chunk_base + (last.local[k] - origin[pivot]) * chunk_strides[pivot],
+                 block_base + last.position[k] * block_strides[pivot], row);
       }
     }
     size_t d = pivot;
