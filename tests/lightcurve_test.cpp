@@ -681,14 +681,14 @@ constexpr uint64_t kObjectBytes = 2 * 2 * 3 * sizeof(float);  // one object's ce
 struct RechunkCase {
   uint64_t shard_objects;
   unsigned threads;
-  uint64_t budget_shards;  // memory budget in shards per thread (0: the default budget)
+  uint64_t budget_shards;  // memory budget: band shards per thread (0: the default budget)
 
   RechunkOptions options() const {
     RechunkOptions options{.object_chunk = shard_objects, .threads = threads};
-    // rechunk stages a band and a shard in flight per thread: two shards per thread at least.
+    // rechunk counts, per thread, a band and four shards' bytes for the shard in flight.
     if (budget_shards != 0)
       options.memory_budget =
-          budget_shards * 2 * threads * std::min<uint64_t>(shard_objects, kObjectCount) * kObjectBytes;
+          (budget_shards + 4) * threads * std::min<uint64_t>(shard_objects, kObjectCount) * kObjectBytes;
     return options;
   }
 };
@@ -789,7 +789,7 @@ TEST(RechunkLimits, TooSmallMemoryBudgetThrowsAndKeepsTheReadLayout) {
   populate_mixed(*store);
   store->rechunk({.object_chunk = 9});
   const StoreSnapshot first = snapshot_of(store.scratch());
-  const uint64_t enough = 2 * 2 * 9 * kObjectBytes;  // two shards for each of two threads
+  const uint64_t enough = (1 + 4) * 2 * 9 * kObjectBytes;  // a band of one shard and one in flight, two threads
   store->rechunk({.object_chunk = 9, .memory_budget = enough, .threads = 2});
   const StoreSnapshot before = snapshot_of(store.scratch());
   // Each rechunk moves the journal generation on (so readers elsewhere drop

@@ -42,16 +42,22 @@ void LightCurveStore::rechunk(const RechunkOptions& options) {
   const uint64_t n_objects = shape[0];
   const uint64_t shard_objects = std::min(options.object_chunk, n_objects);
   const uint64_t object_bytes = shape[1] * shape[2] * shape[3] * sizeof(float);
-  // A band is staged once decoded; writing it encodes one shard at a time, so
-  // half of each thread's share holds the band and the rest the shard in flight.
-  const uint64_t band_shards = options.memory_budget / threads / 2 / (shard_objects * object_bytes);
-  if (band_shards == 0) {
+  // Per thread: the band being copied, and while one of its shards is
+  // written, that shard decoded, its encoded inner chunks and the assembled
+  // shard with a copy on its way out: up to four shards' bytes besides the
+  // band (1 GiB at the IRAC Dark Field's size peaked at 1134 MiB when this
+  // counted one).
+  constexpr uint64_t kShardsInFlight = 4;
+  const uint64_t shard_bytes = shard_objects * object_bytes;
+  const uint64_t shards_per_thread = options.memory_budget / threads / shard_bytes;
+  if (shards_per_thread <= kShardsInFlight) {
     throw Error(ErrorKind::kInvalidArgument, "--memory",
-                fmt::format("{} cannot hold two shards of {} objects ({}) per thread for {} thread(s); "
+                fmt::format("{} cannot hold {} shards of {} objects ({}) per thread for {} thread(s); "
                             "lower --object-chunk or -j, or raise --memory",
-                            format_bytes(options.memory_budget), shard_objects,
-                            format_bytes(shard_objects * object_bytes), threads));
+                            format_bytes(options.memory_budget), kShardsInFlight + 1, shard_objects,
+                            format_bytes(shard_bytes), threads));
   }
+  const uint64_t band_shards = shards_per_thread - kShardsInFlight;
   const uint64_t band_objects = band_shards * shard_objects;
 
   auto held = store_->lock(".lcstore", kRechunkLockSlot);

@@ -85,8 +85,8 @@ class SelectionPlan {
 
 // The caller's side of a transfer: a C-order block of the selection's shape.
 struct Block {
-  std::byte* bytes = nullptr;        // fixed-size data types
-  std::string* strings = nullptr;    // the string data type
+  std::byte* bytes = nullptr;      // fixed-size data types
+  std::string* strings = nullptr;  // the string data type
   const Shape* shape = nullptr;
 };
 
@@ -161,16 +161,20 @@ void transfer(const std::vector<const ChunkPart*>& parts, Chunk& chunk, const Sh
       for (uint64_t k = 0; k < count; ++k) {
         std::string& in_chunk_k = chunk.strings[in_chunk + k * chunk_step];
         std::string& in_block_k = block.strings[in_block + k * block_step];
-        if (direction == Direction::kChunkToBlock) in_block_k = in_chunk_k;
-        else in_chunk_k = in_block_k;
+        if (direction == Direction::kChunkToBlock)
+          in_block_k = in_chunk_k;
+        else
+          in_chunk_k = in_block_k;
       }
       return;
     }
     std::byte* chunk_cells = chunk.data.data() + in_chunk * width;
     std::byte* block_cells = block.bytes + in_block * width;
     if (chunk_step == 1 && block_step == 1) {
-      if (direction == Direction::kChunkToBlock) std::memcpy(block_cells, chunk_cells, count * width);
-      else std::memcpy(chunk_cells, block_cells, count * width);
+      if (direction == Direction::kChunkToBlock)
+        std::memcpy(block_cells, chunk_cells, count * width);
+      else
+        std::memcpy(chunk_cells, block_cells, count * width);
     } else if (direction == Direction::kChunkToBlock) {
       copy_strided(block_cells, block_step, chunk_cells, chunk_step, count, width);
     } else {
@@ -257,9 +261,7 @@ class ArrayChunks {
       : store_(store), array_(array), codecs_(codecs) {}
 
   std::string where(const Shape& coords) const { return store_.describe(key(coords)); }
-  std::string key(const Shape& coords) const {
-    return join_key(array_.path(), array_.chunk_key(coords));
-  }
+  std::string key(const Shape& coords) const { return join_key(array_.path(), array_.chunk_key(coords)); }
   std::unique_ptr<Lock> lock(const Shape& coords) const {
     return store_.lock(array_.path(), linear_index(coords, array_.chunk_grid_shape()));
   }
@@ -292,8 +294,10 @@ class ArrayChunks {
       if (auto value = store_.open(chunk_key)) chunk = codecs_.decode(value->read_all(), store_.describe(chunk_key));
     }
     modify(chunk);
-    if (chunk.all_equal(array_.metadata().fill_value)) store_.erase(chunk_key);
-    else store_.set(chunk_key, codecs_.encode(chunk));
+    if (chunk.all_equal(array_.metadata().fill_value))
+      store_.erase(chunk_key);
+    else
+      store_.set(chunk_key, codecs_.encode(chunk));
   }
 
  private:
@@ -331,13 +335,15 @@ Shape Array::chunk_grid_shape() const {
   return grid;
 }
 
-std::string Array::chunk_key(std::span<const uint64_t> coords) const { return metadata_.chunk_key_encoding.key(coords); }
+std::string Array::chunk_key(std::span<const uint64_t> coords) const {
+  return metadata_.chunk_key_encoding.key(coords);
+}
 
 void Array::check_type(DataType requested) const {
   if (requested != metadata_.data_type) {
-    throw Error(ErrorKind::kInvalidArgument, store_->describe(path_),
-                "array holds " + std::string(name_of(metadata_.data_type)) + ", not " +
-                    std::string(name_of(requested)));
+    throw Error(
+        ErrorKind::kInvalidArgument, store_->describe(path_),
+        "array holds " + std::string(name_of(metadata_.data_type)) + ", not " + std::string(name_of(requested)));
   }
 }
 
