@@ -356,6 +356,17 @@ TEST(CliDemo, EveryArrayRoundTrips) {
   EXPECT_THAT(out, ::testing::ContainsRegex("object \\(strings\\).*  ok\n"));
   EXPECT_THAT(out, ::testing::Not(HasSubstr("MISMATCH")));
 
+  const json records = json::parse(succeed({"zarr", "demo", (temp.path() / "again.zarr").string(), "--json"}));
+  EXPECT_EQ(records["group"], (temp.path() / "again.zarr").string());
+  ASSERT_EQ(records["arrays"].size(), arrays.size() + 1);
+  for (size_t i = 0; i < arrays.size(); ++i) {
+    EXPECT_EQ(records["arrays"][i]["array"], arrays[i]);
+    EXPECT_EQ(records["arrays"][i]["round_trip"], "ok");
+    EXPECT_GT(records["arrays"][i]["stored_bytes"].get<uint64_t>(), 0u);
+    EXPECT_GT(records["arrays"][i]["ratio"].get<double>(), 0.0);
+  }
+  EXPECT_EQ(records["arrays"].back()["array"], "object (strings)");
+
   // The demo wrote the same values with every chain: check them independently.
   const json summary = info(demo);
   EXPECT_EQ(summary["children"].size(), arrays.size() + 1);

@@ -1,12 +1,13 @@
 // `lcstore zarr ...`: inspect and convert any Zarr v3 node on disk.
+#include <fmt/core.h>
+
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <random>
-
-#include <fmt/core.h>
 
 #include "cli/commands.h"
 #include "lcstore/error.h"
@@ -111,26 +112,35 @@ std::vector<Out> convert_all(const Array& array) {
       array.read_into(all, std::as_writable_bytes(std::span(raw)));
       return std::vector<Out>(raw.begin(), raw.end());
     }
-    case DataType::kInt8: return convert(int8_t{});
-    case DataType::kInt16: return convert(int16_t{});
-    case DataType::kInt32: return convert(int32_t{});
-    case DataType::kInt64: return convert(int64_t{});
-    case DataType::kUint8: return convert(uint8_t{});
-    case DataType::kUint16: return convert(uint16_t{});
-    case DataType::kUint32: return convert(uint32_t{});
-    case DataType::kUint64: return convert(uint64_t{});
-    case DataType::kFloat32: return convert(float{});
-    case DataType::kFloat64: return convert(double{});
-    case DataType::kString: break;
+    case DataType::kInt8:
+      return convert(int8_t{});
+    case DataType::kInt16:
+      return convert(int16_t{});
+    case DataType::kInt32:
+      return convert(int32_t{});
+    case DataType::kInt64:
+      return convert(int64_t{});
+    case DataType::kUint8:
+      return convert(uint8_t{});
+    case DataType::kUint16:
+      return convert(uint16_t{});
+    case DataType::kUint32:
+      return convert(uint32_t{});
+    case DataType::kUint64:
+      return convert(uint64_t{});
+    case DataType::kFloat32:
+      return convert(float{});
+    case DataType::kFloat64:
+      return convert(double{});
+    case DataType::kString:
+      break;
   }
   throw Error(ErrorKind::kInvalidArgument, array.path(), "a string array dumps only --as json");
 }
 
 void dump(const std::string& path, const std::string& format) {
   Array array = Array::open(open_directory(path), "");
-  auto write_binary = [](const auto& values) {
-    std::fwrite(values.data(), sizeof(values[0]), values.size(), stdout);
-  };
+  auto write_binary = [](const auto& values) { std::fwrite(values.data(), sizeof(values[0]), values.size(), stdout); };
   if (format == "f64") {
     write_binary(convert_all<double>(array));
   } else if (format == "i64") {
@@ -208,7 +218,8 @@ void reencode(const ReencodeOptions& options) {
   if (options.json_output) {
     std::cout << summary.dump(1) << "\n";
   } else {
-    std::cout << fmt::format("reencoded {} -> {}: chunks {}{}\n", options.source, options.target, summary["chunks"].dump(),
+    std::cout << fmt::format("reencoded {} -> {}: chunks {}{}\n", options.source, options.target,
+                             summary["chunks"].dump(),
                              summary["shards"].is_null() ? "" : " in shards " + summary["shards"].dump());
   }
 }
@@ -236,7 +247,9 @@ uint64_t stored_bytes(const std::filesystem::path& directory) {
   return total;
 }
 
-void demo(const std::string& directory) {
+// Writes the group and checks every array; prints a table, or with
+// `json_output` one JSON document with a record per array.
+void demo(const std::string& directory, bool json_output) {
   std::filesystem::create_directories(directory);
   auto store = std::make_shared<DirectoryStore>(directory);
   Group root = Group::create(store, "", {{"description", "lcstore codec demo: one array per codec chain"}});
@@ -257,8 +270,25 @@ void demo(const std::string& directory) {
       {"zstd_crc32c", {"zstd:3", "crc32c"}, {}},
       {"sharded_zstd", {"zstd:3"}, Shape{25, 8, 2, 10}},
   };
-  fmt::print("{:<24} {:>12} {:>7} {:>10} {:>10}  {}\n", "array", "stored bytes", "ratio", "write ms", "read ms",
-             "round trip");
+  json records = json::array();
+  auto report = [&](const std::string& name, uint64_t bytes, std::optional<double> ratio,
+                    std::optional<double> write_ms, std::optional<double> read_ms, bool same) {
+    if (json_output) {
+      json record = {{"array", name}, {"stored_bytes", bytes}, {"round_trip", same ? "ok" : "mismatch"}};
+      if (ratio) record["ratio"] = *ratio;
+      if (write_ms) record["write_ms"] = *write_ms;
+      if (read_ms) record["read_ms"] = *read_ms;
+      records.push_back(record);
+      return;
+    }
+    auto number = [](std::optional<double> value) { return value ? fmt::format("{:.2f}", *value) : std::string(); };
+    fmt::print("{:<24} {:>12} {:>7} {:>10} {:>10}  {}\n", name, bytes, number(ratio), number(write_ms), number(read_ms),
+               same ? "ok" : "MISMATCH");
+  };
+  if (!json_output) {
+    fmt::print("{:<24} {:>12} {:>7} {:>10} {:>10}  {}\n", "array", "stored bytes", "ratio", "write ms", "read ms",
+               "round trip");
+  }
   const double raw_bytes = static_cast<double>(values.size() * sizeof(float));
   for (const Case& c : cases) {
     ArrayMetadata metadata;
@@ -276,9 +306,9 @@ void demo(const std::string& directory) {
     auto read = std::chrono::steady_clock::now();
     bool same = std::memcmp(back.data(), values.data(), values.size() * sizeof(float)) == 0;
     uint64_t bytes = stored_bytes(std::filesystem::path(directory) / c.name);
-    fmt::print("{:<24} {:>12} {:>7.2f} {:>10.2f} {:>10.2f}  {}\n", c.name, bytes, raw_bytes / static_cast<double>(bytes),
-               std::chrono::duration<double, std::milli>(written - start).count(),
-               std::chrono::duration<double, std::milli>(read - written).count(), same ? "ok" : "MISMATCH");
+    report(c.name, bytes, raw_bytes / static_cast<double>(bytes),
+           std::chrono::duration<double, std::milli>(written - start).count(),
+           std::chrono::duration<double, std::milli>(read - written).count(), same);
     if (!same) throw Error(ErrorKind::kCorruptData, c.name, "values read back differ from those written");
   }
   ArrayMetadata labels;
@@ -291,10 +321,14 @@ void demo(const std::string& directory) {
   for (uint64_t i = 0; i < shape[0]; ++i) names.push_back(fmt::format("I{}", i + 1));
   Array object = Array::create(store, "object", labels);
   object.write_strings(select_all(labels.shape), names);
-  fmt::print("{:<24} {:>12} {:>7} {:>10} {:>10}  {}\n", "object (strings)", stored_bytes(std::filesystem::path(directory) / "object"),
-             "", "", "", object.read_strings(select_all(labels.shape)) == names ? "ok" : "MISMATCH");
+  report("object (strings)", stored_bytes(std::filesystem::path(directory) / "object"), {}, {}, {},
+         object.read_strings(select_all(labels.shape)) == names);
   root.consolidate();
-  fmt::print("wrote {} (a Zarr v3 group with consolidated metadata)\n", directory);
+  if (json_output) {
+    fmt::print("{}\n", json{{"group", directory}, {"arrays", records}}.dump(2));
+  } else {
+    fmt::print("wrote {} (a Zarr v3 group with consolidated metadata)\n", directory);
+  }
 }
 
 }  // namespace
@@ -320,22 +354,29 @@ void add_zarr_commands(CLI::App& app) {
   dump_command->callback([] { dump(dump_path, dump_format); });
 
   static ReencodeOptions reencode_options;
-  CLI::App* reencode_command =
-      zarr->add_subcommand("reencode", "Copy an array with another chunking and codec chain");
+  CLI::App* reencode_command = zarr->add_subcommand("reencode", "Copy an array with another chunking and codec chain");
   reencode_command->add_option("SRC", reencode_options.source, "Source array directory")->required();
   reencode_command->add_option("DST", reencode_options.target, "Target array directory (replaced)")->required();
-  reencode_command->add_option("--chunks", reencode_options.chunks, "Chunk shape, e.g. 100,8,2,10 (inner chunks when sharded)");
+  reencode_command->add_option("--chunks", reencode_options.chunks,
+                               "Chunk shape, e.g. 100,8,2,10 (inner chunks when sharded)");
   reencode_command->add_option("--shards", reencode_options.shards, "Shard shape: enables sharding_indexed");
   reencode_command->add_option("--codec", reencode_options.codecs,
-                               "none | zstd[:L] | gzip[:L] | blosc:CNAME[:L][:shuffle|bitshuffle|noshuffle] | crc32c; repeatable, applied in order");
+                               "none | zstd[:L] | gzip[:L] | blosc:CNAME[:L][:shuffle|bitshuffle|noshuffle] | crc32c; "
+                               "repeatable, applied in order");
   reencode_command->add_flag("--json", reencode_options.json_output, "Print the new array's summary as JSON");
-  reencode_command->footer("Example:\n  lcstore zarr reencode lc.zarr/lightcurves lc-sharded --chunks 1,40,2,1000 --shards 256,40,2,1000 --codec zstd:3");
+  reencode_command->footer(
+      "Example:\n  lcstore zarr reencode lc.zarr/lightcurves lc-sharded --chunks 1,40,2,1000 --shards 256,40,2,1000 "
+      "--codec zstd:3");
   reencode_command->callback([] { reencode(reencode_options); });
 
   static std::string demo_directory;
-  CLI::App* demo_command = zarr->add_subcommand("demo", "Write a small light-curve-like array with each codec and check it");
+  static bool demo_json = false;
+  CLI::App* demo_command =
+      zarr->add_subcommand("demo", "Write a small light-curve-like array with each codec and check it");
   demo_command->add_option("DIR", demo_directory, "Directory of the group to create")->required();
-  demo_command->callback([] { demo(demo_directory); });
+  demo_command->add_flag("--json", demo_json, "Print one JSON document with a record per array");
+  demo_command->footer("Example:\n  lcstore zarr demo /tmp/codecs.zarr");
+  demo_command->callback([] { demo(demo_directory, demo_json); });
 }
 
 }  // namespace lcstore::cli
