@@ -31,7 +31,7 @@ bench: build
 	$(BUILD)/bench/catalog_bench
 	$(BUILD)/bench/lightcurve_bench
 
-# The IRAC Dark Field scale pipeline (16 GB of light curves; about 50 GB of
+# The IRAC Dark Field scale pipeline (16 GB of light curves; about 35 GB of
 # free disk under $$TMPDIR, default /tmp): see bench/full-scale.
 bench-full: build
 	BUILD=$(BUILD) bench/full-scale
