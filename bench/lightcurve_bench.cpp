@@ -402,15 +402,6 @@ void light_curve_latency(const fs::path& scratch) {
   fs::remove_all(scratch / "latency");
 }
 
-// Great-circle separation in degrees, as a scan of every object computes it.
-double separation_degrees(double ra1, double dec1, double ra2, double dec2) {
-  constexpr double kRadians = std::numbers::pi / 180.0;
-  const double sin_ddec = std::sin((dec2 - dec1) * kRadians / 2);
-  const double sin_dra = std::sin((ra2 - ra1) * kRadians / 2);
-  const double h = sin_ddec * sin_ddec + std::cos(dec1 * kRadians) * std::cos(dec2 * kRadians) * sin_dra * sin_dra;
-  return 2 * std::asin(std::min(1.0, std::sqrt(h))) / kRadians;
-}
-
 // Cone searches of 10" among 1,000,000 objects crowded into a 4 square degree
 // field (70 per square arcminute, denser than the IRAC Dark Field), against
 // a scan of every object's coordinates.
@@ -451,7 +442,7 @@ void cone_search(const fs::path& scratch) {
     start = std::chrono::steady_clock::now();
     size_t scan_matches = 0;
     for (uint64_t o = 0; o < kObjects; ++o) {
-      scan_matches += separation_degrees(ra, dec, objects.ra[o], objects.dec[o]) * 3600.0 <= kRadiusArcsec;
+      scan_matches += lightcurve::separation_degrees(ra, dec, objects.ra[o], objects.dec[o]) * 3600.0 <= kRadiusArcsec;
     }
     scanned.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     found += matches;

@@ -114,7 +114,14 @@ void check_create_options(const CreateOptions& options) {
   }
 }
 
-// Great-circle separation in degrees (haversine: exact for small angles).
+double normalized_ra(double ra) {
+  double wrapped = std::fmod(ra, 360.0);
+  return wrapped < 0 ? wrapped + 360.0 : wrapped;
+}
+
+}  // namespace
+
+// Haversine: exact for small angles.
 double separation_degrees(double ra1, double dec1, double ra2, double dec2) {
   constexpr double kRadians = std::numbers::pi / 180.0;
   double sin_ddec = std::sin((dec2 - dec1) * kRadians / 2);
@@ -122,13 +129,6 @@ double separation_degrees(double ra1, double dec1, double ra2, double dec2) {
   double h = sin_ddec * sin_ddec + std::cos(dec1 * kRadians) * std::cos(dec2 * kRadians) * sin_dra * sin_dra;
   return 2 * std::asin(std::min(1.0, std::sqrt(h))) / kRadians;
 }
-
-double normalized_ra(double ra) {
-  double wrapped = std::fmod(ra, 360.0);
-  return wrapped < 0 ? wrapped + 360.0 : wrapped;
-}
-
-}  // namespace
 
 LightCurveStore LightCurveStore::create(std::shared_ptr<Store> store, const CreateOptions& options) {
   check_create_options(options);

@@ -219,6 +219,9 @@ class LightCurveStore {
   std::shared_ptr<const DeclinationIndex> declination_index_;  // for region and cone
 };
 
+// Great-circle separation of two sky positions, all in degrees.
+double separation_degrees(double ra1, double dec1, double ra2, double dec2);
+
 // A content identifier of a catalog file (XXH3-128 of its bytes, hex), for
 // PopulateOptions::journal_id.
 std::string catalog_content_id(const std::filesystem::path& path);
