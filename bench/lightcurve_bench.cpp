@@ -68,10 +68,11 @@ catalog::Table synthetic_catalog(const StoreSize& size, uint64_t first, uint64_t
   table.add_column({"X_IMAGE", x});
   table.add_column({"Y_IMAGE", y});
   for (uint64_t m = 0; m < size.measurements; ++m) {
-    std::vector<double> mags, errors;
+    // float32, as SExtractor's FITS catalogs hold photometry ('E' fields).
+    std::vector<float> mags, errors;
     for (int64_t n : numbers) {
-      mags.push_back(18.0 + static_cast<double>((n + static_cast<int64_t>(m)) % 100) * 0.01);
-      errors.push_back(0.01 + static_cast<double>(m) * 0.001);
+      mags.push_back(18.0f + static_cast<float>((n + static_cast<int64_t>(m)) % 100) * 0.01f);
+      errors.push_back(0.01f + static_cast<float>(m) * 0.001f);
     }
     table.add_column({"MAG_" + measurement_name(m), mags});
     table.add_column({"MAGERR_" + measurement_name(m), errors});

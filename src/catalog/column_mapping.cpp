@@ -5,7 +5,9 @@
 #include <cmath>
 #include <limits>
 #include <optional>
+#include <type_traits>
 #include <unordered_map>
+#include <variant>
 
 #include "catalog/parse_support.h"
 #include "lcstore/error.h"
@@ -157,8 +159,9 @@ std::vector<std::string> ColumnMapping::object_keys(const Table& table) const {
       case ColumnType::kString:
         keys.push_back(options_.object_key_prefix + column.strings()[row]);
         break;
-      case ColumnType::kFloat64: {
-        const double key = column.float64s()[row];
+      case ColumnType::kFloat64:
+      case ColumnType::kFloat32: {
+        const double key = column.number(row);
         if (!std::isfinite(key)) {
           detail::fail(table.source(), column.name(),
                        "row " + std::to_string(row + 1) + ": the object key is not finite");
@@ -172,14 +175,13 @@ std::vector<std::string> ColumnMapping::object_keys(const Table& table) const {
 }
 
 void invalid_magnitudes_to_nan(Table& table) {
-  constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
   // The comparisons are false for NaN, so NaN and ±inf are invalid too.
   auto valid_mag = [](double mag) { return mag > 0.0 && mag < 50.0; };
   auto valid_err = [](double err) { return err > 0.0 && err < 10.0; };
 
   struct Pair {
-    std::vector<double>* mags = nullptr;
-    std::vector<double>* errs = nullptr;
+    Column* mags = nullptr;
+    Column* errs = nullptr;
   };
   std::vector<Pair> pairs;
   std::unordered_map<std::string, size_t> position;  // measurement -> its pair
@@ -190,24 +192,37 @@ void invalid_magnitudes_to_nan(Table& table) {
     if (!named || !column.is_numeric() || (named->value != Value::kMag && named->value != Value::kMagErr)) continue;
     auto [it, added] = position.emplace(named->measurement, pairs.size());
     if (added) pairs.emplace_back();
-    std::vector<double>*& slot = named->value == Value::kMag ? pairs[it->second].mags : pairs[it->second].errs;
+    Column*& slot = named->value == Value::kMag ? pairs[it->second].mags : pairs[it->second].errs;
     // A second column for the same slot (MAG_AUTO and mag_auto) is judged on its own.
     if (slot != nullptr) {
       pairs.emplace_back();
-      (named->value == Value::kMag ? pairs.back().mags : pairs.back().errs) = &column.mutable_float64s();
+      (named->value == Value::kMag ? pairs.back().mags : pairs.back().errs) = &column;
       continue;
     }
-    slot = &column.mutable_float64s();
+    slot = &column;
   }
+  // Each column is float32 or float64 (int64 ones widened): a pass per column
+  // at its own type marks the invalid rows, then a pass per column clears them.
+  auto each_cell = [](Column* column, auto&& apply) {
+    if (column == nullptr) return;
+    std::visit([&](auto* cells) { apply(*cells); }, column->mutable_reals());
+  };
+  std::vector<uint8_t> invalid;
   for (Pair& pair : pairs) {
-    const size_t rows = table.num_rows();
-    for (size_t row = 0; row < rows; ++row) {
-      const bool valid = (pair.mags == nullptr || valid_mag((*pair.mags)[row])) &&
-                         (pair.errs == nullptr || valid_err((*pair.errs)[row]));
-      if (valid) continue;
-      if (pair.mags != nullptr) (*pair.mags)[row] = kNaN;
-      if (pair.errs != nullptr) (*pair.errs)[row] = kNaN;
-    }
+    invalid.assign(table.num_rows(), 0);
+    each_cell(pair.mags, [&](const auto& cells) {
+      for (size_t row = 0; row < cells.size(); ++row) invalid[row] |= !valid_mag(cells[row]);
+    });
+    each_cell(pair.errs, [&](const auto& cells) {
+      for (size_t row = 0; row < cells.size(); ++row) invalid[row] |= !valid_err(cells[row]);
+    });
+    auto clear_invalid = [&](auto& cells) {
+      using Real = std::decay_t<decltype(cells[0])>;
+      for (size_t row = 0; row < cells.size(); ++row)
+        if (invalid[row]) cells[row] = std::numeric_limits<Real>::quiet_NaN();
+    };
+    each_cell(pair.mags, clear_invalid);
+    each_cell(pair.errs, clear_invalid);
   }
 }
 

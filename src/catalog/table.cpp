@@ -12,6 +12,8 @@ const char* to_string(ColumnType type) {
       return "float64";
     case ColumnType::kString:
       return "string";
+    case ColumnType::kFloat32:
+      return "float32";
   }
   return "unknown";
 }
@@ -35,22 +37,26 @@ const std::vector<int64_t>& Column::int64s() const { return cells_as<int64_t>(ce
 
 const std::vector<double>& Column::float64s() const { return cells_as<double>(cells_, name_, ColumnType::kFloat64); }
 
+const std::vector<float>& Column::float32s() const { return cells_as<float>(cells_, name_, ColumnType::kFloat32); }
+
 const std::vector<std::string>& Column::strings() const {
   return cells_as<std::string>(cells_, name_, ColumnType::kString);
 }
 
 double Column::number(size_t row) const {
   if (const auto* ints = std::get_if<std::vector<int64_t>>(&cells_)) return static_cast<double>(ints->at(row));
+  if (const auto* floats = std::get_if<std::vector<float>>(&cells_)) return floats->at(row);
   return float64s().at(row);
 }
 
-std::vector<double>& Column::mutable_float64s() {
+Column::MutableReals Column::mutable_reals() {
   if (const auto* ints = std::get_if<std::vector<int64_t>>(&cells_)) {
     std::vector<double> widened(ints->begin(), ints->end());
     cells_ = std::move(widened);
   }
+  if (auto* floats = std::get_if<std::vector<float>>(&cells_)) return floats;
   (void)float64s();  // throws for a string column
-  return std::get<std::vector<double>>(cells_);
+  return &std::get<std::vector<double>>(cells_);
 }
 
 std::vector<std::string> Table::column_names() const {

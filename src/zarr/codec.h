@@ -30,7 +30,8 @@ class ArrayToArrayCodec {
 class ArrayToBytesCodec {
  public:
   virtual ~ArrayToBytesCodec() = default;
-  virtual Bytes encode(const Chunk& chunk, const ChunkSpec& spec) const = 0;
+  // Takes the chunk by value: a codec that keeps the bytes as they are moves them.
+  virtual Bytes encode(Chunk chunk, const ChunkSpec& spec) const = 0;
   virtual Chunk decode(ByteView encoded, const ChunkSpec& spec, const std::string& where) const = 0;
   // Decodes only `region` of the chunk stored in `value`, reading as few bytes
   // as the format allows. Called only when this codec is the last of the
@@ -61,7 +62,8 @@ class CodecChain {
   // the data type.
   static CodecChain parse(const nlohmann::json& codecs, const ChunkSpec& spec, const std::string& subject);
 
-  Bytes encode(const Chunk& chunk) const;
+  // By value, as ArrayToBytesCodec::encode: a caller done with the chunk moves it.
+  Bytes encode(Chunk chunk) const;
   Chunk decode(ByteView encoded, const std::string& where) const;
   // Decodes `region` of a stored chunk, partially when the chain allows.
   Chunk decode_region(const ValueReader& value, const Box& region, const std::string& where) const;

@@ -63,14 +63,9 @@ CodecChain CodecChain::parse(const json& codecs, const ChunkSpec& spec, const st
   return chain;
 }
 
-Bytes CodecChain::encode(const Chunk& chunk) const {
-  const Chunk* current = &chunk;
-  Chunk transformed;
-  for (const auto& codec : array_to_array_) {
-    transformed = codec->encode(*current);
-    current = &transformed;
-  }
-  Bytes bytes = array_to_bytes_->encode(*current, specs_.back());
+Bytes CodecChain::encode(Chunk chunk) const {
+  for (const auto& codec : array_to_array_) chunk = codec->encode(chunk);
+  Bytes bytes = array_to_bytes_->encode(std::move(chunk), specs_.back());
   for (const auto& codec : bytes_to_bytes_) bytes = codec->encode(bytes);
   return bytes;
 }

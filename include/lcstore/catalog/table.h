@@ -18,16 +18,22 @@ namespace lcstore::catalog {
 
 enum class ColumnType {
   kInt64,    // integer quantities: NUMBER, FLAGS, ...
-  kFloat64,  // everything measured; float32 FITS columns are widened exactly
+  kFloat64,  // measured quantities of text formats and FITS 'D' fields
   kString,   // only formats that declare text columns (FITS 'A', ECSV string)
+  kFloat32,  // FITS 'E' fields, SExtractor's magnitudes: kept at their own
+             // width, as widening them doubled the bytes parse and populate move
 };
 
-// "int64", "float64" or "string".
+// "int64", "float64", "string" or "float32".
 const char* to_string(ColumnType type);
 
 class Column {
  public:
-  using Cells = std::variant<std::vector<int64_t>, std::vector<double>, std::vector<std::string>>;
+  // In the order of ColumnType.
+  using Cells =
+      std::variant<std::vector<int64_t>, std::vector<double>, std::vector<std::string>, std::vector<float>>;
+  // The cells of a real-valued column, whichever its width.
+  using MutableReals = std::variant<std::vector<float>*, std::vector<double>*>;
 
   Column(std::string name, Cells cells) : name_(std::move(name)), cells_(std::move(cells)) {}
 
@@ -36,17 +42,19 @@ class Column {
   size_t size() const;
   bool is_numeric() const { return type() != ColumnType::kString; }
 
+  const Cells& cells() const { return cells_; }
   // The cells; each throws Error(kInvalidArgument) if the column has another type.
   const std::vector<int64_t>& int64s() const;
   const std::vector<double>& float64s() const;
+  const std::vector<float>& float32s() const;
   const std::vector<std::string>& strings() const;
 
-  // Cell `row` of a numeric column as a double (int64 converted), so callers
-  // need not care how a format happened to store a number.
+  // Cell `row` of a numeric column as a double (int64 and float32 converted
+  // exactly), so callers need not care how a format happened to store a number.
   double number(size_t row) const;
-  // The cells of a numeric column as float64, converting int64 cells in place
-  // first; for callers that rewrite values (e.g. invalid -> NaN).
-  std::vector<double>& mutable_float64s();
+  // The cells of a numeric column as reals, converting int64 cells to float64
+  // in place first; for callers that rewrite values (e.g. invalid -> NaN).
+  MutableReals mutable_reals();
 
  private:
   std::string name_;

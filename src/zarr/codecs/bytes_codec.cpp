@@ -26,8 +26,8 @@ class BytesCodec final : public ArrayToBytesCodec {
   BytesCodec(std::optional<std::string> endian, size_t width)
       : endian_(std::move(endian)), width_(width), swap_(width > 1 && endian_ == "big") {}
 
-  Bytes encode(const Chunk& chunk, const ChunkSpec&) const override {
-    Bytes bytes = chunk.data;
+  Bytes encode(Chunk chunk, const ChunkSpec&) const override {
+    Bytes bytes = std::move(chunk.data);
     if (swap_) reverse_each_element(bytes, width_);
     return bytes;
   }

@@ -61,7 +61,7 @@ class ShardingCodec final : public ArrayToBytesCodec {
     count_ = element_count(grid_);
   }
 
-  Bytes encode(const Chunk& shard, const ChunkSpec& spec) const override {
+  Bytes encode(Chunk shard, const ChunkSpec& spec) const override {
     std::vector<uint64_t> index(2 * count_, kMissing);
     // With the index first, offsets count from the start of the shard, index included.
     Bytes out(index_at_end_ ? 0 : index_size_);

@@ -55,7 +55,7 @@ class VlenUtf8Codec final : public ArrayToBytesCodec {
  public:
   explicit VlenUtf8Codec(std::string subject) : subject_(std::move(subject)) {}
 
-  Bytes encode(const Chunk& chunk, const ChunkSpec&) const override {
+  Bytes encode(Chunk chunk, const ChunkSpec&) const override {
     constexpr uint64_t kMax = std::numeric_limits<uint32_t>::max();
     uint64_t total = kLengthSize;
     for (const std::string& text : chunk.strings) {
