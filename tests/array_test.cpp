@@ -531,6 +531,31 @@ TEST_P(ArrayTest, MaskedWriteChangesOnlyTheSelectedCells) {
   EXPECT_EQ(array.read<int32_t>(select_all(shape)), expected);
 }
 
+// A staged slab's mask is long runs; their ends fall anywhere in a chunk's
+// rows, at the edges of the selection, or nowhere (all or nothing).
+TEST_P(ArrayTest, MaskedWriteOfRunsChangesOnlyTheSelectedCells) {
+  const Shape shape{12, 10};
+  Array array = create("a", int32_metadata(shape, {5, 4}));
+  const std::vector<int32_t> before = iota_values(120, 100);
+  const Selection slab{DimSelection::range(1, 12), DimSelection::all(10)};
+  const std::vector<int32_t> values = iota_values(110, 1000);
+  std::vector<std::vector<uint8_t>> masks = {std::vector<uint8_t>(110, 0), std::vector<uint8_t>(110, 1)};
+  for (size_t run : {1, 3, 7, 13}) {
+    std::vector<uint8_t> mask(110);
+    for (size_t i = 0; i < mask.size(); ++i) mask[i] = (i / run) % 2 == (run % 2);
+    masks.push_back(mask);
+  }
+  for (const std::vector<uint8_t>& mask : masks) {
+    array.write<int32_t>(select_all(shape), before);
+    array.write<int32_t>(slab, values, WriteFilter{.mask = mask});
+    std::vector<int32_t> expected = before;
+    for_each_selected(shape, slab, [&](uint64_t flat, uint64_t position) {
+      if (mask[position]) expected[flat] = values[position];
+    });
+    EXPECT_EQ(array.read<int32_t>(select_all(shape)), expected);
+  }
+}
+
 TEST_P(ArrayTest, SkipFillValuesWritesOnlyTheFilledInCells) {
   const Shape shape{9, 7};
   Array array = create("a", int32_metadata(shape, {4, 3}));

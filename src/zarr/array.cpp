@@ -201,7 +201,19 @@ void transfer(const std::vector<const ChunkPart*>& parts, Chunk& chunk, const Sh
   auto move_row = [&](uint64_t in_chunk, uint64_t in_block, uint64_t count) {
     if (!filtered) return move(in_chunk, in_block, count);
     // Runs of wanted cells move with one copy each: a staged slab's mask is
-    // mostly long runs.
+    // mostly long runs. A mask over adjacent cells is scanned for the ends
+    // of its runs directly (testing each cell was a seventh of populate).
+    if (!filter.skip_fill_values && block_step == 1) {
+      const uint8_t* cells_wanted = filter.mask.data() + in_block;
+      const uint8_t* const end = cells_wanted + count;
+      for (const uint8_t* k = cells_wanted; k < end;) {
+        const uint8_t* run = std::find_if(k, end, [](uint8_t flag) { return flag != 0; });
+        k = std::find(run, end, uint8_t{0});
+        const auto first = static_cast<uint64_t>(run - cells_wanted);
+        if (k > run) move(in_chunk + first * chunk_step, in_block + first, static_cast<uint64_t>(k - run));
+      }
+      return;
+    }
     for (uint64_t k = 0; k < count;) {
       while (k < count && !wanted(in_block + k * block_step)) ++k;
       const uint64_t run = k;
