@@ -299,14 +299,20 @@ void LightCurveStore::read_curves(const Array& array, const std::vector<std::pai
                                   const std::vector<uint64_t>& measurement_rows,
                                   std::vector<LightCurve>& curves) const {
   // Runs of consecutive objects are read with one selection each (a read per
-  // object cost more than its bytes), at most kRunBytes at a time.
-  constexpr uint64_t kRunBytes = 64 << 20;
+  // object cost more than its bytes), each within one chunk (shard) of
+  // objects and at most kRunBytes, so that the run's values are still in
+  // cache when they are copied into the curves (runs of 64 MiB made every
+  // value travel to memory and back once more).
+  constexpr uint64_t kRunBytes = 4 << 20;
   const uint64_t curve_values = measurement_rows.size() * values_.size() * epochs_.keys.size();
   const size_t max_run = std::max<uint64_t>(1, kRunBytes / (curve_values * sizeof(float)));
+  const uint64_t chunk_objects = array.metadata().chunk_shape[0];
   for (size_t begin = 0; begin < order.size();) {
-    size_t end = begin + 1;
-    while (end < order.size() && end - begin < max_run && order[end].first == order[end - 1].first + 1) ++end;
     const uint64_t first_row = order[begin].first;
+    size_t end = begin + 1;
+    while (end < order.size() && end - begin < max_run && order[end].first == order[end - 1].first + 1 &&
+           order[end].first / chunk_objects == first_row / chunk_objects)
+      ++end;
     Selection selection = {DimSelection::range(first_row, first_row + (end - begin)),
                            DimSelection::indices(measurement_rows), DimSelection::all(values_.size()),
                            DimSelection::all(epochs_.keys.size())};

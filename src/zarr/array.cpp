@@ -395,9 +395,6 @@ void check_buffer_size(uint64_t bytes, size_t width, uint64_t cells, const std::
   check_block_size(bytes / width, cells, subject);
 }
 
-void fill_block(std::span<std::byte> out, const FillValue& fill, size_t width) {
-  for (size_t offset = 0; offset < out.size(); offset += width) std::memcpy(&out[offset], fill.bytes(), width);
-}
 
 }  // namespace
 
@@ -406,7 +403,7 @@ void Array::read_into(const Selection& selection, std::span<std::byte> out) cons
   const size_t width = item_size(metadata_.data_type);
   SelectionPlan plan(selection, metadata_, store_->describe(path_));
   check_buffer_size(out.size(), width, element_count(plan.block_shape()), store_->describe(path_));
-  fill_block(out, metadata_.fill_value, width);
+  fill_elements(out, metadata_.fill_value.bytes(), width);
   ArrayChunks(*store_, *this, *codecs_).read(plan, Block{out.data(), nullptr, &plan.block_shape()});
 }
 
@@ -469,7 +466,7 @@ void Array::update(const Selection& selection, const std::function<void(std::spa
 
   const size_t width = item_size(metadata_.data_type);
   Bytes buffer(element_count(plan.block_shape()) * width);
-  fill_block(buffer, metadata_.fill_value, width);
+  fill_elements(buffer, metadata_.fill_value.bytes(), width);
   Block block{buffer.data(), nullptr, &plan.block_shape()};
   chunks.read(plan, block);
   modify(buffer);

@@ -29,14 +29,17 @@ Chunk Chunk::filled(const ChunkSpec& spec) {
   const size_t width = item_size(spec.data_type);
   const std::byte* fill = spec.fill_value.bytes();
   bool zero = std::all_of(fill, fill + width, [](std::byte b) { return b == std::byte{0}; });
-  if (!zero && !chunk.data.empty()) {
-    // Doubling copies: a handful of large memcpy calls instead of one per element.
-    std::memcpy(chunk.data.data(), fill, width);
-    for (size_t done = width; done < chunk.data.size(); done *= 2) {
-      std::memcpy(chunk.data.data() + done, chunk.data.data(), std::min(done, chunk.data.size() - done));
-    }
-  }
+  if (!zero) fill_elements(chunk.data, fill, width);
   return chunk;
+}
+
+void fill_elements(std::span<std::byte> elements, const std::byte* value, size_t width) {
+  if (elements.empty()) return;
+  // Doubling copies: a handful of large memcpy calls instead of one per element.
+  std::memcpy(elements.data(), value, width);
+  for (size_t done = width; done < elements.size(); done *= 2) {
+    std::memcpy(elements.data() + done, elements.data(), std::min(done, elements.size() - done));
+  }
 }
 
 bool Chunk::all_equal(const FillValue& fill) const {
@@ -52,40 +55,61 @@ bool Chunk::all_equal(const FillValue& fill) const {
          std::memcmp(data.data(), data.data() + width, data.size() - width) == 0;
 }
 
-void copy_box(const Chunk& source, const Box& box, Chunk& target, const Shape& target_start) {
+namespace {
+
+// Calls copy(from, to, count) for each run of `count` elements, contiguous in
+// both arrays, that moves `box` of an array of `source_shape` to
+// `target_start` of an array of `target_shape` (element offsets, C order).
+template <typename Copy>
+void for_each_box_run(const Shape& source_shape, const Box& box, const Shape& target_shape, const Shape& target_start,
+                      Copy&& copy) {
   const size_t rank = box.shape.size();
   if (element_count(box.shape) == 0) return;
-  // Element strides of both arrays in C order.
   std::vector<uint64_t> source_stride(rank, 1), target_stride(rank, 1);
   for (size_t d = rank; d-- > 1;) {
-    source_stride[d - 1] = source_stride[d] * source.shape[d];
-    target_stride[d - 1] = target_stride[d] * target.shape[d];
+    source_stride[d - 1] = source_stride[d] * source_shape[d];
+    target_stride[d - 1] = target_stride[d] * target_shape[d];
   }
-  const uint64_t run = rank == 0 ? 1 : box.shape[rank - 1];
-  const size_t width = item_size(source.data_type);
-  std::vector<uint64_t> index(rank, 0);  // position within the box, last dimension stays 0
+  // Trailing dimensions the box spans whole in both arrays join the run
+  // (an object's light curve is one run, not one per measurement).
+  size_t outer = rank == 0 ? 0 : rank - 1;  // dimensions walked one index at a time
+  uint64_t run = rank == 0 ? 1 : box.shape[rank - 1];
+  while (outer > 0 && box.shape[outer] == source_shape[outer] && box.shape[outer] == target_shape[outer]) {
+    --outer;
+    run *= box.shape[outer];
+  }
+  std::vector<uint64_t> index(outer, 0);  // position within the box
   while (true) {
     uint64_t from = 0, to = 0;
     for (size_t d = 0; d < rank; ++d) {
-      from += (box.start[d] + index[d]) * source_stride[d];
-      to += (target_start[d] + index[d]) * target_stride[d];
+      const uint64_t at = d < outer ? index[d] : 0;
+      from += (box.start[d] + at) * source_stride[d];
+      to += (target_start[d] + at) * target_stride[d];
     }
-    if (source.data_type == DataType::kString) {
-      std::copy_n(source.strings.begin() + static_cast<std::ptrdiff_t>(from), run,
-                  target.strings.begin() + static_cast<std::ptrdiff_t>(to));
-    } else {
-      std::memcpy(&target.data[to * width], &source.data[from * width], run * width);
-    }
-    // Advance the odometer over every dimension but the last.
-    size_t d = rank > 0 ? rank - 1 : 0;
-    while (d > 0) {
-      --d;
-      if (++index[d] < box.shape[d]) break;
-      index[d] = 0;
-      if (d == 0) return;
-    }
-    if (rank <= 1) return;
+    copy(from, to, run);
+    // Advance the odometer over the walked dimensions.
+    size_t d = outer;
+    while (d > 0 && ++index[d - 1] == box.shape[d - 1]) index[--d] = 0;
+    if (d == 0) return;
   }
+}
+
+}  // namespace
+
+void copy_box(const Chunk& source, const Box& box, Chunk& target, const Shape& target_start) {
+  if (source.data_type != DataType::kString) return copy_box(source.data.data(), source.shape, box, target, target_start);
+  for_each_box_run(source.shape, box, target.shape, target_start, [&](uint64_t from, uint64_t to, uint64_t run) {
+    std::copy_n(source.strings.begin() + static_cast<std::ptrdiff_t>(from), run,
+                target.strings.begin() + static_cast<std::ptrdiff_t>(to));
+  });
+}
+
+void copy_box(const std::byte* source, const Shape& source_shape, const Box& box, Chunk& target,
+              const Shape& target_start) {
+  const size_t width = item_size(target.data_type);
+  for_each_box_run(source_shape, box, target.shape, target_start, [&](uint64_t from, uint64_t to, uint64_t run) {
+    std::memcpy(&target.data[to * width], source + from * width, run * width);
+  });
 }
 
 Chunk extract_box(const Chunk& chunk, const Box& region) {

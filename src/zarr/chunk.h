@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -41,9 +42,16 @@ struct Box {
   Shape shape;
 };
 
+// Sets every `width`-byte element of `elements` to `value`.
+void fill_elements(std::span<std::byte> elements, const std::byte* value, size_t width);
+
 // Copies `box` of `source` into `target` at `target_start` (same data type,
 // same rank; box inside both).
 void copy_box(const Chunk& source, const Box& box, Chunk& target, const Shape& target_start);
+// As copy_box, from the elements of a fixed-size data type laid out in memory
+// as Chunk::data holds them, in an array of `source_shape`.
+void copy_box(const std::byte* source, const Shape& source_shape, const Box& box, Chunk& target,
+              const Shape& target_start);
 // The part of `chunk` inside `region`, as a chunk of its own.
 Chunk extract_box(const Chunk& chunk, const Box& region);
 

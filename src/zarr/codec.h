@@ -40,6 +40,9 @@ class ArrayToBytesCodec {
                               const std::string& where) const;
   // Encoded size when it depends only on the spec (bytes codec), for indexes.
   virtual std::optional<uint64_t> fixed_encoded_size(const ChunkSpec&) const { return std::nullopt; }
+  // True when the encoded bytes are the elements exactly as Chunk::data
+  // holds them, so that decoding is a copy.
+  virtual bool stores_as_is(const ChunkSpec&) const { return false; }
   virtual nlohmann::json to_json() const = 0;
 };
 
@@ -65,6 +68,8 @@ class CodecChain {
   // By value, as ArrayToBytesCodec::encode: a caller done with the chunk moves it.
   Bytes encode(Chunk chunk) const;
   Chunk decode(ByteView encoded, const std::string& where) const;
+  // Decodes a whole chunk into `target` (which holds it) at `target_start`.
+  void decode_into(ByteView encoded, Chunk& target, const Shape& target_start, const std::string& where) const;
   // Decodes `region` of a stored chunk, partially when the chain allows.
   Chunk decode_region(const ValueReader& value, const Box& region, const std::string& where) const;
   std::optional<uint64_t> fixed_encoded_size() const;

@@ -70,6 +70,19 @@ Bytes CodecChain::encode(Chunk chunk) const {
   return bytes;
 }
 
+void CodecChain::decode_into(ByteView encoded, Chunk& target, const Shape& target_start,
+                             const std::string& where) const {
+  const Box whole{Shape(spec_.shape.size(), 0), spec_.shape};
+  // Elements stored as they are copy straight from the encoded bytes, not
+  // through a chunk of their own (a third of reading many light curves).
+  const bool as_is = array_to_array_.empty() && bytes_to_bytes_.empty() && array_to_bytes_->stores_as_is(spec_);
+  if (as_is && encoded.size() == array_to_bytes_->fixed_encoded_size(spec_)) {
+    copy_box(encoded.data(), spec_.shape, whole, target, target_start);
+    return;
+  }
+  copy_box(decode(encoded, where), whole, target, target_start);  // or the error of a wrong size
+}
+
 Chunk CodecChain::decode(ByteView encoded, const std::string& where) const {
   Bytes bytes;
   ByteView current = encoded;

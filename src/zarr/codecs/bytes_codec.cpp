@@ -73,6 +73,8 @@ class BytesCodec final : public ArrayToBytesCodec {
   }
 
   std::optional<uint64_t> fixed_encoded_size(const ChunkSpec& spec) const override { return encoded_size(spec); }
+  // Bools are not: decoding makes any non-zero byte 1.
+  bool stores_as_is(const ChunkSpec& spec) const override { return !swap_ && spec.data_type != DataType::kBool; }
 
   nlohmann::json to_json() const override {
     if (!endian_) return {{"name", "bytes"}};

@@ -92,30 +92,30 @@ class ShardingCodec final : public ArrayToBytesCodec {
     const std::vector<Entry> entries =
         read_index(encoded.subspan(index_offset(encoded.size(), where), index_size_), where);
     Chunk shard = Chunk::filled(spec);
-    const Shape origin(inner_shape_.size(), 0);
     for (uint64_t i = 0; i < count_; ++i) {
       if (entries[i].missing()) continue;
       check_entry(entries[i], i, encoded.size(), where);
-      const Chunk inner = inner_.decode(encoded.subspan(entries[i].offset, entries[i].nbytes), inner_where(i, where));
-      copy_box(inner, Box{origin, inner_shape_}, shard, inner_box(i).start);
+      inner_.decode_into(encoded.subspan(entries[i].offset, entries[i].nbytes), shard, inner_box(i).start,
+                         inner_where(i, where));
     }
     return shard;
   }
 
   Chunk decode_region(const ValueReader& value, const ChunkSpec& spec, const Box& region,
                       const std::string& where) const override {
-    Chunk out = Chunk::filled(ChunkSpec{spec.data_type, region.shape, spec.fill_value});
-    if (element_count(region.shape) == 0) return out;
+    if (element_count(region.shape) == 0) return Chunk::sized(spec.data_type, region.shape);
     const uint64_t size = value.size();
     const std::vector<Entry> entries = read_index(value.read(index_offset(size, where), index_size_), where);
 
     // Inner chunks entirely inside the region are read in runs of adjacent
     // byte ranges and decoded whole; the others are decoded partially.
-    struct Whole {
+    struct Part {
       uint64_t inner;
+      Box box;  // of the inner chunk, in its coordinates
       Shape target_start;
     };
-    std::vector<Whole> whole;
+    std::vector<Part> whole, partial;
+    bool any_missing = false;
     const size_t rank = inner_shape_.size();
     Shape first(rank), last(rank), grid_index(rank);
     for (size_t d = 0; d < rank; ++d) {
@@ -126,27 +126,20 @@ class ShardingCodec final : public ArrayToBytesCodec {
     while (true) {
       uint64_t i = 0;
       for (size_t d = 0; d < rank; ++d) i = i * grid_[d] + grid_index[d];
+      any_missing = any_missing || entries[i].missing();
       if (!entries[i].missing()) {
         check_entry(entries[i], i, size, where);
         // The overlap of the region and the inner chunk, in inner chunk coordinates.
-        Box part{Shape(rank), Shape(rank)};
-        Shape target_start(rank);
+        Part part{i, Box{Shape(rank), Shape(rank)}, Shape(rank)};
         for (size_t d = 0; d < rank; ++d) {
           const uint64_t chunk_start = grid_index[d] * inner_shape_[d];
           const uint64_t begin = std::max(region.start[d], chunk_start);
           const uint64_t end = std::min(region.start[d] + region.shape[d], chunk_start + inner_shape_[d]);
-          part.start[d] = begin - chunk_start;
-          part.shape[d] = end - begin;
-          target_start[d] = begin - region.start[d];
+          part.box.start[d] = begin - chunk_start;
+          part.box.shape[d] = end - begin;
+          part.target_start[d] = begin - region.start[d];
         }
-        if (part.shape == inner_shape_) {
-          whole.push_back({i, std::move(target_start)});
-        } else {
-          const std::string inner_where_text = inner_where(i, where);
-          const SliceReader slice(value, entries[i].offset, entries[i].nbytes, inner_where_text);
-          const Chunk decoded = inner_.decode_region(slice, part, inner_where_text);
-          copy_box(decoded, Box{Shape(rank, 0), part.shape}, out, target_start);
-        }
+        (part.box.shape == inner_shape_ ? whole : partial).push_back(std::move(part));
       }
       // Advance over the grid box [first, last], last dimension fastest.
       size_t d = rank;
@@ -158,9 +151,17 @@ class ShardingCodec final : public ArrayToBytesCodec {
       ++grid_index[d - 1];
     }
 
+    // The parts tile the region: only missing inner chunks leave fill values.
+    Chunk out = any_missing ? Chunk::filled(ChunkSpec{spec.data_type, region.shape, spec.fill_value})
+                            : Chunk::sized(spec.data_type, region.shape);
+    for (const Part& part : partial) {
+      const std::string inner_where_text = inner_where(part.inner, where);
+      const SliceReader slice(value, entries[part.inner].offset, entries[part.inner].nbytes, inner_where_text);
+      const Chunk decoded = inner_.decode_region(slice, part.box, inner_where_text);
+      copy_box(decoded, Box{Shape(rank, 0), part.box.shape}, out, part.target_start);
+    }
     std::sort(whole.begin(), whole.end(),
-              [&](const Whole& a, const Whole& b) { return entries[a.inner].offset < entries[b.inner].offset; });
-    const Box full{Shape(rank, 0), inner_shape_};
+              [&](const Part& a, const Part& b) { return entries[a.inner].offset < entries[b.inner].offset; });
     for (size_t run_begin = 0; run_begin < whole.size();) {
       const uint64_t run_offset = entries[whole[run_begin].inner].offset;
       uint64_t run_end = run_offset;
@@ -173,7 +174,7 @@ class ShardingCodec final : public ArrayToBytesCodec {
       for (size_t k = run_begin; k < run_stop; ++k) {
         const Entry& entry = entries[whole[k].inner];
         const ByteView encoded = ByteView(bytes).subspan(entry.offset - run_offset, entry.nbytes);
-        copy_box(inner_.decode(encoded, inner_where(whole[k].inner, where)), full, out, whole[k].target_start);
+        inner_.decode_into(encoded, out, whole[k].target_start, inner_where(whole[k].inner, where));
       }
       run_begin = run_stop;
     }
