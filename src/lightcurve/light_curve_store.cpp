@@ -307,6 +307,7 @@ void LightCurveStore::read_curves(const Array& array, const std::vector<std::pai
   const uint64_t curve_values = measurement_rows.size() * values_.size() * epochs_.keys.size();
   const size_t max_run = std::max<uint64_t>(1, kRunBytes / (curve_values * sizeof(float)));
   const uint64_t chunk_objects = array.metadata().chunk_shape[0];
+  std::vector<float> data;  // one run's values, reused
   for (size_t begin = 0; begin < order.size();) {
     const uint64_t first_row = order[begin].first;
     size_t end = begin + 1;
@@ -316,7 +317,8 @@ void LightCurveStore::read_curves(const Array& array, const std::vector<std::pai
     Selection selection = {DimSelection::range(first_row, first_row + (end - begin)),
                            DimSelection::indices(measurement_rows), DimSelection::all(values_.size()),
                            DimSelection::all(epochs_.keys.size())};
-    const std::vector<float> data = array.read<float>(selection);
+    data.resize((end - begin) * curve_values);
+    array.read_into(selection, std::as_writable_bytes(std::span(data)));
     for (size_t k = begin; k < end; ++k) {
       const uint64_t row = order[k].first;
       LightCurve& curve = curves[order[k].second];
