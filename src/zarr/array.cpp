@@ -23,6 +23,9 @@ struct ChunkPart {
 std::vector<ChunkPart> split_dimension(const DimSelection& selection, uint64_t extent, uint64_t chunk_extent,
                                        size_t dimension, const std::string& subject) {
   std::map<uint64_t, ChunkPart> parts;
+  // Ranges and most index lists stay in one chunk for long runs: the map is
+  // searched only when the chunk changes.
+  ChunkPart* current = nullptr;
   for (uint64_t position = 0; position < selection.count(); ++position) {
     uint64_t index = selection[position];
     if (index >= extent) {
@@ -30,8 +33,11 @@ std::vector<ChunkPart> split_dimension(const DimSelection& selection, uint64_t e
                   "index " + std::to_string(index) + " is out of bounds for dimension " + std::to_string(dimension) +
                       " of extent " + std::to_string(extent));
     }
-    ChunkPart& part = parts[index / chunk_extent];
-    part.chunk = index / chunk_extent;
+    if (current == nullptr || current->chunk != index / chunk_extent) {
+      current = &parts[index / chunk_extent];
+      current->chunk = index / chunk_extent;
+    }
+    ChunkPart& part = *current;
     uint64_t local = index % chunk_extent;
     if (!part.local.empty() && (local != part.local.back() + 1 || position != part.position.back() + 1)) {
       part.consecutive = false;
