@@ -533,6 +533,41 @@ TEST_P(ArrayTest, MaskedWriteChangesOnlyTheSelectedCells) {
 
 // A staged slab's mask is long runs; their ends fall anywhere in a chunk's
 // rows, at the edges of the selection, or nowhere (all or nothing).
+// A whole chunk handed over as its elements: the same cells as a write of
+// that chunk's selection; all fill erases it; a wrong size or place throws.
+TEST_P(ArrayTest, WriteChunkReplacesOneWholeChunk) {
+  const Shape shape{9, 7};
+  Array array = create("a", int32_metadata(shape, {4, 3}));
+  const std::vector<int32_t> before = iota_values(63, 100);
+  array.write<int32_t>(select_all(shape), before);
+
+  const std::vector<int32_t> chunk_values = iota_values(12, 1000);
+  auto elements = [](const std::vector<int32_t>& values) {
+    const auto bytes = std::as_bytes(std::span(values));
+    return Bytes(bytes.begin(), bytes.end());
+  };
+  const uint64_t second_row_third_column[] = {1, 2};
+  array.write_chunk(second_row_third_column, elements(chunk_values));
+  std::vector<int32_t> expected = before;
+  const Selection chunk_cells{DimSelection::range(4, 8), DimSelection::range(6, 7)};
+  // Only the first column of the edge chunk [4, 8) x [6, 9) lies inside the array.
+  for_each_selected(shape, chunk_cells, [&](uint64_t flat, uint64_t position) {
+    expected[flat] = chunk_values[position * 3];
+  });
+  EXPECT_EQ(array.read<int32_t>(select_all(shape)), expected);
+
+  const uint64_t first[] = {0, 0};
+  array.write_chunk(first, elements(std::vector<int32_t>(12, -1)));  // the fill value
+  EXPECT_EQ(stored_chunk_keys(store(), "a").count("a/c/0/0"), 0u);
+  EXPECT_EQ(array.read<int32_t>({DimSelection::range(0, 4), DimSelection::range(0, 3)}), std::vector<int32_t>(12, -1));
+
+  const uint64_t outside[] = {3, 0};
+  EXPECT_LCSTORE_ERROR(array.write_chunk(outside, elements(chunk_values)), kInvalidArgument);
+  EXPECT_LCSTORE_ERROR(array.write_chunk(first, elements(std::vector<int32_t>(11, 0))), kInvalidArgument);
+  const uint64_t three_dimensions[] = {0, 0, 0};
+  EXPECT_LCSTORE_ERROR(array.write_chunk(three_dimensions, elements(chunk_values)), kInvalidArgument);
+}
+
 TEST_P(ArrayTest, MaskedWriteOfRunsChangesOnlyTheSelectedCells) {
   const Shape shape{12, 10};
   Array array = create("a", int32_metadata(shape, {5, 4}));

@@ -318,6 +318,12 @@ class ArrayChunks {
       if (auto value = store_.open(chunk_key)) chunk = codecs_.decode(value->read_all(), store_.describe(chunk_key));
     }
     modify(chunk);
+    publish(chunk_key, std::move(chunk));
+  }
+
+  // Stores `chunk` at `chunk_key`, or erases it when it holds only the fill
+  // value. The caller holds the chunk's lock.
+  void publish(const std::string& chunk_key, Chunk chunk) const {
     if (chunk.all_equal(array_.metadata().fill_value))
       store_.erase(chunk_key);
     else
@@ -446,6 +452,30 @@ void Array::write(const Selection& selection, std::span<const std::byte> values,
   // The block is only read from in this direction.
   Block block{const_cast<std::byte*>(values.data()), nullptr, &plan.block_shape()};
   write_block(ArrayChunks(*store_, *this, *codecs_), plan, block, filter, metadata_);
+}
+
+void Array::write_chunk(std::span<const uint64_t> coords, Bytes elements) {
+  require_fixed_size();
+  const std::string subject = store_->describe(path_);
+  const Shape grid = chunk_grid_shape();
+  if (coords.size() != grid.size()) {
+    throw Error(ErrorKind::kInvalidArgument, subject,
+                "chunk coordinates have " + std::to_string(coords.size()) + " dimensions, the array " +
+                    std::to_string(grid.size()));
+  }
+  for (size_t d = 0; d < grid.size(); ++d) {
+    if (coords[d] >= grid[d]) {
+      throw Error(ErrorKind::kInvalidArgument, subject,
+                  "chunk index " + std::to_string(coords[d]) + " is out of the grid's " + std::to_string(grid[d]) +
+                      " chunks in dimension " + std::to_string(d));
+    }
+  }
+  check_buffer_size(elements.size(), item_size(metadata_.data_type), element_count(metadata_.chunk_shape), subject);
+  Chunk chunk{metadata_.data_type, metadata_.chunk_shape, std::move(elements), {}};
+  const ArrayChunks chunks(*store_, *this, *codecs_);
+  const Shape at(coords.begin(), coords.end());
+  auto held = chunks.lock(at);
+  chunks.publish(chunks.key(at), std::move(chunk));
 }
 
 void Array::write_strings(const Selection& selection, const std::vector<std::string>& values) {

@@ -65,6 +65,12 @@ class Array {
   // Writes `values` (C order of the selection) into the selected cells.
   void write(const Selection& selection, std::span<const std::byte> values, const WriteFilter& filter = {});
   void write_strings(const Selection& selection, const std::vector<std::string>& values);
+  // Replaces the whole chunk at grid coordinates `coords` with `elements`
+  // (C order of the chunk shape, item size each; in an edge chunk the cells
+  // beyond the array should hold the fill value), under the chunk's lock:
+  // what write() does for a selection of exactly that chunk, without copying
+  // the elements.
+  void write_chunk(std::span<const uint64_t> coords, Bytes elements);
   template <typename T>
   void write(const Selection& selection, std::span<const T> values, const WriteFilter& filter = {}) {
     check_type(data_type_of<T>());
