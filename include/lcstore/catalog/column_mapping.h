@@ -100,7 +100,8 @@ class ColumnMapping {
 // 0 < err < 10; where a catalog has both columns of a measurement, a row's
 // pair is valid only if both are, and otherwise both become NaN (99.0 is
 // SExtractor's "no measurement"). Invalid cells of a lone column become
-// NaN. The columns are converted to float64. Flux columns are left alone.
+// NaN. Integer columns are converted to float64, real ones keep their width.
+// Flux columns are left alone.
 void invalid_magnitudes_to_nan(Table& table);
 
 }  // namespace lcstore::catalog

@@ -1,14 +1,15 @@
 // Reading a source catalog file of any supported format into a Table.
 //
 //   auto catalog = lcstore::catalog::read_catalog("epoch_001.cat");
-//   const auto& mags = catalog.table.column("MAG_AUTO").float64s();
+//   double first_mag = catalog.table.column("MAG_AUTO").number(0);
 //
 // The format is recognised from the file's content, never from its name:
 //   FITS (SExtractor FITS_1.0 or FITS_LDAC)  the file starts with "SIMPLE  ="
 //   ECSV (as astropy writes it)              the first line starts with "# %ECSV"
 //   SExtractor ASCII_HEAD                    the first line is "#   1 NAME ..."
 //   CSV with a header row                    otherwise, if the first line has a comma
-// All formats give the same column names and values for the same catalog.
+// All formats give the same column names and values for the same catalog
+// (text formats hold reals as float64, FITS keeps 'E' fields float32).
 //
 // Errors are lcstore::Error: kIo if the file cannot be read, kBadInput for
 // anything wrong with its content (unknown format, truncated, a cell that is
