@@ -535,6 +535,32 @@ TEST_P(ArrayTest, MaskedWriteChangesOnlyTheSelectedCells) {
 // rows, at the edges of the selection, or nowhere (all or nothing).
 // A whole chunk handed over as its elements: the same cells as a write of
 // that chunk's selection; all fill erases it; a wrong size or place throws.
+// Chunks one cell wide in the last dimension are read in runs, tiles of the
+// first dimension at a time; rows of 840 KB make every tile one row.
+TEST_P(ArrayTest, ReadsOfChunksOneCellWideInTheLastDimension) {
+  const Shape shape{10, 70000, 3};
+  Array array = create("a", int32_metadata(shape, {4, 70000, 1}));
+  auto value = [](uint64_t i, uint64_t j, uint64_t k) { return static_cast<int32_t>(i * 1000000 + j * 10 + k); };
+  std::vector<int32_t> all(zarr::element_count(shape));
+  for (uint64_t i = 0; i < shape[0]; ++i)
+    for (uint64_t j = 0; j < shape[1]; ++j)
+      for (uint64_t k = 0; k < shape[2]; ++k) all[(i * shape[1] + j) * shape[2] + k] = value(i, j, k);
+  // Written one last-dimension index at a time, read across all of them.
+  for (uint64_t k = 0; k < shape[2]; ++k) {
+    const Selection plane{DimSelection::all(10), DimSelection::all(70000), DimSelection::range(k, k + 1)};
+    std::vector<int32_t> cells;
+    for (uint64_t i = 0; i < shape[0]; ++i)
+      for (uint64_t j = 0; j < shape[1]; ++j) cells.push_back(value(i, j, k));
+    array.write<int32_t>(plane, cells);
+  }
+  EXPECT_EQ(array.read<int32_t>(select_all(shape)), all);
+  const Selection scattered{DimSelection::indices({9, 0, 5, 6, 2}), DimSelection::range(69990, 70000),
+                            DimSelection::indices({2, 0})};
+  std::vector<int32_t> expected;
+  for_each_selected(shape, scattered, [&](uint64_t flat, uint64_t) { expected.push_back(all[flat]); });
+  EXPECT_EQ(array.read<int32_t>(scattered), expected);
+}
+
 TEST_P(ArrayTest, WriteChunkReplacesOneWholeChunk) {
   const Shape shape{9, 7};
   Array array = create("a", int32_metadata(shape, {4, 3}));

@@ -272,6 +272,14 @@ uint64_t linear_index(const Shape& coords, const Shape& grid) {
 
 }  // namespace
 
+// The part of a chunk a read selects, decoded: `region` holds the chunk's
+// cells from `origin` on.
+struct DecodedChunk {
+  std::vector<const ChunkPart*> parts;
+  Chunk region;
+  Shape origin;
+};
+
 // The chunk-level operations every read and write path shares.
 class ArrayChunks {
  public:
@@ -285,8 +293,19 @@ class ArrayChunks {
   }
 
   // Reads the selection into `block`, which the caller has set to the fill value.
+  //
+  // Chunks one cell wide in the last dimension (a light-curve store's epoch
+  // chunks) put one cell every n cells of the block: transferred one by one,
+  // each sweeps the whole block, which for a large block means every cache
+  // line again per chunk (two fifths of a rechunk). Runs of such chunks that
+  // differ only in the last dimension are decoded first and transferred
+  // together, a cache-sized tile of the first dimension at a time.
   void read(const SelectionPlan& plan, const Block& block) const {
-    static const WriteFilter no_filter;
+    constexpr size_t kRunChunks = 16;
+    constexpr uint64_t kRunBytes = 8 << 20;
+    std::vector<DecodedChunk> run;
+    uint64_t run_bytes = 0;
+    Shape run_coords;
     plan.for_each_chunk([&](const Shape& coords, const std::vector<const ChunkPart*>& parts) {
       auto value = store_.open(key(coords));
       if (!value) return;
@@ -296,9 +315,57 @@ class ArrayChunks {
         box.start.push_back(*low);
         box.shape.push_back(*high - *low + 1);
       }
-      Chunk region = codecs_.decode_region(*value, box, where(coords));
-      transfer(parts, region, box.start, block, Direction::kChunkToBlock, no_filter, array_.metadata().fill_value);
+      DecodedChunk decoded{parts, codecs_.decode_region(*value, box, where(coords)), box.start};
+      if (parts.size() < 2 || parts.back()->local.size() != 1 || decoded.region.data_type == DataType::kString) {
+        transfer_run(std::span(&decoded, 1), block);
+        return;
+      }
+      const bool continues = !run.empty() && std::equal(coords.begin(), coords.end() - 1, run_coords.begin());
+      if (!continues) {
+        transfer_run(run, block);
+        run.clear();
+        run_bytes = 0;
+        run_coords = coords;
+      }
+      run_bytes += decoded.region.data.size();
+      run.push_back(std::move(decoded));
+      if (run.size() == kRunChunks || run_bytes >= kRunBytes) {
+        transfer_run(run, block);
+        run.clear();
+        run_bytes = 0;
+      }
     });
+    transfer_run(run, block);
+  }
+
+  // Transfers decoded chunks that share their parts but in the last
+  // dimension into `block`, tiles of the first dimension's part at a time.
+  void transfer_run(std::span<DecodedChunk> run, const Block& block) const {
+    static const WriteFilter no_filter;
+    const FillValue& fill = array_.metadata().fill_value;
+    if (run.size() == 1) {
+      transfer(run[0].parts, run[0].region, run[0].origin, block, Direction::kChunkToBlock, no_filter, fill);
+      return;
+    }
+    if (run.empty()) return;
+    constexpr uint64_t kTileBytes = 256 << 10;
+    const ChunkPart& first = *run[0].parts[0];
+    const uint64_t row_bytes = std::max<uint64_t>(1, element_count(*block.shape) / (*block.shape)[0]) *
+                               item_size(run[0].region.data_type);
+    const size_t tile = std::max<uint64_t>(1, kTileBytes / row_bytes);
+    ChunkPart part_tile{first.chunk, {}, {}, first.consecutive};
+    for (size_t begin = 0; begin < first.local.size(); begin += tile) {
+      const size_t end = std::min(first.local.size(), begin + tile);
+      part_tile.local.assign(first.local.begin() + static_cast<std::ptrdiff_t>(begin),
+                             first.local.begin() + static_cast<std::ptrdiff_t>(end));
+      part_tile.position.assign(first.position.begin() + static_cast<std::ptrdiff_t>(begin),
+                                first.position.begin() + static_cast<std::ptrdiff_t>(end));
+      for (DecodedChunk& decoded : run) {
+        std::vector<const ChunkPart*> parts = decoded.parts;
+        parts[0] = &part_tile;
+        transfer(parts, decoded.region, decoded.origin, block, Direction::kChunkToBlock, no_filter, fill);
+      }
+    }
   }
 
   // Reads the chunk (unless `overwrite_all`), lets `modify` change it, then
