@@ -351,8 +351,7 @@ void bulk_extraction(const fs::path& scratch) {
       "bulk extraction: {} objects x {} measurements x 2 values x {} epochs, {} MB, in random order "
       "(median of {})\n",
       size.objects, size.measurements, size.epochs, size.bytes() / 1000000, kRuns);
-  fmt::print("  {:<44} {:>8.3f} s {:>6.2f} GB/s\n", "read() of the read layout's files, dropped", raw,
-             gigabytes / raw);
+  fmt::print("  {:<44} {:>8.3f} s {:>6.2f} GB/s\n", "read() of the read layout's files, dropped", raw, gigabytes / raw);
   fmt::print("  {:<44} {:>8.3f} s {:>6.2f} GB/s\n", "read() of the read layout's files, all kept", raw_kept,
              gigabytes / raw_kept);
   fmt::print("  {:<44} {:>8.3f} s {:>6.2f} GB/s  {:.2f}x read() dropped, {:.2f}x read() kept\n",

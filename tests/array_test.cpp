@@ -577,9 +577,8 @@ TEST_P(ArrayTest, WriteChunkReplacesOneWholeChunk) {
   std::vector<int32_t> expected = before;
   const Selection chunk_cells{DimSelection::range(4, 8), DimSelection::range(6, 7)};
   // Only the first column of the edge chunk [4, 8) x [6, 9) lies inside the array.
-  for_each_selected(shape, chunk_cells, [&](uint64_t flat, uint64_t position) {
-    expected[flat] = chunk_values[position * 3];
-  });
+  for_each_selected(shape, chunk_cells,
+                    [&](uint64_t flat, uint64_t position) { expected[flat] = chunk_values[position * 3]; });
   EXPECT_EQ(array.read<int32_t>(select_all(shape)), expected);
 
   const uint64_t first[] = {0, 0};

@@ -3,8 +3,8 @@
 // from the content, the column mapping, the 99.0 rule, and broken catalogs
 // fail with a lcstore::Error naming file, line and column.
 #include <fitsio.h>
-#include <sys/stat.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cmath>
@@ -81,7 +81,8 @@ void expect_same_table(const Table& expected, const Table& actual, bool round_to
     const catalog::Column& got = actual.column(want.name());
     // Text formats hold every real as float64; FITS keeps 'E' fields float32.
     if (round_to_ascii) {
-      ASSERT_EQ(want.type() == ColumnType::kInt64, got.type() == ColumnType::kInt64) << actual.source() << " " << want.name();
+      ASSERT_EQ(want.type() == ColumnType::kInt64, got.type() == ColumnType::kInt64)
+          << actual.source() << " " << want.name();
     } else {
       ASSERT_EQ(want.type(), got.type()) << actual.source() << " " << want.name();
     }
@@ -178,7 +179,7 @@ TEST(CatalogFixtures, EveryCatalogReadsInEveryFormat) {
         const bool integer = column.name() == "NUMBER" || column.name() == "FLAGS";
         // SExtractor writes coordinates as FITS 'D' and photometry as 'E'.
         const bool coordinate = column.name().ends_with("_J2000");
-        const ColumnType expected = integer                ? ColumnType::kInt64
+        const ColumnType expected = integer               ? ColumnType::kInt64
                                     : fits && !coordinate ? ColumnType::kFloat32
                                                           : ColumnType::kFloat64;
         EXPECT_EQ(column.type(), expected) << path << " " << column.name();
@@ -840,7 +841,8 @@ TEST(BadCatalog, CorruptFitsHeaders) {
   const std::string wider = "is not equal to the sum of column widths";
   path = corrupt("repeat.fits", "TFORM10 = '4E      '", "TFORM10 = '999999999E'");
   expect_bad_input(path, {path.string() + ": cannot read the header of extension 1", wider});
-  expect_bad_through_pipe(path, {pipe.string() + objects + "column MAG_APER: TFORM10 = 999999999E is wider than a row"});
+  expect_bad_through_pipe(path,
+                          {pipe.string() + objects + "column MAG_APER: TFORM10 = 999999999E is wider than a row"});
   path = corrupt("complex.fits", "TFORM6  = '1E      '", "TFORM6  = '1C      '");
   expect_bad_input(path, {path.string() + ": cannot read the header of extension 1", wider});
   expect_bad_through_pipe(path, {pipe.string() + objects + "column MAG_AUTO: FITS field type", "is not supported"});

@@ -498,10 +498,10 @@ class TableReader {
   }
 
   std::string file_;
-  std::string subject_;  // "file, HDU n (EXTNAME)" once on a table
+  std::string subject_;        // "file, HDU n (EXTNAME)" once on a table
   std::string_view contents_;  // of a file in memory
-  int fd_ = -1;                 // of a file read as it is decoded
-  size_t size_;                 // of the file
+  int fd_ = -1;                // of a file read as it is decoded
+  size_t size_;                // of the file
   // CFITSIO keeps the addresses of these two for as long as the file is
   // open. READONLY: it never writes to (or reallocates) the buffer.
   void* memory_;

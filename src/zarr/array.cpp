@@ -350,8 +350,8 @@ class ArrayChunks {
     if (run.empty()) return;
     constexpr uint64_t kTileBytes = 256 << 10;
     const ChunkPart& first = *run[0].parts[0];
-    const uint64_t row_bytes = std::max<uint64_t>(1, element_count(*block.shape) / (*block.shape)[0]) *
-                               item_size(run[0].region.data_type);
+    const uint64_t row_bytes =
+        std::max<uint64_t>(1, element_count(*block.shape) / (*block.shape)[0]) * item_size(run[0].region.data_type);
     const size_t tile = std::max<uint64_t>(1, kTileBytes / row_bytes);
     ChunkPart part_tile{first.chunk, {}, {}, first.consecutive};
     for (size_t begin = 0; begin < first.local.size(); begin += tile) {
@@ -473,7 +473,6 @@ void check_buffer_size(uint64_t bytes, size_t width, uint64_t cells, const std::
   }
   check_block_size(bytes / width, cells, subject);
 }
-
 
 }  // namespace
 

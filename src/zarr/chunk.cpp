@@ -15,8 +15,10 @@ Chunk Chunk::sized(DataType data_type, Shape shape) {
   Chunk chunk;
   chunk.data_type = data_type;
   chunk.shape = std::move(shape);
-  if (data_type == DataType::kString) chunk.strings.resize(chunk.size());
-  else chunk.data.resize(chunk.size() * item_size(data_type));
+  if (data_type == DataType::kString)
+    chunk.strings.resize(chunk.size());
+  else
+    chunk.data.resize(chunk.size() * item_size(data_type));
   return chunk;
 }
 
@@ -97,7 +99,8 @@ void for_each_box_run(const Shape& source_shape, const Box& box, const Shape& ta
 }  // namespace
 
 void copy_box(const Chunk& source, const Box& box, Chunk& target, const Shape& target_start) {
-  if (source.data_type != DataType::kString) return copy_box(source.data.data(), source.shape, box, target, target_start);
+  if (source.data_type != DataType::kString)
+    return copy_box(source.data.data(), source.shape, box, target, target_start);
   for_each_box_run(source.shape, box, target.shape, target_start, [&](uint64_t from, uint64_t to, uint64_t run) {
     std::copy_n(source.strings.begin() + static_cast<std::ptrdiff_t>(from), run,
                 target.strings.begin() + static_cast<std::ptrdiff_t>(to));

@@ -48,8 +48,8 @@ CodecChain CodecChain::parse(const json& codecs, const ChunkSpec& spec, const st
                                                     : codecs::make_sharding(configuration, current, subject);
     } else if (name == "gzip" || name == "zstd" || name == "blosc" || name == "crc32c") {
       if (!after_array_to_bytes) throw misplaced("bytes to bytes");
-      chain.bytes_to_bytes_.push_back(name == "gzip"   ? codecs::make_gzip(configuration, subject)
-                                      : name == "zstd" ? codecs::make_zstd(configuration, subject)
+      chain.bytes_to_bytes_.push_back(name == "gzip"    ? codecs::make_gzip(configuration, subject)
+                                      : name == "zstd"  ? codecs::make_zstd(configuration, subject)
                                       : name == "blosc" ? codecs::make_blosc(configuration, current, subject)
                                                         : codecs::make_crc32c(configuration, subject));
     } else {

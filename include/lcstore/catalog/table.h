@@ -30,8 +30,7 @@ const char* to_string(ColumnType type);
 class Column {
  public:
   // In the order of ColumnType.
-  using Cells =
-      std::variant<std::vector<int64_t>, std::vector<double>, std::vector<std::string>, std::vector<float>>;
+  using Cells = std::variant<std::vector<int64_t>, std::vector<double>, std::vector<std::string>, std::vector<float>>;
   // The cells of a real-valued column, whichever its width.
   using MutableReals = std::variant<std::vector<float>*, std::vector<double>*>;
 

@@ -62,7 +62,8 @@ class VlenUtf8Codec final : public ArrayToBytesCodec {
       if (text.size() > kMax) throw too_large(fmt::format("a string of {} bytes", text.size()));
       // Rejected here, on write, since decode would reject it as corrupt.
       if (auto at = invalid_utf8_at(text)) {
-        throw Error(ErrorKind::kInvalidArgument, subject_, fmt::format("vlen-utf8: string is not valid UTF-8 at byte {}", *at));
+        throw Error(ErrorKind::kInvalidArgument, subject_,
+                    fmt::format("vlen-utf8: string is not valid UTF-8 at byte {}", *at));
       }
       total += kLengthSize + text.size();
     }
