@@ -6,7 +6,6 @@
 #ifdef __SSE2__
 #include <xmmintrin.h>
 #endif
-#include <memory>
 #include <span>
 #include <type_traits>
 #include <variant>
@@ -37,9 +36,9 @@ struct EpochCells {
 
   // The catalog's values of `piece` (a run of `rows`) as float32 in C order
   // of [piece.size(), measurement_rows.size(), n_values], into `out` (room
-  // for piece.size() * width()). A type dispatch per
-  // cell, a pass over the whole output per column, or reading every column at
-  // once per row each cost a fifth to a third of populate.
+  // for piece.size() * width()). A type dispatch per cell, a pass over the
+  // whole output per column, or reading every column at once per row each
+  // cost a fifth to a third of populate.
   void gather(std::span<const std::pair<uint64_t, size_t>> piece, float* out) const {
     std::vector<const catalog::Column*> sources;
     for (const auto& measurement : columns) sources.insert(sources.end(), measurement.begin(), measurement.end());
@@ -266,12 +265,11 @@ PopulateResult LightCurveStore::populate(const std::string& epoch, const catalog
     // object if the catalog has every measurement, else one per measurement.
     auto for_each_run = [&](auto&& place) {
       const size_t object_cells = n_measurements * n_values;
-      const size_t width = cells.measurement_rows.size() * n_values;
       for (size_t i = 0, next = 0; i < piece.size(); ++i) {
         const size_t object_start = (piece[i].first - first_object) * object_cells;
         if (every_measurement) {
-          place(object_start, next, width);
-          next += width;
+          place(object_start, next, cells.width());
+          next += cells.width();
           continue;
         }
         for (uint64_t m : cells.measurement_rows) {

@@ -343,11 +343,11 @@ class ArrayChunks {
   void transfer_run(std::span<DecodedChunk> run, const Block& block) const {
     static const WriteFilter no_filter;
     const FillValue& fill = array_.metadata().fill_value;
+    if (run.empty()) return;
     if (run.size() == 1) {
       transfer(run[0].parts, run[0].region, run[0].origin, block, Direction::kChunkToBlock, no_filter, fill);
       return;
     }
-    if (run.empty()) return;
     constexpr uint64_t kTileBytes = 256 << 10;
     const ChunkPart& first = *run[0].parts[0];
     const uint64_t row_bytes =
