@@ -43,6 +43,10 @@ struct OpenFile {
   int fd = -1;
   bool regular = false;
   size_t size = 0;  // of a regular file when opened
+
+  OpenFile() = default;
+  OpenFile(const OpenFile&) = delete;
+  OpenFile& operator=(const OpenFile&) = delete;
   ~OpenFile() {
     if (fd >= 0) ::close(fd);
   }
@@ -123,10 +127,6 @@ std::optional<Format> detect_format(std::string_view contents) {
   if (first_line.find(',') != std::string_view::npos) return Format::kCsv;
   return std::nullopt;
 }
-
-}  // namespace
-
-namespace {
 
 // The table of a file read whole into memory, in the format its first bytes say.
 Table read_contents(std::string_view contents, const std::string& file, Format& format) {
