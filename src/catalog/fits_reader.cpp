@@ -3,11 +3,9 @@
 // (MAG_APER(4)) is one field with an array cell (TFORM "4E") and becomes the
 // columns MAG_APER, MAG_APER_1, ... as in the text formats.
 #include <fitsio.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <bit>
-#include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <memory>
@@ -18,7 +16,6 @@
 
 #include "catalog/parse_support.h"
 #include "catalog/readers.h"
-#include "lcstore/error.h"
 
 namespace lcstore::catalog::detail {
 
@@ -62,7 +59,6 @@ Raw big_endian(const char* at) {
 
 class TableReader {
  public:
-  // A file in memory.
   TableReader(std::string_view contents, const std::string& file)
       : file_(file),
         subject_(file),
@@ -75,19 +71,6 @@ class TableReader {
     // The name only labels the memory file; CFITSIO would parse a real path
     // for its extended syntax ("file.fits[1]").
     fits_open_memfile(&opened, "catalog", READONLY, &memory_, &memory_size_, 0, nullptr, &status);
-    fits_.reset(opened);
-    check(status, "", "not a readable FITS file");
-  }
-
-  // A regular file open as `fd`: CFITSIO reads the headers, the table's rows
-  // are read here as they are decoded.
-  TableReader(int fd, size_t size, const std::string& file) : file_(file), subject_(file), fd_(fd), size_(size) {
-    fitsfile* opened = nullptr;
-    int status = 0;
-    // The descriptor's own name: the very file opened, even if the path has
-    // been replaced since, and no extended syntax in it.
-    const std::string own_name = "/proc/self/fd/" + std::to_string(fd);
-    fits_open_diskfile(&opened, own_name.c_str(), READONLY, &status);
     fits_.reset(opened);
     check(status, "", "not a readable FITS file");
   }
@@ -153,7 +136,7 @@ class TableReader {
     // the file. Only if the fields account for every byte of a row, as the
     // standard requires; else everything goes through CFITSIO.
     const bool layout_known = hdu_type == BINARY_TBL && row_offset == static_cast<size_t>(row_bytes);
-    TableRows table_rows(*this, static_cast<size_t>(data_start), static_cast<size_t>(row_bytes));
+    const char* const table_bytes = contents_.data() + data_start;
     for (FieldPlan& plan : plans) plan.direct = plan.direct && layout_known;
     std::vector<std::string> names;
     std::vector<Column::Cells> cells;
@@ -173,23 +156,13 @@ class TableReader {
     check(status, "", "cannot read the table's layout");
     constexpr size_t kRowsInFirstLevelCache = 64;
     const auto chunk_rows = std::min(kRowsInFirstLevelCache, static_cast<size_t>(std::max(chunk, 1L)));
-    // The rows decoded here come a piece at a time that fits the
-    // second-level cache.
-    constexpr size_t kPieceBytes = 256 << 10;
-    const size_t piece_rows = std::max(chunk_rows, kPieceBytes / static_cast<size_t>(std::max(row_bytes, 1LL)));
-    const bool any_direct = std::any_of(plans.begin(), plans.end(), [](const FieldPlan& plan) { return plan.direct; });
-    for (size_t piece_first = 0; piece_first < static_cast<size_t>(rows); piece_first += piece_rows) {
-      const size_t piece_end = std::min(piece_first + piece_rows, static_cast<size_t>(rows));
-      const char* const piece = any_direct ? table_rows.read(piece_first, piece_end - piece_first) : nullptr;
-      for (size_t first = piece_first; first < piece_end; first += chunk_rows) {
-        const size_t count = std::min(chunk_rows, piece_end - first);
-        const char* const first_row = piece + (first - piece_first) * static_cast<size_t>(row_bytes);
-        for (const FieldPlan& plan : plans) {
-          if (plan.direct) {
-            decode_rows(plan, first_row, static_cast<size_t>(row_bytes), first, count, cells);
-          } else {
-            read_rows(plan, first, count, cells);
-          }
+    for (size_t first = 0; first < static_cast<size_t>(rows); first += chunk_rows) {
+      const size_t count = std::min(chunk_rows, static_cast<size_t>(rows) - first);
+      for (const FieldPlan& plan : plans) {
+        if (plan.direct) {
+          decode_rows(plan, table_bytes, static_cast<size_t>(row_bytes), first, count, cells);
+        } else {
+          read_rows(plan, first, count, cells);
         }
       }
     }
@@ -200,40 +173,6 @@ class TableReader {
   }
 
  private:
-  // The bytes of runs of the table's rows: where they lie in a file in
-  // memory, or read from the file into a buffer that the next run reuses.
-  class TableRows {
-   public:
-    TableRows(const TableReader& reader, size_t data_start, size_t row_bytes)
-        : reader_(reader), data_start_(data_start), row_bytes_(row_bytes) {}
-
-    // Rows [first, first + count); valid until the next call.
-    const char* read(size_t first, size_t count) {
-      const size_t offset = data_start_ + first * row_bytes_;
-      if (reader_.fd_ < 0) return reader_.contents_.data() + offset;
-      buffer_.resize(count * row_bytes_);
-      for (size_t done = 0; done < buffer_.size();) {
-        const ssize_t n =
-            ::pread(reader_.fd_, buffer_.data() + done, buffer_.size() - done, static_cast<off_t>(offset + done));
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) throw Error(ErrorKind::kIo, reader_.subject_, std::string("cannot read: ") + std::strerror(errno));
-        if (n == 0) {
-          fail(reader_.subject_, "",
-               "file truncated while being read: it ends at byte " + std::to_string(offset + done) + ", within row " +
-                   std::to_string(first + (done / row_bytes_) + 1));
-        }
-        done += static_cast<size_t>(n);
-      }
-      return buffer_.data();
-    }
-
-   private:
-    const TableReader& reader_;
-    size_t data_start_;
-    size_t row_bytes_;
-    std::vector<char> buffer_;
-  };
-
   [[noreturn]] void no_objects_table(bool ldac) {
     fail(file_, "",
          (ldac ? "FITS_LDAC catalog without an LDAC_OBJECTS extension"
@@ -443,37 +382,36 @@ class TableReader {
     }
   }
 
-  // As read_numbers, from the bytes of the rows from `first` on, which start
-  // at `first_row`: cell k of row first + r of the field is at
-  // first_row + r * row_bytes + plan.offset + k * plan.cell_bytes.
-  void decode_rows(const FieldPlan& plan, const char* first_row, size_t row_bytes, size_t first, size_t count,
+  // As read_numbers, from the table's bytes: cell k of row r of the field is
+  // at table_bytes + r * row_bytes + plan.offset + k * plan.cell_bytes.
+  void decode_rows(const FieldPlan& plan, const char* table_bytes, size_t row_bytes, size_t first, size_t count,
                    std::vector<Column::Cells>& cells) {
     switch (plan.fits_type) {
       case TFLOAT:
-        return decode<float, float>(plan, first_row, row_bytes, first, count, cells);
+        return decode<float, float>(plan, table_bytes, row_bytes, first, count, cells);
       case TDOUBLE:
-        return decode<double, double>(plan, first_row, row_bytes, first, count, cells);
+        return decode<double, double>(plan, table_bytes, row_bytes, first, count, cells);
       case TBYTE:
-        return decode<int64_t, uint8_t>(plan, first_row, row_bytes, first, count, cells);
+        return decode<int64_t, uint8_t>(plan, table_bytes, row_bytes, first, count, cells);
       case TSHORT:
-        return decode<int64_t, int16_t>(plan, first_row, row_bytes, first, count, cells);
+        return decode<int64_t, int16_t>(plan, table_bytes, row_bytes, first, count, cells);
       case TLONG:
-        return decode<int64_t, int32_t>(plan, first_row, row_bytes, first, count, cells);
+        return decode<int64_t, int32_t>(plan, table_bytes, row_bytes, first, count, cells);
       case TLONGLONG:
-        return decode<int64_t, int64_t>(plan, first_row, row_bytes, first, count, cells);
+        return decode<int64_t, int64_t>(plan, table_bytes, row_bytes, first, count, cells);
       default:
         fail(subject_, plan.name, "internal error: no decoder for FITS type " + std::to_string(plan.fits_type));
     }
   }
 
   template <typename T, typename Raw>
-  void decode(const FieldPlan& plan, const char* first_row, size_t row_bytes, size_t first, size_t count,
+  void decode(const FieldPlan& plan, const char* table_bytes, size_t row_bytes, size_t first, size_t count,
               std::vector<Column::Cells>& cells) {
     for (size_t k = 0; k < plan.repeat; ++k) {
       auto& column = std::get<std::vector<T>>(cells[plan.first_column + k]);
       column.resize(first + count);
       T* __restrict out = column.data() + first;
-      const char* __restrict cell = first_row + plan.offset + k * sizeof(Raw);
+      const char* __restrict cell = table_bytes + first * row_bytes + plan.offset + k * sizeof(Raw);
       for (size_t row = 0; row < count; ++row) out[row] = static_cast<T>(big_endian<Raw>(cell + row * row_bytes));
     }
   }
@@ -498,10 +436,9 @@ class TableReader {
   }
 
   std::string file_;
-  std::string subject_;        // "file, HDU n (EXTNAME)" once on a table
-  std::string_view contents_;  // of a file in memory
-  int fd_ = -1;                // of a file read as it is decoded
-  size_t size_;                // of the file
+  std::string subject_;  // "file, HDU n (EXTNAME)" once on a table
+  std::string_view contents_;
+  size_t size_;  // of the file
   // CFITSIO keeps the addresses of these two for as long as the file is
   // open. READONLY: it never writes to (or reallocates) the buffer.
   void* memory_;
@@ -513,12 +450,6 @@ class TableReader {
 
 Table read_fits(std::string_view contents, const std::string& file, Format& format) {
   TableReader reader(contents, file);
-  format = reader.find_objects_table();
-  return reader.read_columns();
-}
-
-Table read_fits_file(int fd, size_t size, const std::string& file, Format& format) {
-  TableReader reader(fd, size, file);
   format = reader.find_objects_table();
   return reader.read_columns();
 }

@@ -38,47 +38,33 @@ namespace {
   throw Error(ErrorKind::kIo, file, std::string(what) + ": " + std::strerror(errno));
 }
 
-// A catalog file, open for reading.
-struct OpenFile {
-  int fd = -1;
-  bool regular = false;
-  size_t size = 0;  // of a regular file when opened
-
-  OpenFile() = default;
-  OpenFile(const OpenFile&) = delete;
-  OpenFile& operator=(const OpenFile&) = delete;
-  ~OpenFile() {
-    if (fd >= 0) ::close(fd);
-  }
-};
-
-void open_catalog(const std::string& file, OpenFile& opened) {
-  opened.fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-  if (opened.fd < 0) fail_io(file, "cannot open");
-  struct stat info {};
-  if (::fstat(opened.fd, &info) != 0) fail_io(file, "cannot stat");
-  // Pipes are fine; a device (/dev/zero) would be read until memory runs out.
-  if (!S_ISREG(info.st_mode) && !S_ISFIFO(info.st_mode))
-    throw Error(ErrorKind::kIo, file, "is not a regular file (a directory or a device)");
-  opened.regular = S_ISREG(info.st_mode);
-  opened.size = opened.regular ? static_cast<size_t>(info.st_size) : 0;
-}
-
 // A file's bytes, read in one go into memory that is not zeroed first.
 // (Not mmap: a file truncated while mapped would kill the process with
 // SIGBUS instead of failing the read.)
 struct FileContents {
   std::unique_ptr<char[]> bytes;
   size_t size = 0;
+
   std::string_view view() const { return {bytes.get(), size}; }
 };
 
-FileContents read_whole_file(const std::string& file, const OpenFile& opened) {
+FileContents read_whole_file(const std::string& file) {
+  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail_io(file, "cannot open");
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat info {};
+  if (::fstat(fd, &info) != 0) fail_io(file, "cannot stat");
+  // Pipes are fine; a device (/dev/zero) would be read until memory runs out.
+  if (!S_ISREG(info.st_mode) && !S_ISFIFO(info.st_mode))
+    throw Error(ErrorKind::kIo, file, "is not a regular file (a directory or a device)");
   FileContents contents;
-  size_t capacity = opened.size + 1;  // + 1: sees the end without another read
+  size_t capacity = static_cast<size_t>(info.st_size) + 1;  // + 1: sees the end without another read
   contents.bytes = std::make_unique_for_overwrite<char[]>(capacity);
   while (true) {
-    const ssize_t n = ::read(opened.fd, contents.bytes.get() + contents.size, capacity - contents.size);
+    const ssize_t n = ::read(fd, contents.bytes.get() + contents.size, capacity - contents.size);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) fail_io(file, "cannot read");
     if (n == 0) break;
@@ -91,17 +77,6 @@ FileContents read_whole_file(const std::string& file, const OpenFile& opened) {
     }
   }
   return contents;
-}
-
-constexpr std::string_view kFitsSignature = "SIMPLE  =";
-
-bool is_fits_file(const std::string& file, const OpenFile& opened) {
-  char start[kFitsSignature.size()];
-  ssize_t n;
-  do n = ::pread(opened.fd, start, sizeof start, 0);
-  while (n < 0 && errno == EINTR);
-  if (n < 0) fail_io(file, "cannot read");
-  return std::string_view(start, static_cast<size_t>(n)) == kFitsSignature;
 }
 
 // "#   1 NUMBER ...": '#', blanks, the column number 1, a blank.
@@ -117,7 +92,7 @@ bool is_first_ascii_head_header(std::string_view line) {
 // Decided by the first bytes alone. FITS_1.0 and FITS_LDAC differ only in
 // their extensions; the FITS reader tells them apart.
 std::optional<Format> detect_format(std::string_view contents) {
-  if (contents.starts_with(kFitsSignature)) return Format::kFitsTable;
+  if (contents.starts_with("SIMPLE  =")) return Format::kFitsTable;
   // Text formats have no NUL bytes; binary junk must not pass for a CSV
   // because a comma byte happens to come before the first newline byte.
   if (contents.substr(0, 4096).find('\0') != std::string_view::npos) return std::nullopt;
@@ -128,8 +103,12 @@ std::optional<Format> detect_format(std::string_view contents) {
   return std::nullopt;
 }
 
-// The table of a file read whole into memory, in the format its first bytes say.
-Table read_contents(std::string_view contents, const std::string& file, Format& format) {
+}  // namespace
+
+Catalog read_catalog(const std::filesystem::path& path, const ReadOptions& options) {
+  const std::string file = path.string();
+  const FileContents file_contents = read_whole_file(file);
+  const std::string_view contents = file_contents.view();
   if (contents.empty()) detail::fail(file, "", "the file is empty");
   const std::optional<Format> detected = detect_format(contents);
   if (!detected) {
@@ -137,35 +116,21 @@ Table read_contents(std::string_view contents, const std::string& file, Format& 
                  "unknown catalog format: not FITS, ECSV, SExtractor ASCII_HEAD or CSV (first line " +
                      detail::quote_cell(contents.substr(0, contents.find('\n'))) + ")");
   }
-  format = *detected;
+  Catalog catalog{*detected, Table(file)};
   switch (*detected) {
     case Format::kAsciiHead:
-      return detail::read_ascii_head(contents, file);
+      catalog.table = detail::read_ascii_head(contents, file);
+      break;
     case Format::kEcsv:
-      return detail::read_ecsv(contents, file);
+      catalog.table = detail::read_ecsv(contents, file);
+      break;
     case Format::kCsv:
-      return detail::read_csv(contents, file);
+      catalog.table = detail::read_csv(contents, file);
+      break;
     case Format::kFitsTable:
     case Format::kFitsLdac:
+      catalog.table = detail::read_fits(contents, file, catalog.format);
       break;
-  }
-  return detail::read_fits(contents, file, format);
-}
-
-}  // namespace
-
-Catalog read_catalog(const std::filesystem::path& path, const ReadOptions& options) {
-  const std::string file = path.string();
-  OpenFile opened;
-  open_catalog(file, opened);
-  Catalog catalog{Format::kFitsTable, Table(file)};
-  // A FITS file on disk is read a piece at a time, each piece decoded while
-  // it is in cache (reading it whole first made every byte travel to memory
-  // and back once more). Pipes and text formats are read whole.
-  if (opened.regular && is_fits_file(file, opened)) {
-    catalog.table = detail::read_fits_file(opened.fd, opened.size, file, catalog.format);
-  } else {
-    catalog.table = read_contents(read_whole_file(file, opened).view(), file, catalog.format);
   }
   if (options.invalid_to_nan) invalid_magnitudes_to_nan(catalog.table);
   return catalog;

@@ -1,6 +1,5 @@
 // The per-format readers behind read_catalog(). Each parses a whole file
-// already in memory (FITS also straight from a file); `file` is its path,
-// named in every error.
+// already in memory; `file` is its path, named in every error.
 #pragma once
 
 #include <string>
@@ -17,7 +16,5 @@ Table read_csv(std::string_view text, const std::string& file);
 // A FITS file is FITS_LDAC if it has an LDAC_OBJECTS extension, else
 // FITS_1.0 (the first table extension); `format` is set to which.
 Table read_fits(std::string_view contents, const std::string& file, Format& format);
-// As read_fits, from the regular file open as `fd`, of `size` bytes.
-Table read_fits_file(int fd, size_t size, const std::string& file, Format& format);
 
 }  // namespace lcstore::catalog::detail
