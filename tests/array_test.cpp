@@ -685,6 +685,15 @@ TEST_P(ArrayTest, UpdateThatThrowsWritesNothing) {
                             }),
                std::runtime_error);
   EXPECT_EQ(array.read<int32_t>(select_all({4})), iota_values(4, 1));
+  // An update of one chunk is a change like a write's (it may be combined
+  // with other threads' changes of the chunk): it too leaves the chunk as it was.
+  EXPECT_THROW(array.update({DimSelection::range(2, 4)},
+                            [](std::span<std::byte> cells) {
+                              std::fill(cells.begin(), cells.end(), std::byte{0});
+                              throw std::runtime_error("changed my mind");
+                            }),
+               std::runtime_error);
+  EXPECT_EQ(array.read<int32_t>(select_all({4})), iota_values(4, 1));
   // The chunk locks were released: a later update proceeds.
   array.update({DimSelection::range(0, 1)}, [](std::span<std::byte> cells) { cells[0] = std::byte{9}; });
   EXPECT_EQ(array.read<int32_t>(select_all({4})), (std::vector<int32_t>{9, 2, 3, 4}));

@@ -4,12 +4,15 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <mutex>
+#include <stdexcept>
 #include <thread>
 
 #include "concurrency_support.h"
 #include "lcstore/storage/directory_store.h"
 #include "lcstore/zarr/group.h"
 #include "test_support.h"
+#include "zarr/chunk_write_queue.h"
 
 namespace lcstore::testing {
 namespace {
@@ -46,6 +49,10 @@ INSTANTIATE_TEST_SUITE_P(Patterns, ThreadWriters,
 
 // Control: the same writers on a store whose locks are disabled reproduce the
 // original's lost updates, which shows that the checks above detect them.
+// Each writer opens the array itself, as writers in other processes do:
+// writers through one Array object hand their changes of a chunk to the one
+// writing it (zarr/chunk_write_queue.h), which alone keeps them from losing
+// cells (next test).
 TEST(ThreadWriters, WithoutLocksTheSameWritersLoseCells) {
   const Scenario scenario;
   uint64_t lost = 0;
@@ -53,10 +60,29 @@ TEST(ThreadWriters, WithoutLocksTheSameWritersLoseCells) {
     TempDir directory;
     auto store = std::make_shared<DirectoryStore>(directory.path(), Durability::kNone, Locking::kDisabled);
     Array array = Array::create(store, "", scenario_metadata(scenario));
-    run_threads(scenario.writers, [&](int writer) { run_writer(array, Pattern::kScatter, writer, scenario); });
+    run_threads(scenario.writers, [&](int writer) {
+      Array own = Array::open(store, "");
+      run_writer(own, Pattern::kScatter, writer, scenario);
+    });
     lost += count_wrong_cells(array, scenario);
   }
   EXPECT_GT(lost, 0u);
+}
+
+// Writers through one Array object combine their changes of a chunk in this
+// process: even with the store's locks disabled none is lost, where the
+// control above loses some.
+TEST(ThreadWriters, WritersOfOneArrayCombineChangesWithoutLocks) {
+  const Scenario scenario;
+  uint64_t lost = 0;
+  for (int repetition = 0; repetition < kRepetitions; ++repetition) {
+    TempDir directory;
+    auto store = std::make_shared<DirectoryStore>(directory.path(), Durability::kNone, Locking::kDisabled);
+    Array array = Array::create(store, "", scenario_metadata(scenario));
+    run_threads(scenario.writers, [&](int writer) { run_writer(array, Pattern::kScatter, writer, scenario); });
+    lost += count_wrong_cells(array, scenario);
+  }
+  EXPECT_EQ(lost, 0u) << "cells lost over " << kRepetitions << " repetitions";
 }
 
 TEST(ThreadWriters, BatchedCommitsLoseNothing) {
@@ -83,6 +109,123 @@ TEST(ThreadWriters, BatchedCommitsLoseNothing) {
     });
     ASSERT_EQ(count_wrong_cells(array, scenario), 0u) << "repetition " << repetition;
   }
+}
+
+// combine_chunk_write on its own: which writer's commit applies which
+// changes, in which order, and whose error reaches whom. The "chunk" is a
+// log: each change applied adds its writer's name, each commit a "|".
+class Log {
+ public:
+  void add(const std::string& entry) {
+    std::lock_guard guard(mutex_);
+    entries_ += entry;
+  }
+  std::string entries() {
+    std::lock_guard guard(mutex_);
+    return entries_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::string entries_;
+};
+
+struct Writer {
+  std::string name;
+  std::function<void()> while_applying = [] {};  // runs as the change is applied
+  bool change_fails = false;
+  std::function<void()> before_storing = [] {};  // runs in this writer's commits
+  bool commit_fails = false;
+};
+
+const std::string kChunkKey = "store:array:c/0";
+
+// Submits `writer`'s change; returns the error it got, or "".
+std::string submit(Log& log, const Writer& writer) {
+  const std::function<void(zarr::Chunk&)> apply = [&](zarr::Chunk&) {
+    writer.while_applying();
+    if (writer.change_fails) throw std::runtime_error(writer.name + " failed");
+    log.add(writer.name);
+  };
+  zarr::ChunkChange change{false, apply};
+  try {
+    zarr::combine_chunk_write(kChunkKey, change, [&](bool, const zarr::ForEachChange& for_each_change) {
+      zarr::Chunk chunk;
+      for_each_change([&](zarr::ChunkChange& each) {
+        try {
+          each.apply(chunk);
+        } catch (...) {
+          each.error = std::current_exception();
+        }
+      });
+      writer.before_storing();
+      if (writer.commit_fails) throw std::runtime_error("commit of " + writer.name + " failed");
+      log.add("|");
+    });
+  } catch (const std::exception& error) {
+    return error.what();
+  }
+  return "";
+}
+
+void wait_for_waiting_writers(size_t count) {
+  while (zarr::writers_waiting(kChunkKey) != count) std::this_thread::yield();
+}
+
+// Writer A is applying its change when B, then C, submit theirs. Returns
+// the log and each writer's error.
+std::pair<std::string, std::vector<std::string>> join_a_write(Writer a, Writer b, Writer c) {
+  Log log;
+  std::atomic<bool> a_applying = false;
+  a.while_applying = [&] {
+    a_applying = true;
+    wait_for_waiting_writers(2);
+  };
+  std::vector<std::string> errors(3);
+  std::thread first([&] { errors[0] = submit(log, a); });
+  while (!a_applying) std::this_thread::yield();
+  std::thread second([&] { errors[1] = submit(log, b); });
+  wait_for_waiting_writers(1);
+  std::thread third([&] { errors[2] = submit(log, c); });
+  for (std::thread* thread : {&first, &second, &third}) thread->join();
+  EXPECT_EQ(zarr::writers_waiting(kChunkKey), 0u);
+  return {log.entries(), errors};
+}
+
+TEST(CombinedChunkWrites, ChangesArrivingDuringAWriteAreStoredWithIt) {
+  const auto [log, errors] = join_a_write({"A"}, {"B"}, {"C"});
+  EXPECT_EQ(log, "ABC|") << "one commit, in the order of arrival";
+  EXPECT_EQ(errors, std::vector<std::string>(3));
+}
+
+TEST(CombinedChunkWrites, AFailingChangeFailsAlone) {
+  const auto [log, errors] = join_a_write({"A"}, {.name = "B", .change_fails = true}, {"C"});
+  EXPECT_EQ(log, "AC|");
+  EXPECT_EQ(errors, (std::vector<std::string>{"", "B failed", ""}));
+}
+
+TEST(CombinedChunkWrites, AFailedCommitFailsEveryChangeInIt) {
+  const auto [log, errors] = join_a_write({.name = "A", .commit_fails = true}, {"B"}, {"C"});
+  EXPECT_EQ(log, "ABC") << "applied, never stored";
+  EXPECT_EQ(errors, std::vector<std::string>(3, "commit of A failed"));
+}
+
+TEST(CombinedChunkWrites, AChangeArrivingAfterTheLastIsAppliedGoesIntoTheNextWrite) {
+  Log log;
+  std::atomic<bool> a_storing = false;
+  Writer a{.name = "A", .before_storing = [&] {
+             if (a_storing.exchange(true)) return;  // only its first commit waits
+             wait_for_waiting_writers(1);
+           }};
+  std::string a_error, d_error;
+  std::thread first([&] { a_error = submit(log, a); });
+  while (!a_storing) std::this_thread::yield();
+  std::thread late([&] { d_error = submit(log, {"D"}); });
+  first.join();
+  late.join();
+  EXPECT_EQ(log.entries(), "A|D|") << "D stored by A's thread, in a second write";
+  EXPECT_EQ(a_error, "");
+  EXPECT_EQ(d_error, "");
 }
 
 // Every writer writes the whole array with its own value: each chunk must end
@@ -118,7 +261,8 @@ TEST(ThreadWriters, RegionTransactionCounterIsExact) {
   constexpr int kWriters = 4, kIncrements = 250;
   run_threads(kWriters, [&](int) {
     for (int i = 0; i < kIncrements; ++i) {
-      counter.update(zarr::select_all({1}), [](std::span<std::byte> cell) { ++*reinterpret_cast<int64_t*>(cell.data()); });
+      counter.update(zarr::select_all({1}),
+                     [](std::span<std::byte> cell) { ++*reinterpret_cast<int64_t*>(cell.data()); });
     }
   });
   EXPECT_EQ(counter.read<int64_t>(zarr::select_all({1}))[0], kWriters * kIncrements);
@@ -145,9 +289,8 @@ TEST(ThreadWriters, ReaderNeverSeesATornChunk) {
     }
   });
   for (int repetition = 0; repetition < 20; ++repetition) {
-    run_threads(scenario.writers, [&](int writer) {
-      run_writer(array, static_cast<Pattern>(repetition % 3), writer, scenario);
-    });
+    run_threads(scenario.writers,
+                [&](int writer) { run_writer(array, static_cast<Pattern>(repetition % 3), writer, scenario); });
   }
   writing = false;
   reader.join();
@@ -168,7 +311,8 @@ TEST(ThreadWriters, AttributeTransactionsAreSerialized) {
   run_threads(kWriters, [&](int writer) {
     zarr::Group group = zarr::Group::open(store, "");
     for (int i = 0; i < kIncrements; ++i) {
-      group.update_attributes([](nlohmann::json& attributes) { attributes["counter"] = attributes["counter"].get<int>() + 1; });
+      group.update_attributes(
+          [](nlohmann::json& attributes) { attributes["counter"] = attributes["counter"].get<int>() + 1; });
       if (writer == 0 && i % 10 == 0) group.consolidate();
     }
   });

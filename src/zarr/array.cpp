@@ -5,6 +5,7 @@
 #include <map>
 
 #include "lcstore/error.h"
+#include "zarr/chunk_write_queue.h"
 #include "zarr/codec.h"
 #include "zarr/node_io.h"
 
@@ -388,6 +389,36 @@ class ArrayChunks {
     publish(chunk_key, std::move(chunk));
   }
 
+  // Applies `apply` to the chunk at `coords` under its lock and stores it,
+  // in one write with the changes other threads of this process make to the
+  // same chunk meanwhile (see chunk_write_queue.h).
+  // `apply` changes the chunk or throws without changing it: its error is
+  // then its caller's alone, and the other changes are stored.
+  void change(const Shape& coords, bool overwrites_all, const std::function<void(Chunk&)>& apply) const {
+    // Only writers through the same metadata object combine: the same store,
+    // array path and codecs.
+    const std::string writing_key = std::to_string(reinterpret_cast<uintptr_t>(&store_)) + ":" +
+                                    std::to_string(reinterpret_cast<uintptr_t>(&codecs_)) + ":" + key(coords);
+    ChunkChange mine{overwrites_all, apply};
+    combine_chunk_write(writing_key, mine, [&](bool unread, const ForEachChange& for_each_change) {
+      auto held = lock(coords);
+      rewrite(coords, unread, [&](Chunk& chunk) {
+        bool first = true;
+        for_each_change([&](ChunkChange& change) {
+          try {
+            change.apply(chunk);
+          } catch (...) {
+            // An unread chunk holds nothing worth storing until the first
+            // change has overwritten it.
+            if (first && unread) throw;
+            change.error = std::current_exception();
+          }
+          first = false;
+        });
+      });
+    });
+  }
+
   // Stores `chunk` at `chunk_key`, or erases it when it holds only the fill
   // value. The caller holds the chunk's lock.
   void publish(const std::string& chunk_key, Chunk chunk) const {
@@ -500,8 +531,7 @@ void write_block(const ArrayChunks& chunks, const SelectionPlan& plan, const Blo
                  const ArrayMetadata& metadata) {
   const bool filtered = !filter.mask.empty() || filter.skip_fill_values;
   plan.for_each_chunk([&](const Shape& coords, const std::vector<const ChunkPart*>& parts) {
-    auto held = chunks.lock(coords);
-    chunks.rewrite(coords, !filtered && covers_chunk(parts, coords, metadata), [&](Chunk& chunk) {
+    chunks.change(coords, !filtered && covers_chunk(parts, coords, metadata), [&](Chunk& chunk) {
       transfer(parts, chunk, Shape(coords.size(), 0), block, Direction::kBlockToChunk, filter, metadata.fill_value);
     });
   });
@@ -563,13 +593,25 @@ void Array::update(const Selection& selection, const std::function<void(std::spa
   plan.for_each_chunk([&](const Shape& coords, const std::vector<const ChunkPart*>&) {
     touched.emplace(linear_index(coords, chunk_grid_shape()), coords);
   });
-  std::vector<std::unique_ptr<Lock>> held;
-  for (const auto& [linear, coords] : touched) held.push_back(chunks.lock(coords));
-
   const size_t width = item_size(metadata_.data_type);
   Bytes buffer(element_count(plan.block_shape()) * width);
-  fill_elements(buffer, metadata_.fill_value.bytes(), width);
   Block block{buffer.data(), nullptr, &plan.block_shape()};
+  if (touched.size() == 1) {
+    // A change of one chunk like any write's, so that it combines with
+    // theirs: the chunk is read, changed and stored once.
+    plan.for_each_chunk([&](const Shape& coords, const std::vector<const ChunkPart*>& parts) {
+      chunks.change(coords, false, [&](Chunk& chunk) {
+        const Shape origin(coords.size(), 0);
+        transfer(parts, chunk, origin, block, Direction::kChunkToBlock, WriteFilter{}, metadata_.fill_value);
+        modify(buffer);
+        transfer(parts, chunk, origin, block, Direction::kBlockToChunk, WriteFilter{}, metadata_.fill_value);
+      });
+    });
+    return;
+  }
+  std::vector<std::unique_ptr<Lock>> held;
+  for (const auto& [linear, coords] : touched) held.push_back(chunks.lock(coords));
+  fill_elements(buffer, metadata_.fill_value.bytes(), width);
   chunks.read(plan, block);
   modify(buffer);
   plan.for_each_chunk([&](const Shape& coords, const std::vector<const ChunkPart*>& parts) {
@@ -615,8 +657,7 @@ uint64_t Array::Batch::commit() {
   ArrayChunks chunks(*array_.store_, array_, *array_.codecs_);
   for (const auto& [linear, entry] : chunks_touched) {
     const auto& [coords, touches] = entry;
-    auto held = chunks.lock(coords);
-    chunks.rewrite(coords, false, [&](Chunk& chunk) {
+    chunks.change(coords, false, [&](Chunk& chunk) {
       for (const Touch& touch : touches) {
         StagedWrite& staged = staged_[touch.write];
         Block block{staged.values.data(), nullptr, &plans[touch.write].block_shape()};
