@@ -561,6 +561,27 @@ TEST_P(ArrayTest, ReadsOfChunksOneCellWideInTheLastDimension) {
   EXPECT_EQ(array.read<int32_t>(scattered), expected);
 }
 
+TEST_P(ArrayTest, SessionsShareTheChunksTheyHoldOpen) {
+  const Shape shape{8, 4};
+  Array array = create("a", int32_metadata(shape, {4, 4}));
+  std::vector<int32_t> expected(32, -1);
+  Array::Session first(array), second(array);
+  // Each session writes every other row of both chunks, in chunk order.
+  for (uint64_t row = 0; row < 8; ++row) {
+    const std::vector<int32_t> values(4, static_cast<int32_t>(row));
+    (row % 2 == 0 ? first : second).write<int32_t>({DimSelection::range(row, row + 1), DimSelection::all(4)}, values);
+    std::fill_n(expected.begin() + static_cast<std::ptrdiff_t>(row * 4), 4, static_cast<int32_t>(row));
+  }
+  EXPECT_TRUE(stored_chunk_keys(store(), "a").empty()) << "held open until the session that opened them commits";
+  first.commit();
+  EXPECT_EQ(array.read<int32_t>(select_all(shape)), expected) << "stored with the second session's rows";
+  second.commit();
+  EXPECT_EQ(array.read<int32_t>(select_all(shape)), expected);
+
+  Array::Session session(array);
+  EXPECT_LCSTORE_ERROR(session.update(select_all(shape), [](std::span<std::byte>) {}), kInvalidArgument);
+}
+
 TEST_P(ArrayTest, WriteChunkReplacesOneWholeChunk) {
   const Shape shape{9, 7};
   Array array = create("a", int32_metadata(shape, {4, 3}));

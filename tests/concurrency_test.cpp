@@ -3,7 +3,10 @@
 // readers never see a torn chunk.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <atomic>
+#include <cstring>
+#include <map>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
@@ -12,7 +15,7 @@
 #include "lcstore/storage/directory_store.h"
 #include "lcstore/zarr/group.h"
 #include "test_support.h"
-#include "zarr/chunk_write_queue.h"
+#include "zarr/chunk_session.h"
 
 namespace lcstore::testing {
 namespace {
@@ -50,9 +53,9 @@ INSTANTIATE_TEST_SUITE_P(Patterns, ThreadWriters,
 // Control: the same writers on a store whose locks are disabled reproduce the
 // original's lost updates, which shows that the checks above detect them.
 // Each writer opens the array itself, as writers in other processes do:
-// writers through one Array object hand their changes of a chunk to the one
-// writing it (zarr/chunk_write_queue.h), which alone keeps them from losing
-// cells (next test).
+// writers through one Array object change a chunk that one of them has open
+// in memory (zarr/chunk_session.h), which alone keeps them from losing cells
+// (next test).
 TEST(ThreadWriters, WithoutLocksTheSameWritersLoseCells) {
   const Scenario scenario;
   uint64_t lost = 0;
@@ -69,7 +72,7 @@ TEST(ThreadWriters, WithoutLocksTheSameWritersLoseCells) {
   EXPECT_GT(lost, 0u);
 }
 
-// Writers through one Array object combine their changes of a chunk in this
+// Writers through one Array object share the chunks they have open in this
 // process: even with the store's locks disabled none is lost, where the
 // control above loses some.
 TEST(ThreadWriters, WritersOfOneArrayCombineChangesWithoutLocks) {
@@ -111,121 +114,146 @@ TEST(ThreadWriters, BatchedCommitsLoseNothing) {
   }
 }
 
-// combine_chunk_write on its own: which writer's commit applies which
-// changes, in which order, and whose error reaches whom. The "chunk" is a
-// log: each change applied adds its writer's name, each commit a "|".
-class Log {
+// ChunkSession on its own, with chunks of four int32 in a fake store that
+// records every store: who reads, changes and stores what, and when.
+class FakeChunks {
  public:
-  void add(const std::string& entry) {
-    std::lock_guard guard(mutex_);
-    entries_ += entry;
+  zarr::ChunkAccess access(const std::string& key) {
+    return {[] { return std::make_unique<Lock>(); },
+            [this, key](bool) {
+              std::lock_guard guard(mutex_);
+              ++loads_;
+              auto found = stored_.find(key);
+              zarr::Chunk chunk{zarr::DataType::kInt32, {4}, Bytes(16, std::byte{0}), {}};
+              if (found != stored_.end()) std::memcpy(chunk.data.data(), found->second.data(), 16);
+              return chunk;
+            },
+            [this, key](zarr::Chunk chunk) {
+              std::lock_guard guard(mutex_);
+              if (fail_stores_) throw std::runtime_error("disk full");
+              std::array<int32_t, 4> values;
+              std::memcpy(values.data(), chunk.data.data(), 16);
+              stored_[key] = values;
+              ++stores_;
+            }};
   }
-  std::string entries() {
-    std::lock_guard guard(mutex_);
-    return entries_;
+  // Sets element `index` of the chunk to `value`.
+  static std::function<void(zarr::Chunk&)> set(size_t index, int32_t value) {
+    return [=](zarr::Chunk& chunk) { std::memcpy(chunk.data.data() + index * 4, &value, 4); };
   }
+  std::array<int32_t, 4> stored(const std::string& key) {
+    std::lock_guard guard(mutex_);
+    return stored_.at(key);
+  }
+  int stores() {
+    std::lock_guard guard(mutex_);
+    return stores_;
+  }
+  int loads() {
+    std::lock_guard guard(mutex_);
+    return loads_;
+  }
+  void fail_stores() { fail_stores_ = true; }
 
  private:
   std::mutex mutex_;
-  std::string entries_;
+  std::map<std::string, std::array<int32_t, 4>> stored_;
+  int stores_ = 0, loads_ = 0;
+  std::atomic<bool> fail_stores_ = false;
 };
 
-struct Writer {
-  std::string name;
-  std::function<void()> while_applying = [] {};  // runs as the change is applied
-  bool change_fails = false;
-  std::function<void()> before_storing = [] {};  // runs in this writer's commits
-  bool commit_fails = false;
-};
+constexpr uint64_t kLargeBudget = 1 << 20;
 
-const std::string kChunkKey = "store:array:c/0";
+// Session A holds chunk "k" open; session B, on another thread, changes it
+// too. Returns B's thread, which has applied its change (or failed to) and
+// is committing.
+struct TwoSessions {
+  FakeChunks chunks;
+  zarr::ChunkSession a{kLargeBudget};
+  std::atomic<bool> b_changed = false, b_committed = false;
+  std::string b_error;
+  std::thread b;
 
-// Submits `writer`'s change; returns the error it got, or "".
-std::string submit(Log& log, const Writer& writer) {
-  const std::function<void(zarr::Chunk&)> apply = [&](zarr::Chunk&) {
-    writer.while_applying();
-    if (writer.change_fails) throw std::runtime_error(writer.name + " failed");
-    log.add(writer.name);
-  };
-  zarr::ChunkChange change{false, apply};
-  try {
-    zarr::combine_chunk_write(kChunkKey, change, [&](bool, const zarr::ForEachChange& for_each_change) {
-      zarr::Chunk chunk;
-      for_each_change([&](zarr::ChunkChange& each) {
-        try {
-          each.apply(chunk);
-        } catch (...) {
-          each.error = std::current_exception();
-        }
-      });
-      writer.before_storing();
-      if (writer.commit_fails) throw std::runtime_error("commit of " + writer.name + " failed");
-      log.add("|");
+  explicit TwoSessions(const std::function<void(zarr::Chunk&)>& b_change) {
+    a.change("k", false, FakeChunks::set(0, 1), chunks.access("k"));
+    b = std::thread([this, b_change] {
+      zarr::ChunkSession session(kLargeBudget);
+      try {
+        session.change("k", false, b_change, chunks.access("k"));
+      } catch (const std::exception& error) {
+        b_error = error.what();
+      }
+      b_changed = true;
+      try {
+        session.commit();
+      } catch (const std::exception& error) {
+        b_error = error.what();
+      }
+      b_committed = true;
     });
-  } catch (const std::exception& error) {
-    return error.what();
+    while (!b_changed) std::this_thread::yield();
   }
-  return "";
+  ~TwoSessions() {
+    if (b.joinable()) b.join();
+  }
+};
+
+TEST(ChunkSessions, AChunkHeldOpenIsChangedInMemoryAndStoredOnceForAll) {
+  TwoSessions sessions(FakeChunks::set(1, 2));
+  EXPECT_EQ(sessions.chunks.stores(), 0) << "held open until A commits";
+  EXPECT_FALSE(sessions.b_committed) << "B's commit waits for A's";
+  sessions.a.commit();
+  sessions.b.join();
+  EXPECT_EQ(sessions.b_error, "");
+  EXPECT_EQ(sessions.chunks.loads(), 1);
+  EXPECT_EQ(sessions.chunks.stores(), 1);
+  EXPECT_EQ(sessions.chunks.stored("k"), (std::array<int32_t, 4>{1, 2, 0, 0}));
 }
 
-void wait_for_waiting_writers(size_t count) {
-  while (zarr::writers_waiting(kChunkKey) != count) std::this_thread::yield();
+TEST(ChunkSessions, AChangeThatThrowsFailsAloneAndChangesNothing) {
+  TwoSessions sessions([](zarr::Chunk&) { throw std::runtime_error("bad change"); });
+  EXPECT_EQ(sessions.b_error, "bad change");
+  sessions.a.commit();
+  sessions.b.join();
+  EXPECT_EQ(sessions.chunks.stored("k"), (std::array<int32_t, 4>{1, 0, 0, 0}));
 }
 
-// Writer A is applying its change when B, then C, submit theirs. Returns
-// the log and each writer's error.
-std::pair<std::string, std::vector<std::string>> join_a_write(Writer a, Writer b, Writer c) {
-  Log log;
-  std::atomic<bool> a_applying = false;
-  a.while_applying = [&] {
-    a_applying = true;
-    wait_for_waiting_writers(2);
-  };
-  std::vector<std::string> errors(3);
-  std::thread first([&] { errors[0] = submit(log, a); });
-  while (!a_applying) std::this_thread::yield();
-  std::thread second([&] { errors[1] = submit(log, b); });
-  wait_for_waiting_writers(1);
-  std::thread third([&] { errors[2] = submit(log, c); });
-  for (std::thread* thread : {&first, &second, &third}) thread->join();
-  EXPECT_EQ(zarr::writers_waiting(kChunkKey), 0u);
-  return {log.entries(), errors};
+TEST(ChunkSessions, AFailedStoreFailsEveryWriterOfTheChunk) {
+  TwoSessions sessions(FakeChunks::set(1, 2));
+  sessions.chunks.fail_stores();
+  EXPECT_THROW(sessions.a.commit(), std::runtime_error);
+  sessions.b.join();
+  EXPECT_EQ(sessions.b_error, "disk full");
 }
 
-TEST(CombinedChunkWrites, ChangesArrivingDuringAWriteAreStoredWithIt) {
-  const auto [log, errors] = join_a_write({"A"}, {"B"}, {"C"});
-  EXPECT_EQ(log, "ABC|") << "one commit, in the order of arrival";
-  EXPECT_EQ(errors, std::vector<std::string>(3));
+TEST(ChunkSessions, AChunkStoredMeanwhileIsReadAgain) {
+  FakeChunks chunks;
+  zarr::ChunkSession first(kLargeBudget), second(kLargeBudget);
+  first.change("k", false, FakeChunks::set(0, 1), chunks.access("k"));
+  first.commit();
+  second.change("k", false, FakeChunks::set(3, 4), chunks.access("k"));
+  second.commit();
+  EXPECT_EQ(chunks.loads(), 2);
+  EXPECT_EQ(chunks.stores(), 2);
+  EXPECT_EQ(chunks.stored("k"), (std::array<int32_t, 4>{1, 0, 0, 4}));
 }
 
-TEST(CombinedChunkWrites, AFailingChangeFailsAlone) {
-  const auto [log, errors] = join_a_write({"A"}, {.name = "B", .change_fails = true}, {"C"});
-  EXPECT_EQ(log, "AC|");
-  EXPECT_EQ(errors, (std::vector<std::string>{"", "B failed", ""}));
-}
-
-TEST(CombinedChunkWrites, AFailedCommitFailsEveryChangeInIt) {
-  const auto [log, errors] = join_a_write({.name = "A", .commit_fails = true}, {"B"}, {"C"});
-  EXPECT_EQ(log, "ABC") << "applied, never stored";
-  EXPECT_EQ(errors, std::vector<std::string>(3, "commit of A failed"));
-}
-
-TEST(CombinedChunkWrites, AChangeArrivingAfterTheLastIsAppliedGoesIntoTheNextWrite) {
-  Log log;
-  std::atomic<bool> a_storing = false;
-  Writer a{.name = "A", .before_storing = [&] {
-             if (a_storing.exchange(true)) return;  // only its first commit waits
-             wait_for_waiting_writers(1);
-           }};
-  std::string a_error, d_error;
-  std::thread first([&] { a_error = submit(log, a); });
-  while (!a_storing) std::this_thread::yield();
-  std::thread late([&] { d_error = submit(log, {"D"}); });
-  first.join();
-  late.join();
-  EXPECT_EQ(log.entries(), "A|D|") << "D stored by A's thread, in a second write";
-  EXPECT_EQ(a_error, "");
-  EXPECT_EQ(d_error, "");
+TEST(ChunkSessions, ChunksBeyondTheBudgetAreStoredOldestFirst) {
+  FakeChunks chunks;
+  zarr::ChunkSession unbuffered(0);
+  unbuffered.change("a", false, FakeChunks::set(0, 1), chunks.access("a"));
+  EXPECT_EQ(chunks.stores(), 1) << "a budget of 0 stores each chunk at once";
+  zarr::ChunkSession two_chunks(32);  // a chunk is 16 bytes
+  for (const char* key : {"b", "c", "d"}) two_chunks.change(key, false, FakeChunks::set(0, 1), chunks.access(key));
+  EXPECT_EQ(chunks.stores(), 2) << "the third chunk pushed the first out";
+  EXPECT_NO_THROW(chunks.stored("b"));
+  {
+    zarr::ChunkSession abandoned(kLargeBudget);
+    abandoned.change("e", false, FakeChunks::set(0, 5), chunks.access("e"));
+  }
+  EXPECT_EQ(chunks.stored("e")[0], 5) << "destroying a session stores what it held";
+  two_chunks.commit();
+  EXPECT_EQ(chunks.stores(), 5);
 }
 
 // Every writer writes the whole array with its own value: each chunk must end

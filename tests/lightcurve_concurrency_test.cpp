@@ -109,7 +109,7 @@ INSTANTIATE_TEST_SUITE_P(Scenarios, LightCurveThreads, ::testing::ValuesIn(threa
 // the checks above detect them. Whether a race lands is up to the scheduler,
 // so a run that never loses one skips instead of passing silently. Each
 // writer opens the store itself, as writers in other processes do (writers
-// through one store object combine their changes of a chunk in memory).
+// through one store object share the chunks they have open in memory).
 TEST(LightCurveThreads, WithoutLocksV1WritersLoseValues) {
   const PopulatePlan plan(kObjectPartitions);
   Damage damage;

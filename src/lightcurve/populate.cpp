@@ -238,6 +238,15 @@ PopulateResult LightCurveStore::populate(const std::string& epoch, const catalog
   std::vector<float> slab;
   std::vector<uint8_t> mask;
   journal.begin();
+  // Chunks that other threads of this process change too (their catalogs
+  // hold other objects of the same chunks) are read and stored once for all
+  // (Array::Session). The pieces go in increasing chunk order, as a session
+  // requires. Eight chunks held open let two threads sharing every chunk
+  // meet in most of them (with none or two, two such threads took 1.3-1.8x
+  // the time of one thread doing both halves; with eight, 0.8-1.0x).
+  constexpr uint64_t kOpenChunks = 8;
+  const uint64_t chunk_bytes = piece_objects * n_measurements * n_values * sizeof(float);
+  zarr::Array::Session session(write_layout_, kOpenChunks * chunk_bytes);
   auto piece_begin = cells.rows.begin();
   for (uint64_t first_object = 0; first_object < n_objects; first_object += piece_objects) {
     const uint64_t end_object = std::min(n_objects, first_object + piece_objects);
@@ -252,7 +261,7 @@ PopulateResult LightCurveStore::populate(const std::string& epoch, const catalog
       Bytes elements(piece.size() * cells.width() * sizeof(float));
       cells.gather(piece, reinterpret_cast<float*>(elements.data()));
       const uint64_t chunk[] = {first_object / piece_objects, 0, 0, e};
-      write_layout_.write_chunk(chunk, std::move(elements));
+      session.write_chunk(chunk, std::move(elements));
       continue;
     }
     values.resize(piece.size() * cells.width());
@@ -283,7 +292,7 @@ PopulateResult LightCurveStore::populate(const std::string& epoch, const catalog
         // Every object and measurement of the piece: its values, in store
         // order, are the whole slab, and no chunk is read before it is replaced.
         if (piece.size() == piece_size && every_measurement) {
-          write_layout_.write(slab_selection, std::span<const float>(values));
+          session.write(slab_selection, std::span<const float>(values));
           break;
         }
         // Else the slab is staged in memory and the mask commits only the
@@ -295,11 +304,11 @@ PopulateResult LightCurveStore::populate(const std::string& epoch, const catalog
           std::copy_n(values.begin() + values_start, count, slab.begin() + slab_start);
           std::fill_n(mask.begin() + slab_start, count, 1);
         });
-        write_layout_.write(slab_selection, std::span<const float>(slab), {.mask = mask});
+        session.write(slab_selection, std::span<const float>(slab), {.mask = mask});
         break;
       }
       case Strategy::kV1: {
-        write_layout_.update(slab_selection, [&](std::span<std::byte> bytes) {
+        session.update(slab_selection, [&](std::span<std::byte> bytes) {
           auto* read_slab = reinterpret_cast<float*>(bytes.data());
           for_each_run([&](size_t slab_start, size_t values_start, size_t count) {
             std::copy_n(values.begin() + values_start, count, read_slab + slab_start);
@@ -313,11 +322,12 @@ PopulateResult LightCurveStore::populate(const std::string& epoch, const catalog
         const Selection selection = {DimSelection::indices(std::move(object_rows)),
                                      DimSelection::indices(cells.measurement_rows), DimSelection::all(n_values),
                                      DimSelection::range(e, e + 1)};
-        write_layout_.write(selection, std::span<const float>(values));
+        session.write(selection, std::span<const float>(values));
         break;
       }
     }
   }
+  session.commit();
   result.values_written = cells.rows.size() * cells.measurement_rows.size() * n_values;
   result.objects_written = cells.rows.size();
   journal.complete(epoch, options.journal_id.empty() ? std::string() : entry_id,

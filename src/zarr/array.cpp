@@ -5,7 +5,7 @@
 #include <map>
 
 #include "lcstore/error.h"
-#include "zarr/chunk_write_queue.h"
+#include "zarr/chunk_session.h"
 #include "zarr/codec.h"
 #include "zarr/node_io.h"
 
@@ -135,6 +135,8 @@ void copy_strided(std::byte* to, uint64_t to_step, const std::byte* from, uint64
 // skips cells.
 void transfer(const std::vector<const ChunkPart*>& parts, Chunk& chunk, const Shape& origin, const Block& block,
               Direction direction, const WriteFilter& filter, const FillValue& fill) {
+  // A chunk opened to be overwritten whole has no elements yet.
+  if (chunk.data.empty() && chunk.strings.empty()) chunk = Chunk::sized(chunk.data_type, chunk.shape);
   const size_t rank = parts.size();
   const size_t width = item_size(chunk.data_type);
   const bool filtered = !filter.mask.empty() || filter.skip_fill_values;
@@ -369,54 +371,48 @@ class ArrayChunks {
     }
   }
 
-  // Reads the chunk (unless `overwrite_all`), lets `modify` change it, then
-  // stores it, or erases it when it holds only the fill value. The caller
-  // holds the chunk's lock.
-  template <typename Modify>
-  void rewrite(const Shape& coords, bool overwrite_all, Modify&& modify) const {
-    const std::string chunk_key = key(coords);
-    // Filling a chunk that is then overwritten whole was a twentieth of
-    // populate. An edge chunk's cells beyond the array keep the fill value.
+  // The chunk as stored, or the fill value where it is not. An `unread`
+  // chunk is one the first change overwrites whole: inside the array it has
+  // no elements yet (filling a chunk that is then overwritten was a
+  // twentieth of populate); an edge chunk's cells beyond the array keep the
+  // fill value.
+  Chunk load(const Shape& coords, bool unread) const {
     const ChunkSpec& spec = codecs_.spec();
-    bool inside_array = true;
-    for (size_t d = 0; d < coords.size(); ++d)
-      inside_array = inside_array && (coords[d] + 1) * spec.shape[d] <= array_.metadata().shape[d];
-    Chunk chunk = overwrite_all && inside_array ? Chunk::sized(spec.data_type, spec.shape) : Chunk::filled(spec);
-    if (!overwrite_all) {
-      if (auto value = store_.open(chunk_key)) chunk = codecs_.decode(value->read_all(), store_.describe(chunk_key));
+    if (unread) {
+      bool inside_array = true;
+      for (size_t d = 0; d < coords.size(); ++d)
+        inside_array = inside_array && (coords[d] + 1) * spec.shape[d] <= array_.metadata().shape[d];
+      return inside_array ? Chunk{spec.data_type, spec.shape, {}, {}} : Chunk::filled(spec);
     }
-    modify(chunk);
-    publish(chunk_key, std::move(chunk));
+    const std::string chunk_key = key(coords);
+    if (auto value = store_.open(chunk_key)) return codecs_.decode(value->read_all(), store_.describe(chunk_key));
+    return Chunk::filled(spec);
   }
 
-  // Applies `apply` to the chunk at `coords` under its lock and stores it,
-  // in one write with the changes other threads of this process make to the
-  // same chunk meanwhile (see chunk_write_queue.h).
-  // `apply` changes the chunk or throws without changing it: its error is
-  // then its caller's alone, and the other changes are stored.
-  void change(const Shape& coords, bool overwrites_all, const std::function<void(Chunk&)>& apply) const {
-    // Only writers through the same metadata object combine: the same store,
-    // array path and codecs.
-    const std::string writing_key = std::to_string(reinterpret_cast<uintptr_t>(&store_)) + ":" +
-                                    std::to_string(reinterpret_cast<uintptr_t>(&codecs_)) + ":" + key(coords);
-    ChunkChange mine{overwrites_all, apply};
-    combine_chunk_write(writing_key, mine, [&](bool unread, const ForEachChange& for_each_change) {
-      auto held = lock(coords);
-      rewrite(coords, unread, [&](Chunk& chunk) {
-        bool first = true;
-        for_each_change([&](ChunkChange& change) {
-          try {
-            change.apply(chunk);
-          } catch (...) {
-            // An unread chunk holds nothing worth storing until the first
-            // change has overwritten it.
-            if (first && unread) throw;
-            change.error = std::current_exception();
-          }
-          first = false;
-        });
-      });
-    });
+  // Loads the chunk (see load), lets `modify` change it, then stores it. The
+  // caller holds the chunk's lock.
+  template <typename Modify>
+  void rewrite(const Shape& coords, bool unread, Modify&& modify) const {
+    Chunk chunk = load(coords, unread);
+    modify(chunk);
+    publish(key(coords), std::move(chunk));
+  }
+
+  // Applies `apply` to the chunk at `coords` in `session` (chunk_session.h):
+  // to the chunk as this process's sessions hold it open, or as read under
+  // its lock. `apply` changes the chunk or throws without changing it.
+  void change(ChunkSession& session, const Shape& coords, bool overwrites_all,
+              const std::function<void(Chunk&)>& apply) const {
+    // Only writers through the same metadata object share open chunks: the
+    // same store, array path and codecs.
+    const std::string chunk_key = key(coords);
+    const std::string open_key = std::to_string(reinterpret_cast<uintptr_t>(&store_)) + ":" +
+                                 std::to_string(reinterpret_cast<uintptr_t>(&codecs_)) + ":" + chunk_key;
+    session.change(
+        open_key, overwrites_all, apply,
+        ChunkAccess{[chunks = *this, coords] { return chunks.lock(coords); },
+                    [chunks = *this, coords](bool unread) { return chunks.load(coords, unread); },
+                    [chunks = *this, chunk_key](Chunk chunk) { chunks.publish(chunk_key, std::move(chunk)); }});
   }
 
   // Stores `chunk` at `chunk_key`, or erases it when it holds only the fill
@@ -526,34 +522,62 @@ std::vector<std::string> Array::read_strings(const Selection& selection) const {
 
 namespace {
 
-// Writes one block, chunk by chunk, each under its lock.
-void write_block(const ArrayChunks& chunks, const SelectionPlan& plan, const Block& block, const WriteFilter& filter,
-                 const ArrayMetadata& metadata) {
+// Writes one block, chunk by chunk, in `session`.
+void write_block(ChunkSession& session, const ArrayChunks& chunks, const SelectionPlan& plan, const Block& block,
+                 const WriteFilter& filter, const ArrayMetadata& metadata) {
   const bool filtered = !filter.mask.empty() || filter.skip_fill_values;
   plan.for_each_chunk([&](const Shape& coords, const std::vector<const ChunkPart*>& parts) {
-    chunks.change(coords, !filtered && covers_chunk(parts, coords, metadata), [&](Chunk& chunk) {
+    chunks.change(session, coords, !filtered && covers_chunk(parts, coords, metadata), [&](Chunk& chunk) {
       transfer(parts, chunk, Shape(coords.size(), 0), block, Direction::kBlockToChunk, filter, metadata.fill_value);
     });
   });
 }
 
-}  // namespace
-
-void Array::write(const Selection& selection, std::span<const std::byte> values, const WriteFilter& filter) {
-  require_fixed_size();
-  SelectionPlan plan(selection, metadata_, store_->describe(path_));
-  const uint64_t cells = element_count(plan.block_shape());
-  check_buffer_size(values.size(), item_size(metadata_.data_type), cells, store_->describe(path_));
-  if (!filter.mask.empty()) check_block_size(filter.mask.size(), cells, store_->describe(path_) + " (mask)");
-  // The block is only read from in this direction.
-  Block block{const_cast<std::byte*>(values.data()), nullptr, &plan.block_shape()};
-  write_block(ArrayChunks(*store_, *this, *codecs_), plan, block, filter, metadata_);
+// The chunks of `plan` in increasing linear order, the order in which
+// writers that hold several chunk locks take them.
+std::map<uint64_t, Shape> chunks_in_lock_order(const SelectionPlan& plan, const Shape& grid) {
+  std::map<uint64_t, Shape> touched;
+  plan.for_each_chunk([&](const Shape& coords, const std::vector<const ChunkPart*>&) {
+    touched.emplace(linear_index(coords, grid), coords);
+  });
+  return touched;
 }
 
-void Array::write_chunk(std::span<const uint64_t> coords, Bytes elements) {
-  require_fixed_size();
-  const std::string subject = store_->describe(path_);
-  const Shape grid = chunk_grid_shape();
+}  // namespace
+
+Array::Session::Session(Array& array, uint64_t memory_budget)
+    : array_(array), chunks_(std::make_unique<ChunkSession>(memory_budget)) {}
+
+Array::Session::~Session() = default;
+
+void Array::Session::commit() { chunks_->commit(); }
+
+void Array::Session::write(const Selection& selection, std::span<const std::byte> values, const WriteFilter& filter) {
+  array_.require_fixed_size();
+  const std::string subject = array_.store_->describe(array_.path_);
+  SelectionPlan plan(selection, array_.metadata_, subject);
+  const uint64_t cells = element_count(plan.block_shape());
+  check_buffer_size(values.size(), item_size(array_.metadata_.data_type), cells, subject);
+  if (!filter.mask.empty()) check_block_size(filter.mask.size(), cells, subject + " (mask)");
+  // The block is only read from in this direction.
+  Block block{const_cast<std::byte*>(values.data()), nullptr, &plan.block_shape()};
+  write_block(*chunks_, ArrayChunks(*array_.store_, array_, *array_.codecs_), plan, block, filter, array_.metadata_);
+}
+
+void Array::Session::write_strings(const Selection& selection, const std::vector<std::string>& values) {
+  array_.check_type(DataType::kString);
+  const std::string subject = array_.store_->describe(array_.path_);
+  SelectionPlan plan(selection, array_.metadata_, subject);
+  check_block_size(values.size(), element_count(plan.block_shape()), subject);
+  Block block{nullptr, const_cast<std::string*>(values.data()), &plan.block_shape()};
+  write_block(*chunks_, ArrayChunks(*array_.store_, array_, *array_.codecs_), plan, block, WriteFilter{},
+              array_.metadata_);
+}
+
+void Array::Session::write_chunk(std::span<const uint64_t> coords, Bytes elements) {
+  array_.require_fixed_size();
+  const std::string subject = array_.store_->describe(array_.path_);
+  const Shape grid = array_.chunk_grid_shape();
   if (coords.size() != grid.size()) {
     throw Error(ErrorKind::kInvalidArgument, subject,
                 "chunk coordinates have " + std::to_string(coords.size()) + " dimensions, the array " +
@@ -566,51 +590,72 @@ void Array::write_chunk(std::span<const uint64_t> coords, Bytes elements) {
                       " chunks in dimension " + std::to_string(d));
     }
   }
-  check_buffer_size(elements.size(), item_size(metadata_.data_type), element_count(metadata_.chunk_shape), subject);
-  Chunk chunk{metadata_.data_type, metadata_.chunk_shape, std::move(elements), {}};
-  const ArrayChunks chunks(*store_, *this, *codecs_);
-  const Shape at(coords.begin(), coords.end());
-  auto held = chunks.lock(at);
-  chunks.publish(chunks.key(at), std::move(chunk));
+  check_buffer_size(elements.size(), item_size(array_.metadata_.data_type), element_count(array_.metadata_.chunk_shape),
+                    subject);
+  const ArrayChunks chunks(*array_.store_, array_, *array_.codecs_);
+  chunks.change(*chunks_, Shape(coords.begin(), coords.end()), true, [&](Chunk& chunk) {
+    chunk.data = std::move(elements);  // moved once: the change is applied once
+  });
+}
+
+void Array::Session::update(const Selection& selection, const std::function<void(std::span<std::byte>)>& modify) {
+  array_.require_fixed_size();
+  const std::string subject = array_.store_->describe(array_.path_);
+  SelectionPlan plan(selection, array_.metadata_, subject);
+  if (chunks_in_lock_order(plan, array_.chunk_grid_shape()).size() > 1)
+    throw Error(ErrorKind::kInvalidArgument, subject, "an update in a session must stay within one chunk");
+  Bytes buffer(element_count(plan.block_shape()) * item_size(array_.metadata_.data_type));
+  Block block{buffer.data(), nullptr, &plan.block_shape()};
+  const FillValue& fill = array_.metadata_.fill_value;
+  const ArrayChunks chunks(*array_.store_, array_, *array_.codecs_);
+  plan.for_each_chunk([&](const Shape& coords, const std::vector<const ChunkPart*>& parts) {
+    chunks.change(*chunks_, coords, false, [&](Chunk& chunk) {
+      const Shape origin(coords.size(), 0);
+      transfer(parts, chunk, origin, block, Direction::kChunkToBlock, WriteFilter{}, fill);
+      modify(buffer);
+      transfer(parts, chunk, origin, block, Direction::kBlockToChunk, WriteFilter{}, fill);
+    });
+  });
+}
+
+void Array::write(const Selection& selection, std::span<const std::byte> values, const WriteFilter& filter) {
+  Session session(*this, 0);
+  session.write(selection, values, filter);
+  session.commit();
+}
+
+void Array::write_chunk(std::span<const uint64_t> coords, Bytes elements) {
+  Session session(*this, 0);
+  session.write_chunk(coords, std::move(elements));
+  session.commit();
 }
 
 void Array::write_strings(const Selection& selection, const std::vector<std::string>& values) {
-  check_type(DataType::kString);
-  SelectionPlan plan(selection, metadata_, store_->describe(path_));
-  check_block_size(values.size(), element_count(plan.block_shape()), store_->describe(path_));
-  Block block{nullptr, const_cast<std::string*>(values.data()), &plan.block_shape()};
-  write_block(ArrayChunks(*store_, *this, *codecs_), plan, block, WriteFilter{}, metadata_);
+  Session session(*this, 0);
+  session.write_strings(selection, values);
+  session.commit();
 }
 
 void Array::update(const Selection& selection, const std::function<void(std::span<std::byte>)>& modify) {
   require_fixed_size();
   SelectionPlan plan(selection, metadata_, store_->describe(path_));
+  const std::map<uint64_t, Shape> touched = chunks_in_lock_order(plan, chunk_grid_shape());
+  if (touched.size() == 1) {
+    // As a change of one chunk, it is read, changed and stored once with
+    // what other threads change in that chunk meanwhile.
+    Session session(*this, 0);
+    session.update(selection, modify);
+    session.commit();
+    return;
+  }
+  // Every chunk is locked first, in the order that every writer holding
+  // several locks takes them, so two never wait on each other in a cycle.
   ArrayChunks chunks(*store_, *this, *codecs_);
-
-  // Lock in increasing linear chunk order: every transaction uses the same
-  // order, so two never wait on each other in a cycle.
-  std::map<uint64_t, Shape> touched;
-  plan.for_each_chunk([&](const Shape& coords, const std::vector<const ChunkPart*>&) {
-    touched.emplace(linear_index(coords, chunk_grid_shape()), coords);
-  });
+  std::vector<std::unique_ptr<Lock>> held;
+  for (const auto& [linear, coords] : touched) held.push_back(chunks.lock(coords));
   const size_t width = item_size(metadata_.data_type);
   Bytes buffer(element_count(plan.block_shape()) * width);
   Block block{buffer.data(), nullptr, &plan.block_shape()};
-  if (touched.size() == 1) {
-    // A change of one chunk like any write's, so that it combines with
-    // theirs: the chunk is read, changed and stored once.
-    plan.for_each_chunk([&](const Shape& coords, const std::vector<const ChunkPart*>& parts) {
-      chunks.change(coords, false, [&](Chunk& chunk) {
-        const Shape origin(coords.size(), 0);
-        transfer(parts, chunk, origin, block, Direction::kChunkToBlock, WriteFilter{}, metadata_.fill_value);
-        modify(buffer);
-        transfer(parts, chunk, origin, block, Direction::kBlockToChunk, WriteFilter{}, metadata_.fill_value);
-      });
-    });
-    return;
-  }
-  std::vector<std::unique_ptr<Lock>> held;
-  for (const auto& [linear, coords] : touched) held.push_back(chunks.lock(coords));
   fill_elements(buffer, metadata_.fill_value.bytes(), width);
   chunks.read(plan, block);
   modify(buffer);
@@ -655,9 +700,10 @@ uint64_t Array::Batch::commit() {
   }
 
   ArrayChunks chunks(*array_.store_, array_, *array_.codecs_);
+  ChunkSession session(0);
   for (const auto& [linear, entry] : chunks_touched) {
     const auto& [coords, touches] = entry;
-    chunks.change(coords, false, [&](Chunk& chunk) {
+    chunks.change(session, coords, false, [&](Chunk& chunk) {
       for (const Touch& touch : touches) {
         StagedWrite& staged = staged_[touch.write];
         Block block{staged.values.data(), nullptr, &plans[touch.write].block_shape()};
@@ -666,6 +712,7 @@ uint64_t Array::Batch::commit() {
       }
     });
   }
+  session.commit();
   staged_.clear();
   return chunks_touched.size();
 }

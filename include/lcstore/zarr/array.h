@@ -23,6 +23,7 @@
 namespace lcstore::zarr {
 
 class CodecChain;
+class ChunkSession;
 
 // Restricts a write to some of the selected cells.
 struct WriteFilter {
@@ -83,6 +84,47 @@ class Array {
   // writer of those chunks may proceed. Fixed-size data types.
   void update(const Selection& selection, const std::function<void(std::span<std::byte>)>& modify);
 
+  // A writer's changes, held open until commit(). Each chunk a session
+  // changes is read once, under its lock, and kept in memory, still locked,
+  // until the session commits (or holds more than `memory_budget` bytes of
+  // chunks, or 32 chunks); then it is stored. Other threads of this process
+  // that change a chunk a session holds open change it in memory, and their
+  // writes return once it is stored: two threads that each write half of
+  // every chunk store each chunk once, not twice. Writers in other processes
+  // see all of a session's changes of a chunk or none.
+  //
+  // A session is used by one thread. It must change chunks in increasing
+  // order of their linear index in the chunk grid (as one populate call
+  // does), the order in which multi-chunk updates lock them: else two
+  // sessions could wait on each other. Destroying a session stores what it
+  // holds open. The array must outlive it.
+  class Session {
+   public:
+    explicit Session(Array& array, uint64_t memory_budget = 64 << 20);
+    ~Session();
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
+
+    // As Array's, within the session; update only within one chunk.
+    void write(const Selection& selection, std::span<const std::byte> values, const WriteFilter& filter = {});
+    template <typename T>
+    void write(const Selection& selection, std::span<const T> values, const WriteFilter& filter = {}) {
+      array_.check_type(data_type_of<T>());
+      write(selection, std::as_bytes(values), filter);
+    }
+    void write_strings(const Selection& selection, const std::vector<std::string>& values);
+    void write_chunk(std::span<const uint64_t> coords, Bytes elements);
+    void update(const Selection& selection, const std::function<void(std::span<std::byte>)>& modify);
+
+    // Stores every chunk the session opened and waits until the chunks it
+    // changed in other sessions are stored. Throws the first error.
+    void commit();
+
+   private:
+    Array& array_;
+    std::unique_ptr<ChunkSession> chunks_;
+  };
+
   // Stages writes in memory and commits them with one read-modify-write per
   // touched chunk. Later writes to the same cell win.
   class Batch {
@@ -123,6 +165,7 @@ class Array {
 
  private:
   friend class Batch;
+  friend class Session;
   Array(std::shared_ptr<Store> store, std::string path, ArrayMetadata metadata);
   void check_type(DataType requested) const;
   void require_fixed_size() const;

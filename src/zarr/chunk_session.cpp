@@ -1,0 +1,152 @@
+#include "zarr/chunk_session.h"
+
+#include <algorithm>
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <unordered_map>
+
+namespace lcstore::zarr {
+
+struct ChunkSession::OpenChunk {
+  enum class State {
+    kOpening,  // its session takes the lock and reads it
+    kOpen,     // changes are applied to `chunk`
+    kStoring,  // its session stores it: no more changes
+    kClosed,   // stored, or not stored because of `error`; out of the registry
+  };
+  std::string key;
+  const ChunkSession* opener;
+  std::mutex mutex;  // guards the fields below
+  std::condition_variable settled;
+  State state = State::kOpening;
+  Chunk chunk;
+  std::unique_ptr<Lock> lock;
+  std::function<void(Chunk)> store;
+  std::exception_ptr error;
+};
+
+namespace {
+
+using OpenChunk = ChunkSession::OpenChunk;
+using State = OpenChunk::State;
+
+// Each session holds a lock (a file descriptor, for a directory store) per
+// chunk it holds open.
+constexpr size_t kMaxOpenChunks = 32;
+
+// The chunks the sessions of this process hold open, by key.
+struct OpenChunks {
+  std::mutex mutex;
+  std::unordered_map<std::string, std::shared_ptr<OpenChunk>> by_key;
+};
+
+OpenChunks& open_chunks() {
+  static OpenChunks instance;
+  return instance;
+}
+
+uint64_t bytes_of(const Chunk& chunk) { return chunk.data.size() + chunk.strings.size() * sizeof(std::string); }
+
+// Takes `open` out of the registry and wakes its waiters.
+void close(OpenChunk& open, std::exception_ptr error) {
+  {
+    OpenChunks& registry = open_chunks();
+    std::lock_guard guard(registry.mutex);
+    registry.by_key.erase(open.key);
+  }
+  std::lock_guard guard(open.mutex);
+  open.state = State::kClosed;
+  open.error = std::move(error);
+  open.settled.notify_all();
+}
+
+}  // namespace
+
+ChunkSession::~ChunkSession() {
+  while (!opened_.empty()) store_oldest();
+}
+
+void ChunkSession::change(const std::string& key, bool overwrites_all, const std::function<void(Chunk&)>& apply,
+                          ChunkAccess access) {
+  OpenChunks& registry = open_chunks();
+  while (true) {
+    std::shared_ptr<OpenChunk> open;
+    bool opening = false;
+    {
+      std::lock_guard guard(registry.mutex);
+      auto [entry, inserted] = registry.by_key.try_emplace(key);
+      if (inserted) {
+        entry->second = std::make_shared<OpenChunk>();
+        entry->second->key = key;
+        entry->second->opener = this;
+        opening = true;
+      }
+      open = entry->second;
+    }
+
+    if (opening) {
+      try {
+        auto lock = access.lock();
+        Chunk chunk = access.load(overwrites_all);
+        apply(chunk);
+        open_bytes_ += bytes_of(chunk);
+        std::lock_guard guard(open->mutex);
+        open->chunk = std::move(chunk);
+        open->lock = std::move(lock);
+        open->store = std::move(access.store);
+        open->state = State::kOpen;
+        open->settled.notify_all();
+      } catch (...) {
+        close(*open, std::current_exception());
+        throw;
+      }
+      opened_.push_back(std::move(open));
+      while (!opened_.empty() && (open_bytes_ > memory_budget_ || opened_.size() > kMaxOpenChunks)) store_oldest();
+      return;
+    }
+
+    std::unique_lock guard(open->mutex);
+    open->settled.wait(guard, [&] { return open->state == State::kOpen || open->state == State::kClosed; });
+    if (open->state == State::kClosed) continue;  // stored meanwhile: open it anew
+    apply(open->chunk);
+    if (open->opener != this && std::find(changed_.begin(), changed_.end(), open) == changed_.end())
+      changed_.push_back(std::move(open));
+    return;
+  }
+}
+
+void ChunkSession::store_oldest() {
+  std::shared_ptr<OpenChunk> open = std::move(opened_.front());
+  opened_.erase(opened_.begin());
+  Chunk chunk;
+  {
+    std::lock_guard guard(open->mutex);
+    open->state = State::kStoring;
+    chunk = std::move(open->chunk);
+  }
+  open_bytes_ -= bytes_of(chunk);
+  std::exception_ptr error;
+  try {
+    open->store(std::move(chunk));
+  } catch (...) {
+    error = std::current_exception();
+    if (!error_) error_ = error;
+  }
+  open->lock.reset();
+  close(*open, error);
+}
+
+void ChunkSession::commit() {
+  while (!opened_.empty()) store_oldest();
+  std::exception_ptr error = std::exchange(error_, nullptr);
+  for (const std::shared_ptr<OpenChunk>& open : changed_) {
+    std::unique_lock guard(open->mutex);
+    open->settled.wait(guard, [&] { return open->state == State::kClosed; });
+    if (open->error && !error) error = open->error;
+  }
+  changed_.clear();
+  if (error) std::rethrow_exception(error);
+}
+
+}  // namespace lcstore::zarr

@@ -1,0 +1,85 @@
+// Chunks held open for a writer's changes, shared with the other writers of
+// this process.
+//
+// Each writer of a chunk reads it, changes it and stores it under the
+// chunk's lock. A chunk that two threads change half each (two catalogs of
+// one epoch holding every other object) was thus written twice, and read
+// again by the second: two threads were slower than one doing both halves.
+// A writer now makes its changes in a session. The session reads each chunk
+// it changes once, under the chunk's lock, and keeps it in memory, locked,
+// until the session commits; then it stores it. A writer of this process
+// that changes a chunk another session holds open applies its change to
+// that chunk in memory, and its own commit returns only once the session
+// holding the chunk has stored it. The chunk is stored once, with every
+// change, as if they had been made one after the other.
+//
+// Safety. Nothing is stored without the chunk's lock, which is held from the
+// read to the store: writers in other processes see all of a session's
+// changes of a chunk or none. A process that is killed stores nothing of
+// what its sessions held open, and the kernel releases its locks. Sessions
+// that hold several chunks must open them in increasing order of the
+// chunks' lock slots, the order in which every writer that holds several
+// chunk locks takes them, so that lock waits cannot form a cycle; a commit
+// stores (and unlocks) its own chunks before it waits for others'.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "lcstore/storage/store.h"
+#include "zarr/chunk.h"
+
+namespace lcstore::zarr {
+
+// How a session reaches one chunk in the store.
+struct ChunkAccess {
+  // Takes the chunk's lock.
+  std::function<std::unique_ptr<Lock>()> lock;
+  // The chunk as stored, the fill value where it is not; when `unread`, a
+  // chunk of the right size that the first change overwrites whole.
+  std::function<Chunk(bool unread)> load;
+  // Stores the chunk (or erases it), under its lock.
+  std::function<void(Chunk)> store;
+};
+
+class ChunkSession {
+ public:
+  // The chunks this session opened are stored, oldest first, as soon as
+  // together they hold more than `memory_budget` bytes (0: each as soon as
+  // it is changed).
+  explicit ChunkSession(uint64_t memory_budget) : memory_budget_(memory_budget) {}
+  ChunkSession(const ChunkSession&) = delete;
+  ChunkSession& operator=(const ChunkSession&) = delete;
+  // Stores what the session still holds open, ignoring errors: other
+  // writers' changes may be in those chunks.
+  ~ChunkSession();
+
+  // Applies `apply` to the chunk this process knows as `key` (which must name
+  // the chunk, its array's metadata and its store alike): to the chunk some
+  // session holds open, or else to the chunk this session opens through
+  // `access`. `apply` changes the chunk or throws without changing it;
+  // `overwrites_all` says it replaces every element, so that a chunk opened
+  // for it need not be read.
+  void change(const std::string& key, bool overwrites_all, const std::function<void(Chunk&)>& apply,
+              ChunkAccess access);
+
+  // Stores the chunks this session opened, then waits until every chunk it
+  // changed that other sessions opened is stored. Throws the first error.
+  void commit();
+
+  struct OpenChunk;
+
+ private:
+  void store_oldest();
+
+  uint64_t memory_budget_;
+  uint64_t open_bytes_ = 0;
+  std::vector<std::shared_ptr<OpenChunk>> opened_;   // by this session, oldest first
+  std::vector<std::shared_ptr<OpenChunk>> changed_;  // opened by other sessions
+  std::exception_ptr error_;                         // of storing a chunk this session opened
+};
+
+}  // namespace lcstore::zarr
