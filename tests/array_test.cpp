@@ -6,11 +6,13 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <filesystem>
 #include <map>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "lcstore/error.h"
@@ -565,18 +567,30 @@ TEST_P(ArrayTest, SessionsShareTheChunksTheyHoldOpen) {
   const Shape shape{8, 4};
   Array array = create("a", int32_metadata(shape, {4, 4}));
   std::vector<int32_t> expected(32, -1);
-  Array::Session first(array), second(array);
-  // Each session writes every other row of both chunks, in chunk order.
-  for (uint64_t row = 0; row < 8; ++row) {
-    const std::vector<int32_t> values(4, static_cast<int32_t>(row));
-    (row % 2 == 0 ? first : second).write<int32_t>({DimSelection::range(row, row + 1), DimSelection::all(4)}, values);
-    std::fill_n(expected.begin() + static_cast<std::ptrdiff_t>(row * 4), 4, static_cast<int32_t>(row));
-  }
+  // Two sessions write every other row of both chunks each, in chunk order:
+  // the first here, the second on another thread (a thread's sessions do
+  // not share chunks with each other).
+  auto write_rows = [&](Array::Session& session, uint64_t first_row) {
+    for (uint64_t row = first_row; row < 8; row += 2) {
+      const std::vector<int32_t> values(4, static_cast<int32_t>(row));
+      session.write<int32_t>({DimSelection::range(row, row + 1), DimSelection::all(4)}, values);
+      std::fill_n(expected.begin() + static_cast<std::ptrdiff_t>(row * 4), 4, static_cast<int32_t>(row));
+    }
+  };
+  Array::Session first(array);
+  write_rows(first, 0);
+  std::atomic<bool> second_wrote = false;
+  std::thread second_thread([&] {
+    Array::Session second(array);
+    write_rows(second, 1);
+    second_wrote = true;
+    second.commit();
+  });
+  while (!second_wrote) std::this_thread::yield();
   EXPECT_TRUE(stored_chunk_keys(store(), "a").empty()) << "held open until the session that opened them commits";
   first.commit();
+  second_thread.join();
   EXPECT_EQ(array.read<int32_t>(select_all(shape)), expected) << "stored with the second session's rows";
-  second.commit();
-  EXPECT_EQ(array.read<int32_t>(select_all(shape)), expected);
 
   Array::Session session(array);
   EXPECT_LCSTORE_ERROR(session.update(select_all(shape), [](std::span<std::byte>) {}), kInvalidArgument);

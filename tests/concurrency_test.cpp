@@ -119,7 +119,7 @@ TEST(ThreadWriters, BatchedCommitsLoseNothing) {
 class FakeChunks {
  public:
   zarr::ChunkAccess access(const std::string& key) {
-    return {[] { return std::make_unique<Lock>(); },
+    return {key, [] { return std::make_unique<Lock>(); },
             [this, key](bool) {
               std::lock_guard guard(mutex_);
               ++loads_;
@@ -224,6 +224,18 @@ TEST(ChunkSessions, AFailedStoreFailsEveryWriterOfTheChunk) {
   EXPECT_THROW(sessions.a.commit(), std::runtime_error);
   sessions.b.join();
   EXPECT_EQ(sessions.b_error, "disk full");
+}
+
+TEST(ChunkSessions, AChunkHeldOpenByAnotherSessionOfTheSameThreadIsRefused) {
+  FakeChunks chunks;
+  zarr::ChunkSession first(kLargeBudget), second(kLargeBudget);
+  first.change("k", false, FakeChunks::set(0, 1), chunks.access("k"));
+  // Else the second session's commit would wait for the first's forever.
+  EXPECT_LCSTORE_ERROR(second.change("k", false, FakeChunks::set(1, 2), chunks.access("k")), kInvalidArgument);
+  first.commit();
+  second.change("k", false, FakeChunks::set(1, 2), chunks.access("k"));
+  second.commit();
+  EXPECT_EQ(chunks.stored("k"), (std::array<int32_t, 4>{1, 2, 0, 0}));
 }
 
 TEST(ChunkSessions, AChunkStoredMeanwhileIsReadAgain) {

@@ -410,7 +410,7 @@ class ArrayChunks {
                                  std::to_string(reinterpret_cast<uintptr_t>(&codecs_)) + ":" + chunk_key;
     session.change(
         open_key, overwrites_all, apply,
-        ChunkAccess{[chunks = *this, coords] { return chunks.lock(coords); },
+        ChunkAccess{where(coords), [chunks = *this, coords] { return chunks.lock(coords); },
                     [chunks = *this, coords](bool unread) { return chunks.load(coords, unread); },
                     [chunks = *this, chunk_key](Chunk chunk) { chunks.publish(chunk_key, std::move(chunk)); }});
   }

@@ -4,7 +4,10 @@
 #include <condition_variable>
 #include <exception>
 #include <mutex>
+#include <thread>
 #include <unordered_map>
+
+#include "lcstore/error.h"
 
 namespace lcstore::zarr {
 
@@ -17,6 +20,7 @@ struct ChunkSession::OpenChunk {
   };
   std::string key;
   const ChunkSession* opener;
+  std::thread::id opener_thread;
   std::mutex mutex;  // guards the fields below
   std::condition_variable settled;
   State state = State::kOpening;
@@ -80,6 +84,7 @@ void ChunkSession::change(const std::string& key, bool overwrites_all, const std
         entry->second = std::make_shared<OpenChunk>();
         entry->second->key = key;
         entry->second->opener = this;
+        entry->second->opener_thread = std::this_thread::get_id();
         opening = true;
       }
       open = entry->second;
@@ -109,6 +114,12 @@ void ChunkSession::change(const std::string& key, bool overwrites_all, const std
     std::unique_lock guard(open->mutex);
     open->settled.wait(guard, [&] { return open->state == State::kOpen || open->state == State::kClosed; });
     if (open->state == State::kClosed) continue;  // stored meanwhile: open it anew
+    // This session's commit would wait for the other one's, which this
+    // thread could then never reach.
+    if (open->opener != this && open->opener_thread == std::this_thread::get_id()) {
+      throw Error(ErrorKind::kInvalidArgument, access.where,
+                  "the chunk is held open by another session of this thread: commit that one first");
+    }
     apply(open->chunk);
     if (open->opener != this && std::find(changed_.begin(), changed_.end(), open) == changed_.end())
       changed_.push_back(std::move(open));

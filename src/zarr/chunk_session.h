@@ -36,6 +36,8 @@ namespace lcstore::zarr {
 
 // How a session reaches one chunk in the store.
 struct ChunkAccess {
+  // The chunk, for messages.
+  std::string where;
   // Takes the chunk's lock.
   std::function<std::unique_ptr<Lock>()> lock;
   // The chunk as stored, the fill value where it is not; when `unread`, a

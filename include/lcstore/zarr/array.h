@@ -7,6 +7,8 @@
 // one array at once: writers of disjoint cells of a chunk all keep their
 // cells, and overlapping writes leave each cell with one writer's value.
 // Readers take no lock and see each chunk either before or after a write.
+// Threads of one process that write a chunk at the same time share it in
+// memory and store it once (see Session).
 // An Array object itself is immutable after open and may be shared by threads.
 #pragma once
 
@@ -96,8 +98,10 @@ class Array {
   // A session is used by one thread. It must change chunks in increasing
   // order of their linear index in the chunk grid (as one populate call
   // does), the order in which multi-chunk updates lock them: else two
-  // sessions could wait on each other. Destroying a session stores what it
-  // holds open. The array must outlive it.
+  // sessions could wait on each other. A chunk that another session of the
+  // same thread holds open cannot be changed (Error kInvalidArgument): this
+  // thread would wait for itself. Destroying a session stores what it holds
+  // open. The array must outlive it.
   class Session {
    public:
     explicit Session(Array& array, uint64_t memory_budget = 64 << 20);
