@@ -1,11 +1,29 @@
+#include <sys/resource.h>
+
 #include <cstdio>
 
 #include "cli/commands.h"
 #include "lcstore/error.h"
 #include "lcstore/memory.h"
 
+namespace {
+
+// Each populate thread holds up to 32 chunk locks at once (Array::Session),
+// each an open file of a directory store: the usual soft limit of 1024 open
+// files would fail populate with more than about 30 threads.
+void raise_open_file_limit() {
+  struct rlimit limit {};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   lcstore::keep_freed_memory();
+  raise_open_file_limit();
   CLI::App app{"lcstore: build and serve astronomical light curves in Zarr v3 stores"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "lcstore 0.1.0");

@@ -101,7 +101,8 @@ class Array {
   // sessions could wait on each other. A chunk that another session of the
   // same thread holds open cannot be changed (Error kInvalidArgument): this
   // thread would wait for itself. Destroying a session stores what it holds
-  // open. The array must outlive it.
+  // open. The array must outlive it. With a directory store, each chunk held
+  // open keeps a file open (its lock).
   class Session {
    public:
     explicit Session(Array& array, uint64_t memory_budget = 64 << 20);
