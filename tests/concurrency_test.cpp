@@ -223,7 +223,8 @@ TEST(ChunkSessions, AFailedStoreFailsEveryWriterOfTheChunk) {
   sessions.chunks.fail_stores();
   EXPECT_THROW(sessions.a.commit(), std::runtime_error);
   sessions.b.join();
-  EXPECT_EQ(sessions.b_error, "disk full");
+  // B throws an Error of its own naming the chunk, not A's exception.
+  EXPECT_EQ(sessions.b_error, "k: disk full");
 }
 
 TEST(ChunkSessions, AChunkHeldOpenByAnotherSessionOfTheSameThreadIsRefused) {

@@ -4,6 +4,7 @@
 #include <condition_variable>
 #include <exception>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 
@@ -11,14 +12,25 @@
 
 namespace lcstore::zarr {
 
+// How storing a chunk failed, for the other writers whose changes were in
+// it. Each of them throws an Error of its own, made from this: one exception
+// object rethrown in several threads may be destroyed in one while another
+// still reads it.
+struct StoreFailure {
+  ErrorKind kind;
+  std::string subject;
+  std::string reason;
+};
+
 struct ChunkSession::OpenChunk {
   enum class State {
     kOpening,  // its session takes the lock and reads it
     kOpen,     // changes are applied to `chunk`
     kStoring,  // its session stores it: no more changes
-    kClosed,   // stored, or not stored because of `error`; out of the registry
+    kClosed,   // stored, or not stored because of `failure`; out of the registry
   };
   std::string key;
+  std::string where;
   const ChunkSession* opener;
   std::thread::id opener_thread;
   std::mutex mutex;  // guards the fields below
@@ -27,7 +39,7 @@ struct ChunkSession::OpenChunk {
   Chunk chunk;
   std::unique_ptr<Lock> lock;
   std::function<void(Chunk)> store;
-  std::exception_ptr error;
+  std::optional<StoreFailure> failure;
 };
 
 namespace {
@@ -52,8 +64,20 @@ OpenChunks& open_chunks() {
 
 uint64_t bytes_of(const Chunk& chunk) { return chunk.data.size() + chunk.strings.size() * sizeof(std::string); }
 
+StoreFailure failure_of(const std::exception_ptr& error, const std::string& where) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const Error& failed) {
+    return {failed.kind(), failed.subject(), failed.reason()};
+  } catch (const std::exception& failed) {
+    return {ErrorKind::kIo, where, failed.what()};
+  } catch (...) {
+    return {ErrorKind::kIo, where, "storing the chunk failed"};
+  }
+}
+
 // Takes `open` out of the registry and wakes its waiters.
-void close(OpenChunk& open, std::exception_ptr error) {
+void close(OpenChunk& open, std::optional<StoreFailure> failure) {
   {
     OpenChunks& registry = open_chunks();
     std::lock_guard guard(registry.mutex);
@@ -61,7 +85,7 @@ void close(OpenChunk& open, std::exception_ptr error) {
   }
   std::lock_guard guard(open.mutex);
   open.state = State::kClosed;
-  open.error = std::move(error);
+  open.failure = std::move(failure);
   open.settled.notify_all();
 }
 
@@ -83,6 +107,7 @@ void ChunkSession::change(const std::string& key, bool overwrites_all, const std
       if (inserted) {
         entry->second = std::make_shared<OpenChunk>();
         entry->second->key = key;
+        entry->second->where = access.where;
         entry->second->opener = this;
         entry->second->opener_thread = std::this_thread::get_id();
         opening = true;
@@ -103,7 +128,7 @@ void ChunkSession::change(const std::string& key, bool overwrites_all, const std
         open->state = State::kOpen;
         open->settled.notify_all();
       } catch (...) {
-        close(*open, std::current_exception());
+        close(*open, std::nullopt);
         throw;
       }
       opened_.push_back(std::move(open));
@@ -137,27 +162,29 @@ void ChunkSession::store_oldest() {
     chunk = std::move(open->chunk);
   }
   open_bytes_ -= bytes_of(chunk);
-  std::exception_ptr error;
+  std::optional<StoreFailure> failure;
   try {
     open->store(std::move(chunk));
   } catch (...) {
-    error = std::current_exception();
-    if (!error_) error_ = error;
+    if (!error_) error_ = std::current_exception();
+    failure = failure_of(std::current_exception(), open->where);
   }
   open->lock.reset();
-  close(*open, error);
+  close(*open, std::move(failure));
 }
 
 void ChunkSession::commit() {
   while (!opened_.empty()) store_oldest();
   std::exception_ptr error = std::exchange(error_, nullptr);
+  std::optional<StoreFailure> failure;
   for (const std::shared_ptr<OpenChunk>& open : changed_) {
     std::unique_lock guard(open->mutex);
     open->settled.wait(guard, [&] { return open->state == State::kClosed; });
-    if (open->error && !error) error = open->error;
+    if (open->failure && !failure) failure = open->failure;
   }
   changed_.clear();
   if (error) std::rethrow_exception(error);
+  if (failure) throw Error(failure->kind, failure->subject, failure->reason);
 }
 
 }  // namespace lcstore::zarr
