@@ -105,6 +105,15 @@ TYPED_TEST(StoreTest, PartialReads) {
   EXPECT_LCSTORE_ERROR(reader->read(0, 11), kCorruptData);
   EXPECT_LCSTORE_ERROR(reader->read(std::numeric_limits<uint64_t>::max(), 2), kCorruptData);
   EXPECT_LCSTORE_ERROR(reader->read(2, std::numeric_limits<uint64_t>::max()), kCorruptData);
+  // Into the caller's memory, with the same ranges and the same errors.
+  std::string into(4, '-');
+  reader->read_into(3, std::as_writable_bytes(std::span(into)));
+  EXPECT_EQ(into, "3456");
+  reader->read_into(6, std::as_writable_bytes(std::span(into)));
+  EXPECT_EQ(into, "6789");
+  EXPECT_LCSTORE_ERROR(reader->read_into(7, std::as_writable_bytes(std::span(into))), kCorruptData);
+  EXPECT_LCSTORE_ERROR(reader->read_into(std::numeric_limits<uint64_t>::max(), std::as_writable_bytes(std::span(into))),
+                       kCorruptData);
 }
 
 TYPED_TEST(StoreTest, SetReplacesTheValue) {

@@ -50,24 +50,34 @@ class FileReader final : public ValueReader {
   uint64_t size() const override { return size_; }
 
   Bytes read(uint64_t offset, uint64_t length) const override {
-    if (offset > size_ || length > size_ - offset) {
-      throw Error(ErrorKind::kCorruptData, path_.string(),
-                  "byte range " + std::to_string(offset) + "+" + std::to_string(length) +
-                      " is beyond the end of the " + std::to_string(size_) + "-byte value");
-    }
+    check_range(offset, length);
     Bytes out(length);
+    read_into(offset, out);
+    return out;
+  }
+
+  void read_into(uint64_t offset, std::span<std::byte> into) const override {
+    const uint64_t length = into.size();
+    check_range(offset, length);
     uint64_t done = 0;
     while (done < length) {
-      ssize_t n = ::pread(fd_.get(), out.data() + done, length - done, static_cast<off_t>(offset + done));
+      ssize_t n = ::pread(fd_.get(), into.data() + done, length - done, static_cast<off_t>(offset + done));
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) throw io_error(path_, "read failed");
       if (n == 0) throw Error(ErrorKind::kCorruptData, path_.string(), "file shrank while being read");
       done += static_cast<uint64_t>(n);
     }
-    return out;
   }
 
  private:
+  void check_range(uint64_t offset, uint64_t length) const {
+    if (offset > size_ || length > size_ - offset) {
+      throw Error(ErrorKind::kCorruptData, path_.string(),
+                  "byte range " + std::to_string(offset) + "+" + std::to_string(length) + " is beyond the end of the " +
+                      std::to_string(size_) + "-byte value");
+    }
+  }
+
   fs::path path_;
   FileDescriptor fd_;
   uint64_t size_;
@@ -226,8 +236,10 @@ DirectoryStore::Leftovers DirectoryStore::find_leftovers() const {
     if (!it->is_regular_file()) continue;
     std::string name = it->path().filename().string();
     std::string relative = it->path().lexically_relative(root_).generic_string();
-    if (name == kLockFileName) found.lock_files.push_back(relative);
-    else if (name.find(kTemporaryMarker) != std::string::npos) found.temporary_files.push_back(relative);
+    if (name == kLockFileName)
+      found.lock_files.push_back(relative);
+    else if (name.find(kTemporaryMarker) != std::string::npos)
+      found.temporary_files.push_back(relative);
   }
   std::sort(found.temporary_files.begin(), found.temporary_files.end());
   std::sort(found.lock_files.begin(), found.lock_files.end());

@@ -1,6 +1,7 @@
 #include "lcstore/storage/store.h"
 
 #include <algorithm>
+#include <cstring>
 #include <string>
 
 #include "lcstore/error.h"
@@ -18,6 +19,11 @@ void validate_key(std::string_view key) {
     start = end + 1;
   }
   if (bad) throw Error(ErrorKind::kInvalidArgument, std::string(key), "not a valid store key");
+}
+
+void ValueReader::read_into(uint64_t offset, std::span<std::byte> into) const {
+  const Bytes bytes = read(offset, into.size());
+  std::memcpy(into.data(), bytes.data(), bytes.size());
 }
 
 std::optional<Bytes> Store::get(std::string_view key) const {

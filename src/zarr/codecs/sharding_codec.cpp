@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <memory>
+#include <span>
 
 #include "lcstore/error.h"
 #include "zarr/codec.h"
@@ -34,15 +36,24 @@ class SliceReader final : public ValueReader {
   uint64_t size() const override { return size_; }
 
   Bytes read(uint64_t offset, uint64_t length) const override {
+    check_range(offset, length);
+    return base_.read(offset_ + offset, length);
+  }
+
+  void read_into(uint64_t offset, std::span<std::byte> into) const override {
+    check_range(offset, into.size());
+    base_.read_into(offset_ + offset, into);
+  }
+
+ private:
+  void check_range(uint64_t offset, uint64_t length) const {
     if (offset > size_ || length > size_ - offset) {
       throw Error(ErrorKind::kCorruptData, where_,
                   fmt::format("sharding_indexed: read of [{}, +{}) outside the inner chunk of {} bytes", offset, length,
                               size_));
     }
-    return base_.read(offset_ + offset, length);
   }
 
- private:
   const ValueReader& base_;
   uint64_t offset_;
   uint64_t size_;
@@ -170,10 +181,11 @@ class ShardingCodec final : public ArrayToBytesCodec {
         run_end += entries[whole[run_stop].inner].nbytes;
         ++run_stop;
       }
-      const Bytes bytes = value.read(run_offset, run_end - run_offset);
+      const auto bytes = std::make_unique_for_overwrite<std::byte[]>(run_end - run_offset);
+      value.read_into(run_offset, std::span(bytes.get(), run_end - run_offset));
       for (size_t k = run_begin; k < run_stop; ++k) {
         const Entry& entry = entries[whole[k].inner];
-        const ByteView encoded = ByteView(bytes).subspan(entry.offset - run_offset, entry.nbytes);
+        const ByteView encoded(bytes.get() + (entry.offset - run_offset), entry.nbytes);
         inner_.decode_into(encoded, out, whole[k].target_start, inner_where(whole[k].inner, where));
       }
       run_begin = run_stop;
