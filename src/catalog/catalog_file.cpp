@@ -50,7 +50,7 @@ std::string_view CatalogFile::prefix(size_t bytes) {
       const size_t wanted =
           std::max({static_cast<size_t>(std::min<uint64_t>(bytes, size_ + 1)), 2 * capacity_, kLeast});
       auto larger = std::make_unique_for_overwrite<char[]>(wanted);
-      std::memcpy(larger.get(), bytes_.get(), read_);
+      if (read_ > 0) std::memcpy(larger.get(), bytes_.get(), read_);  // nothing yet: no buffer to copy from
       bytes_ = std::move(larger);
       capacity_ = wanted;
     }
