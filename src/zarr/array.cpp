@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <optional>
 
 #include "lcstore/error.h"
 #include "zarr/chunk_session.h"
@@ -98,12 +99,6 @@ struct Block {
 };
 
 enum class Direction { kChunkToBlock, kBlockToChunk };
-
-std::vector<uint64_t> strides_of(const Shape& shape) {
-  std::vector<uint64_t> strides(shape.size(), 1);
-  for (size_t d = shape.size(); d-- > 1;) strides[d - 1] = strides[d] * shape[d];
-  return strides;
-}
 
 // Copies `count` cells of `Width` bytes, `from_step` and `to_step` cells
 // apart; a fixed size lets the compiler copy each cell with one move.
@@ -267,6 +262,17 @@ bool covers_chunk(const std::vector<const ChunkPart*>& parts, const Shape& coord
   return true;
 }
 
+// Where the cells that `parts` select of a chunk start in `block`, when they
+// are one contiguous range of it: one box of the chunk that spans the
+// block's later dimensions whole (a run of objects' light curves).
+std::optional<uint64_t> contiguous_in_block(const std::vector<const ChunkPart*>& parts, const Shape& block_shape) {
+  for (size_t d = 0; d < parts.size(); ++d) {
+    if (!parts[d]->consecutive) return std::nullopt;
+    if (d > 0 && (parts[d]->position[0] != 0 || parts[d]->local.size() != block_shape[d])) return std::nullopt;
+  }
+  return parts.empty() ? 0 : parts[0]->position[0] * strides_of(block_shape)[0];
+}
+
 uint64_t linear_index(const Shape& coords, const Shape& grid) {
   uint64_t linear = 0;
   for (size_t d = 0; d < coords.size(); ++d) linear = linear * grid[d] + coords[d];
@@ -317,6 +323,13 @@ class ArrayChunks {
         auto [low, high] = std::minmax_element(part->local.begin(), part->local.end());
         box.start.push_back(*low);
         box.shape.push_back(*high - *low + 1);
+      }
+      if (const std::optional<uint64_t> at = contiguous_in_block(parts, *block.shape)) {
+        const ChunkView cells{array_.data_type(), box.shape,
+                              block.bytes ? block.bytes + *at * item_size(array_.data_type()) : nullptr,
+                              block.strings ? block.strings + *at : nullptr};
+        codecs_.decode_region_into(*value, box, cells, where(coords));
+        return;
       }
       DecodedChunk decoded{parts, codecs_.decode_region(*value, box, where(coords)), box.start};
       if (parts.size() < 2 || parts.back()->local.size() != 1 || decoded.region.data_type == DataType::kString) {

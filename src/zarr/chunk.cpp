@@ -11,6 +11,12 @@ uint64_t element_count(const Shape& shape) {
   return count;
 }
 
+std::vector<uint64_t> strides_of(const Shape& shape) {
+  std::vector<uint64_t> strides(shape.size(), 1);
+  for (size_t d = shape.size(); d-- > 1;) strides[d - 1] = strides[d] * shape[d];
+  return strides;
+}
+
 Chunk Chunk::sized(DataType data_type, Shape shape) {
   Chunk chunk;
   chunk.data_type = data_type;
@@ -24,15 +30,21 @@ Chunk Chunk::sized(DataType data_type, Shape shape) {
 
 Chunk Chunk::filled(const ChunkSpec& spec) {
   Chunk chunk = sized(spec.data_type, spec.shape);
-  if (spec.data_type == DataType::kString) {
-    std::fill(chunk.strings.begin(), chunk.strings.end(), spec.fill_value.text());
-    return chunk;
-  }
-  const size_t width = item_size(spec.data_type);
   const std::byte* fill = spec.fill_value.bytes();
-  bool zero = std::all_of(fill, fill + width, [](std::byte b) { return b == std::byte{0}; });
-  if (!zero) fill_elements(chunk.data, fill, width);
+  const bool zero = spec.data_type != DataType::kString &&
+                    std::all_of(fill, fill + item_size(spec.data_type), [](std::byte b) { return b == std::byte{0}; });
+  if (!zero) fill_view(chunk.view(), spec.fill_value);
   return chunk;
+}
+
+void fill_view(const ChunkView& target, const FillValue& fill) {
+  const uint64_t count = element_count(target.shape);
+  if (target.data_type == DataType::kString) {
+    std::fill_n(target.strings, count, fill.text());
+    return;
+  }
+  const size_t width = item_size(target.data_type);
+  fill_elements(std::span(target.bytes, count * width), fill.bytes(), width);
 }
 
 void fill_elements(std::span<std::byte> elements, const std::byte* value, size_t width) {
@@ -67,11 +79,8 @@ void for_each_box_run(const Shape& source_shape, const Box& box, const Shape& ta
                       Copy&& copy) {
   const size_t rank = box.shape.size();
   if (element_count(box.shape) == 0) return;
-  std::vector<uint64_t> source_stride(rank, 1), target_stride(rank, 1);
-  for (size_t d = rank; d-- > 1;) {
-    source_stride[d - 1] = source_stride[d] * source_shape[d];
-    target_stride[d - 1] = target_stride[d] * target_shape[d];
-  }
+  const std::vector<uint64_t> source_stride = strides_of(source_shape);
+  const std::vector<uint64_t> target_stride = strides_of(target_shape);
   // Trailing dimensions the box spans whole in both arrays join the run
   // (an object's light curve is one run, not one per measurement).
   size_t outer = rank == 0 ? 0 : rank - 1;  // dimensions walked one index at a time
@@ -98,26 +107,25 @@ void for_each_box_run(const Shape& source_shape, const Box& box, const Shape& ta
 
 }  // namespace
 
-void copy_box(const Chunk& source, const Box& box, Chunk& target, const Shape& target_start) {
+void copy_box(const Chunk& source, const Box& box, const ChunkView& target, const Shape& target_start) {
   if (source.data_type != DataType::kString)
     return copy_box(source.data.data(), source.shape, box, target, target_start);
   for_each_box_run(source.shape, box, target.shape, target_start, [&](uint64_t from, uint64_t to, uint64_t run) {
-    std::copy_n(source.strings.begin() + static_cast<std::ptrdiff_t>(from), run,
-                target.strings.begin() + static_cast<std::ptrdiff_t>(to));
+    std::copy_n(source.strings.begin() + static_cast<std::ptrdiff_t>(from), run, target.strings + to);
   });
 }
 
-void copy_box(const std::byte* source, const Shape& source_shape, const Box& box, Chunk& target,
+void copy_box(const std::byte* source, const Shape& source_shape, const Box& box, const ChunkView& target,
               const Shape& target_start) {
   const size_t width = item_size(target.data_type);
   for_each_box_run(source_shape, box, target.shape, target_start, [&](uint64_t from, uint64_t to, uint64_t run) {
-    std::memcpy(&target.data[to * width], source + from * width, run * width);
+    std::memcpy(target.bytes + to * width, source + from * width, run * width);
   });
 }
 
 Chunk extract_box(const Chunk& chunk, const Box& region) {
   Chunk part = Chunk::sized(chunk.data_type, region.shape);
-  copy_box(chunk, region, part, Shape(region.shape.size(), 0));
+  copy_box(chunk, region, part.view(), Shape(region.shape.size(), 0));
   return part;
 }
 

@@ -32,11 +32,12 @@ class ArrayToBytesCodec {
   // Takes the chunk by value: a codec that keeps the bytes as they are moves them.
   virtual Bytes encode(Chunk chunk, const ChunkSpec& spec) const = 0;
   virtual Chunk decode(ByteView encoded, const ChunkSpec& spec, const std::string& where) const = 0;
-  // Decodes only `region` of the chunk stored in `value`, reading as few bytes
-  // as the format allows. Called only when this codec is the last of the
+  // Decodes only `region` of the chunk stored in `value` into `out` (of the
+  // region's shape), reading as few bytes as the format allows, and writes
+  // every element of `out`. Called only when this codec is the last of the
   // chain (nothing compresses its output as a whole). The default reads all.
-  virtual Chunk decode_region(const ValueReader& value, const ChunkSpec& spec, const Box& region,
-                              const std::string& where) const;
+  virtual void decode_region_into(const ValueReader& value, const ChunkSpec& spec, const Box& region,
+                                  const ChunkView& out, const std::string& where) const;
   // Encoded size when it depends only on the spec (bytes codec), for indexes.
   virtual std::optional<uint64_t> fixed_encoded_size(const ChunkSpec&) const { return std::nullopt; }
   // True when the encoded bytes are the elements exactly as Chunk::data
@@ -68,9 +69,17 @@ class CodecChain {
   Bytes encode(Chunk chunk) const;
   Chunk decode(ByteView encoded, const std::string& where) const;
   // Decodes a whole chunk into `target` (which holds it) at `target_start`.
-  void decode_into(ByteView encoded, Chunk& target, const Shape& target_start, const std::string& where) const;
+  void decode_into(ByteView encoded, const ChunkView& target, const Shape& target_start,
+                   const std::string& where) const;
   // Decodes `region` of a stored chunk, partially when the chain allows.
   Chunk decode_region(const ValueReader& value, const Box& region, const std::string& where) const;
+  // As decode_region, into `out` (of the region's shape): every element of
+  // `out` is written, with the fill value where nothing is stored.
+  void decode_region_into(const ValueReader& value, const Box& region, const ChunkView& out,
+                          const std::string& where) const;
+  // True when a chunk's encoded bytes are its elements exactly as Chunk::data
+  // holds them (a lone "bytes" codec in native order).
+  bool stores_as_is() const;
   std::optional<uint64_t> fixed_encoded_size() const;
   nlohmann::json to_json() const;
   const ChunkSpec& spec() const { return spec_; }

@@ -5,9 +5,9 @@ namespace lcstore::zarr {
 
 using nlohmann::json;
 
-Chunk ArrayToBytesCodec::decode_region(const ValueReader& value, const ChunkSpec& spec, const Box& region,
-                                       const std::string& where) const {
-  return extract_box(decode(value.read_all(), spec, where), region);
+void ArrayToBytesCodec::decode_region_into(const ValueReader& value, const ChunkSpec& spec, const Box& region,
+                                           const ChunkView& out, const std::string& where) const {
+  copy_box(decode(value.read_all(), spec, where), region, out, Shape(region.shape.size(), 0));
 }
 
 CodecChain CodecChain::parse(const json& codecs, const ChunkSpec& spec, const std::string& subject) {
@@ -70,13 +70,16 @@ Bytes CodecChain::encode(Chunk chunk) const {
   return bytes;
 }
 
-void CodecChain::decode_into(ByteView encoded, Chunk& target, const Shape& target_start,
+bool CodecChain::stores_as_is() const {
+  return array_to_array_.empty() && bytes_to_bytes_.empty() && array_to_bytes_->stores_as_is(spec_);
+}
+
+void CodecChain::decode_into(ByteView encoded, const ChunkView& target, const Shape& target_start,
                              const std::string& where) const {
   const Box whole{Shape(spec_.shape.size(), 0), spec_.shape};
   // Elements stored as they are copy straight from the encoded bytes, not
   // through a chunk of their own (a third of reading many light curves).
-  const bool as_is = array_to_array_.empty() && bytes_to_bytes_.empty() && array_to_bytes_->stores_as_is(spec_);
-  if (as_is && encoded.size() == array_to_bytes_->fixed_encoded_size(spec_)) {
+  if (stores_as_is() && encoded.size() == array_to_bytes_->fixed_encoded_size(spec_)) {
     copy_box(encoded.data(), spec_.shape, whole, target, target_start);
     return;
   }
@@ -96,10 +99,17 @@ Chunk CodecChain::decode(ByteView encoded, const std::string& where) const {
 }
 
 Chunk CodecChain::decode_region(const ValueReader& value, const Box& region, const std::string& where) const {
+  Chunk out = Chunk::sized(spec_.data_type, region.shape);
+  decode_region_into(value, region, out.view(), where);
+  return out;
+}
+
+void CodecChain::decode_region_into(const ValueReader& value, const Box& region, const ChunkView& out,
+                                    const std::string& where) const {
   if (array_to_array_.empty() && bytes_to_bytes_.empty()) {
-    return array_to_bytes_->decode_region(value, specs_.back(), region, where);
+    return array_to_bytes_->decode_region_into(value, specs_.back(), region, out, where);
   }
-  return extract_box(decode(value.read_all(), where), region);
+  copy_box(decode(value.read_all(), where), region, out, Shape(region.shape.size(), 0));
 }
 
 std::optional<uint64_t> CodecChain::fixed_encoded_size() const {

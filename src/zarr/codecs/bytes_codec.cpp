@@ -53,11 +53,14 @@ class BytesCodec final : public ArrayToBytesCodec {
   }
 
   // Rows [a, b) along the first axis of a C-order chunk are one contiguous
-  // byte range, so reading that slab is enough for any region within it.
-  Chunk decode_region(const ValueReader& value, const ChunkSpec& spec, const Box& region,
-                      const std::string& where) const override {
-    if (element_count(region.shape) == 0) return Chunk::sized(spec.data_type, region.shape);
-    if (spec.shape.empty()) return decode_read(value.read_all(), spec, where);
+  // byte range, so reading that slab is enough for any region within it;
+  // when the region is the whole slab and the bytes are its elements as they
+  // are, they are read straight into `out`.
+  void decode_region_into(const ValueReader& value, const ChunkSpec& spec, const Box& region, const ChunkView& out,
+                          const std::string& where) const override {
+    if (element_count(region.shape) == 0) return;
+    const Shape origin(region.shape.size(), 0);
+    if (spec.shape.empty()) return copy_box(decode_read(value.read_all(), spec, where), region, out, origin);
     const uint64_t total = encoded_size(spec);
     if (value.size() != total) {
       throw Error(ErrorKind::kCorruptData, where, fmt::format("bytes: expected {} bytes, got {}", total, value.size()));
@@ -65,11 +68,15 @@ class BytesCodec final : public ArrayToBytesCodec {
     const uint64_t row_bytes = total / spec.shape[0];
     ChunkSpec slab_spec = spec;
     slab_spec.shape[0] = region.shape[0];
-    Chunk slab = decode_read(value.read(region.start[0] * row_bytes, region.shape[0] * row_bytes), slab_spec, where);
     Box within = region;
     within.start[0] = 0;
-    if (within.shape == slab.shape) return slab;
-    return extract_box(slab, within);
+    if (within.shape == slab_spec.shape && stores_as_is(spec)) {
+      value.read_into(region.start[0] * row_bytes, std::span(out.bytes, region.shape[0] * row_bytes));
+      return;
+    }
+    const Chunk slab =
+        decode_read(value.read(region.start[0] * row_bytes, region.shape[0] * row_bytes), slab_spec, where);
+    copy_box(slab, within, out, origin);
   }
 
   std::optional<uint64_t> fixed_encoded_size(const ChunkSpec& spec) const override { return encoded_size(spec); }

@@ -79,7 +79,7 @@ class ShardingCodec final : public ArrayToBytesCodec {
     Chunk inner = Chunk::sized(spec.data_type, inner_shape_);
     const Shape origin(inner_shape_.size(), 0);
     for (uint64_t i = 0; i < count_; ++i) {
-      copy_box(shard, inner_box(i), inner, origin);
+      copy_box(shard, inner_box(i), inner.view(), origin);
       // zarr-python's default (write_empty_chunks=False): empty inner chunks are not stored.
       if (inner.all_equal(spec.fill_value)) continue;
       const Bytes encoded = inner_.encode(inner);
@@ -106,15 +106,15 @@ class ShardingCodec final : public ArrayToBytesCodec {
     for (uint64_t i = 0; i < count_; ++i) {
       if (entries[i].missing()) continue;
       check_entry(entries[i], i, encoded.size(), where);
-      inner_.decode_into(encoded.subspan(entries[i].offset, entries[i].nbytes), shard, inner_box(i).start,
+      inner_.decode_into(encoded.subspan(entries[i].offset, entries[i].nbytes), shard.view(), inner_box(i).start,
                          inner_where(i, where));
     }
     return shard;
   }
 
-  Chunk decode_region(const ValueReader& value, const ChunkSpec& spec, const Box& region,
-                      const std::string& where) const override {
-    if (element_count(region.shape) == 0) return Chunk::sized(spec.data_type, region.shape);
+  void decode_region_into(const ValueReader& value, const ChunkSpec& spec, const Box& region, const ChunkView& out,
+                          const std::string& where) const override {
+    if (element_count(region.shape) == 0) return;
     const uint64_t size = value.size();
     const std::vector<Entry> entries = read_index(value.read(index_offset(size, where), index_size_), where);
 
@@ -163,23 +163,45 @@ class ShardingCodec final : public ArrayToBytesCodec {
     }
 
     // The parts tile the region: only missing inner chunks leave fill values.
-    Chunk out = any_missing ? Chunk::filled(ChunkSpec{spec.data_type, region.shape, spec.fill_value})
-                            : Chunk::sized(spec.data_type, region.shape);
+    if (any_missing) fill_view(out, spec.fill_value);
     for (const Part& part : partial) {
       const std::string inner_where_text = inner_where(part.inner, where);
       const SliceReader slice(value, entries[part.inner].offset, entries[part.inner].nbytes, inner_where_text);
       const Chunk decoded = inner_.decode_region(slice, part.box, inner_where_text);
       copy_box(decoded, Box{Shape(rank, 0), part.box.shape}, out, part.target_start);
     }
+    // Whole inner chunks adjacent in the shard are read with one read each.
+    // When their bytes are their elements and they follow each other in
+    // `out` as in the shard (an object's light curve per inner chunk), they
+    // are read straight into `out`.
     std::sort(whole.begin(), whole.end(),
               [&](const Part& a, const Part& b) { return entries[a.inner].offset < entries[b.inner].offset; });
+    const size_t width = item_size(spec.data_type);
+    const uint64_t inner_bytes = element_count(inner_shape_) * width;
+    const std::vector<uint64_t> out_strides = strides_of(region.shape);
+    auto offset_in_out = [&](const Part& part) {
+      uint64_t offset = 0;
+      for (size_t d = 0; d < rank; ++d) offset += part.target_start[d] * out_strides[d];
+      return offset * width;
+    };
+    const bool slabs = inner_.stores_as_is() && rank > 0 &&
+                       std::equal(inner_shape_.begin() + 1, inner_shape_.end(), region.shape.begin() + 1);
     for (size_t run_begin = 0; run_begin < whole.size();) {
       const uint64_t run_offset = entries[whole[run_begin].inner].offset;
       uint64_t run_end = run_offset;
       size_t run_stop = run_begin;
+      bool in_place = slabs;
       while (run_stop < whole.size() && entries[whole[run_stop].inner].offset == run_end) {
-        run_end += entries[whole[run_stop].inner].nbytes;
+        const Entry& entry = entries[whole[run_stop].inner];
+        in_place = in_place && entry.nbytes == inner_bytes &&
+                   offset_in_out(whole[run_stop]) == offset_in_out(whole[run_begin]) + (entry.offset - run_offset);
+        run_end += entry.nbytes;
         ++run_stop;
+      }
+      if (in_place) {
+        value.read_into(run_offset, std::span(out.bytes + offset_in_out(whole[run_begin]), run_end - run_offset));
+        run_begin = run_stop;
+        continue;
       }
       const auto bytes = std::make_unique_for_overwrite<std::byte[]>(run_end - run_offset);
       value.read_into(run_offset, std::span(bytes.get(), run_end - run_offset));
@@ -190,7 +212,6 @@ class ShardingCodec final : public ArrayToBytesCodec {
       }
       run_begin = run_stop;
     }
-    return out;
   }
 
   nlohmann::json to_json() const override {
