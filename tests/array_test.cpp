@@ -133,7 +133,8 @@ std::string hex(const std::string& cell) {
 Cells read_cells(const Array& array, const Selection& selection) {
   if (array.data_type() == DataType::kString) return array.read_strings(selection);
   const size_t width = zarr::item_size(array.data_type());
-  Bytes bytes(cell_count(selection) * width);
+  // Poisoned, so that a cell a read leaves unwritten shows.
+  Bytes bytes(cell_count(selection) * width, std::byte{0xA5});
   array.read_into(selection, bytes);
   Cells cells;
   for (size_t offset = 0; offset < bytes.size(); offset += width) {

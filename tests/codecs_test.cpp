@@ -58,13 +58,21 @@ class CountingReader final : public ValueReader {
     return Bytes(bytes_.begin() + static_cast<std::ptrdiff_t>(offset),
                  bytes_.begin() + static_cast<std::ptrdiff_t>(offset + length));
   }
+  void read_into(uint64_t offset, std::span<std::byte> into) const override {
+    const Bytes bytes = read(offset, into.size());
+    std::copy(bytes.begin(), bytes.end(), into.begin());
+    read_into_targets_.push_back(into.data());
+  }
   uint64_t bytes_read() const { return bytes_read_; }
   uint64_t reads() const { return reads_; }
+  // Where each read_into call put its bytes.
+  const std::vector<std::byte*>& read_into_targets() const { return read_into_targets_; }
 
  private:
   Bytes bytes_;
   mutable uint64_t bytes_read_ = 0;
   mutable uint64_t reads_ = 0;
+  mutable std::vector<std::byte*> read_into_targets_;
 };
 
 ChunkSpec float_spec(Shape shape) {
@@ -821,6 +829,52 @@ TEST(ShardingCodec, DecodeRegionFillsMissingChunks) {
   const Box region{{2, 1}, {10, 7}};
   CountingReader reader(encoded);
   expect_same(extract_box(shard, region), chain.decode_region(reader, region, kWhere));
+}
+
+// Inner chunks of whole rows (a light curve each) whose bytes are their
+// elements are read straight into the caller's memory; every cell is written.
+TEST(ShardingCodec, DecodeRegionIntoReadsWholeRowsStraightIntoTheCaller) {
+  const ChunkSpec spec = float_spec({12, 9});
+  Chunk shard = float_chunk(spec.shape, 5);
+  std::fill_n(reinterpret_cast<float*>(shard.data.data()) + 6 * 9, 9, std::numeric_limits<float>::quiet_NaN());
+  const CodecChain chain = chain_of(sharding({1, 9}, "end", json::array({kBytesLittle})), spec);
+  const Bytes encoded = chain.encode(shard);  // row 6 is all fill: not stored
+  const Box region{{2, 0}, {8, 9}};
+  Chunk out = Chunk::sized(DataType::kFloat32, region.shape);
+  std::fill(out.data.begin(), out.data.end(), std::byte{0x5A});
+  CountingReader reader(encoded);
+  chain.decode_region_into(reader, region, out.view(), kWhere);
+  expect_same(extract_box(shard, region), out);
+  // Rows 2..5 and 7..9, each with one read into its place in `out`.
+  std::byte* const row = out.data.data();
+  const size_t row_bytes = 9 * 4;
+  EXPECT_EQ(reader.read_into_targets(), (std::vector<std::byte*>{row, row + 5 * row_bytes}));
+
+  // Rows 3 and 4 stored in each other's place: they still land where they belong.
+  Bytes swapped = encoded;
+  const size_t index_start = encoded.size() - 12 * 16 - 4;
+  std::swap_ranges(swapped.begin() + 3 * row_bytes, swapped.begin() + 4 * row_bytes, swapped.begin() + 4 * row_bytes);
+  std::swap_ranges(swapped.begin() + static_cast<std::ptrdiff_t>(index_start + 3 * 16),
+                   swapped.begin() + static_cast<std::ptrdiff_t>(index_start + 4 * 16),
+                   swapped.begin() + static_cast<std::ptrdiff_t>(index_start + 4 * 16));
+  const uint32_t crc = codecs::crc32c(ByteView(swapped).subspan(index_start, 12 * 16));
+  for (size_t b = 0; b < 4; ++b) swapped[index_start + 12 * 16 + b] = std::byte(crc >> (8 * b));
+  std::fill(out.data.begin(), out.data.end(), std::byte{0x5A});
+  CountingReader swapped_reader(swapped);
+  chain.decode_region_into(swapped_reader, region, out.view(), kWhere);
+  expect_same(extract_box(shard, region), out);
+  EXPECT_EQ(swapped_reader.read_into_targets(), (std::vector<std::byte*>{row, row + 2 * row_bytes, row + row_bytes,
+                                                                         row + 3 * row_bytes, row + 5 * row_bytes}));
+
+  // Compressed rows are decoded from a buffer of their own.
+  const CodecChain compressed = chain_of(sharding({1, 9}, "end"), spec);
+  std::fill(out.data.begin(), out.data.end(), std::byte{0x5A});
+  CountingReader compressed_reader(compressed.encode(shard));
+  compressed.decode_region_into(compressed_reader, region, out.view(), kWhere);
+  expect_same(extract_box(shard, region), out);
+  for (std::byte* target : compressed_reader.read_into_targets()) {
+    EXPECT_TRUE(target < row || target >= row + out.data.size()) << "compressed bytes read into the result";
+  }
 }
 
 TEST(ShardingCodec, NestsShardsAndDecodesThemPartially) {

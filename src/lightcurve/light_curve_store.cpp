@@ -308,6 +308,8 @@ void LightCurveStore::read_curves(const Array& array, const std::vector<std::pai
   const size_t max_run = std::max<uint64_t>(1, kRunBytes / (curve_values * sizeof(float)));
   const uint64_t chunk_objects = array.metadata().chunk_shape[0];
   std::vector<float> data;  // one run's values, reused
+  std::vector<std::string> selected_measurements;
+  for (uint64_t m : measurement_rows) selected_measurements.push_back(measurements_[m]);
   for (size_t begin = 0; begin < order.size();) {
     const uint64_t first_row = order[begin].first;
     size_t end = begin + 1;
@@ -327,8 +329,7 @@ void LightCurveStore::read_curves(const Array& array, const std::vector<std::pai
       curve.dec = objects_.dec[row];
       curve.x = objects_.x[row];
       curve.y = objects_.y[row];
-      curve.measurements.clear();
-      for (uint64_t m : measurement_rows) curve.measurements.push_back(measurements_[m]);
+      curve.measurements = selected_measurements;
       curve.values = values_;
       const auto first_value = data.begin() + static_cast<ptrdiff_t>((k - begin) * curve_values);
       curve.data.assign(first_value, first_value + static_cast<ptrdiff_t>(curve_values));

@@ -301,7 +301,8 @@ class ArrayChunks {
     return store_.lock(array_.path(), linear_index(coords, array_.chunk_grid_shape()));
   }
 
-  // Reads the selection into `block`, which the caller has set to the fill value.
+  // Reads the selection into `block`, writing every cell: the fill value
+  // where no chunk is stored.
   //
   // Chunks one cell wide in the last dimension (a light-curve store's epoch
   // chunks) put one cell every n cells of the block: transferred one by one,
@@ -315,9 +316,10 @@ class ArrayChunks {
     std::vector<DecodedChunk> run;
     uint64_t run_bytes = 0;
     Shape run_coords;
+    const DataType data_type = array_.data_type();
+    const FillValue& fill = array_.metadata().fill_value;
     plan.for_each_chunk([&](const Shape& coords, const std::vector<const ChunkPart*>& parts) {
       auto value = store_.open(key(coords));
-      if (!value) return;
       Box box;
       for (const ChunkPart* part : parts) {
         auto [low, high] = std::minmax_element(part->local.begin(), part->local.end());
@@ -325,13 +327,18 @@ class ArrayChunks {
         box.shape.push_back(*high - *low + 1);
       }
       if (const std::optional<uint64_t> at = contiguous_in_block(parts, *block.shape)) {
-        const ChunkView cells{array_.data_type(), box.shape,
-                              block.bytes ? block.bytes + *at * item_size(array_.data_type()) : nullptr,
+        const ChunkView cells{data_type, box.shape, block.bytes ? block.bytes + *at * item_size(data_type) : nullptr,
                               block.strings ? block.strings + *at : nullptr};
-        codecs_.decode_region_into(*value, box, cells, where(coords));
+        if (value)
+          codecs_.decode_region_into(*value, box, cells, where(coords));
+        else
+          fill_view(cells, fill);
         return;
       }
-      DecodedChunk decoded{parts, codecs_.decode_region(*value, box, where(coords)), box.start};
+      DecodedChunk decoded{parts,
+                           value ? codecs_.decode_region(*value, box, where(coords))
+                                 : Chunk::filled(ChunkSpec{data_type, box.shape, fill}),
+                           box.start};
       if (parts.size() < 2 || parts.back()->local.size() != 1 || decoded.region.data_type == DataType::kString) {
         transfer_run(std::span(&decoded, 1), block);
         return;
@@ -521,14 +528,13 @@ void Array::read_into(const Selection& selection, std::span<std::byte> out) cons
   const size_t width = item_size(metadata_.data_type);
   SelectionPlan plan(selection, metadata_, store_->describe(path_));
   check_buffer_size(out.size(), width, element_count(plan.block_shape()), store_->describe(path_));
-  fill_elements(out, metadata_.fill_value.bytes(), width);
   ArrayChunks(*store_, *this, *codecs_).read(plan, Block{out.data(), nullptr, &plan.block_shape()});
 }
 
 std::vector<std::string> Array::read_strings(const Selection& selection) const {
   check_type(DataType::kString);
   SelectionPlan plan(selection, metadata_, store_->describe(path_));
-  std::vector<std::string> out(element_count(plan.block_shape()), metadata_.fill_value.text());
+  std::vector<std::string> out(element_count(plan.block_shape()));
   ArrayChunks(*store_, *this, *codecs_).read(plan, Block{nullptr, out.data(), &plan.block_shape()});
   return out;
 }
@@ -669,7 +675,6 @@ void Array::update(const Selection& selection, const std::function<void(std::spa
   const size_t width = item_size(metadata_.data_type);
   Bytes buffer(element_count(plan.block_shape()) * width);
   Block block{buffer.data(), nullptr, &plan.block_shape()};
-  fill_elements(buffer, metadata_.fill_value.bytes(), width);
   chunks.read(plan, block);
   modify(buffer);
   plan.for_each_chunk([&](const Shape& coords, const std::vector<const ChunkPart*>& parts) {

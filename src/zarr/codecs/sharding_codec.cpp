@@ -187,19 +187,21 @@ class ShardingCodec final : public ArrayToBytesCodec {
     const bool slabs = inner_.stores_as_is() && rank > 0 &&
                        std::equal(inner_shape_.begin() + 1, inner_shape_.end(), region.shape.begin() + 1);
     for (size_t run_begin = 0; run_begin < whole.size();) {
-      const uint64_t run_offset = entries[whole[run_begin].inner].offset;
+      const Part& head = whole[run_begin];
+      const uint64_t run_offset = entries[head.inner].offset;
+      const bool in_place = slabs && entries[head.inner].nbytes == inner_bytes;
       uint64_t run_end = run_offset;
       size_t run_stop = run_begin;
-      bool in_place = slabs;
-      while (run_stop < whole.size() && entries[whole[run_stop].inner].offset == run_end) {
+      for (; run_stop < whole.size(); ++run_stop) {
         const Entry& entry = entries[whole[run_stop].inner];
-        in_place = in_place && entry.nbytes == inner_bytes &&
-                   offset_in_out(whole[run_stop]) == offset_in_out(whole[run_begin]) + (entry.offset - run_offset);
+        if (entry.offset != run_end) break;
+        if (in_place && (entry.nbytes != inner_bytes ||
+                         offset_in_out(whole[run_stop]) != offset_in_out(head) + (run_end - run_offset)))
+          break;
         run_end += entry.nbytes;
-        ++run_stop;
       }
       if (in_place) {
-        value.read_into(run_offset, std::span(out.bytes + offset_in_out(whole[run_begin]), run_end - run_offset));
+        value.read_into(run_offset, std::span(out.bytes + offset_in_out(head), run_end - run_offset));
         run_begin = run_stop;
         continue;
       }
