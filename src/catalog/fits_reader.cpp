@@ -179,9 +179,8 @@ class TableReader {
     }
   }
 
-  // Reads the table's layout; false if its rows cannot be read in pieces
-  // and need the whole file in memory.
-  bool plan_columns(Format format) {
+  // Reads the table's layout.
+  void plan_columns() {
     int status = 0;
     int fields = 0;
     LONGLONG header_start = 0, data_start = 0, data_end = 0, row_bytes = 0;
@@ -193,6 +192,7 @@ class TableReader {
     fits_get_hdu_type(fits_.get(), &hdu_type, &status);
     check(status, "", "cannot read the table's layout");
     data_start_ = static_cast<size_t>(data_start);
+    data_end_ = static_cast<size_t>(data_end);
     row_bytes_ = static_cast<size_t>(row_bytes);
     // Checked before anything is allocated for the rows the header promises.
     if (static_cast<size_t>(data_end) > size_) {
@@ -208,18 +208,19 @@ class TableReader {
     // the file. Only if the fields account for every byte of a row, as the
     // standard requires; else everything goes through CFITSIO.
     const bool layout_known = hdu_type == BINARY_TBL && row_offset == row_bytes_;
-    bool all_direct = true;
-    for (FieldPlan& plan : plans_) {
-      plan.direct = plan.direct && layout_known;
-      all_direct = all_direct && plan.direct;
-    }
-    if (whole_) return true;
-    // CFITSIO reads the other fields from the file in memory. The search for
-    // an LDAC_OBJECTS extension stopped where the headers in memory end: a
-    // FITS_1.0 table must end the file, as SExtractor writes it, so that no
-    // extension can follow it.
+    for (FieldPlan& plan : plans_) plan.direct = plan.direct && layout_known;
+  }
+
+  // True when the planned rows can be read from the file in pieces: CFITSIO
+  // reads fields that are not decoded here from the file in memory, and the
+  // search for an LDAC_OBJECTS extension stopped where the headers in memory
+  // end, so a FITS_1.0 table must end the file (as SExtractor writes it) for
+  // no extension to follow it.
+  bool rows_readable_in_pieces(Format format) const {
     constexpr uint64_t kBlock = 2880;
-    const bool last = (static_cast<uint64_t>(data_end) + kBlock - 1) / kBlock * kBlock >= size_;
+    const bool last = (data_end_ + kBlock - 1) / kBlock * kBlock >= size_;
+    const bool all_direct =
+        std::all_of(plans_.begin(), plans_.end(), [](const FieldPlan& plan) { return plan.direct; });
     return all_direct && (format == Format::kFitsLdac || last);
   }
 
@@ -580,6 +581,7 @@ class TableReader {
   LONGLONG rows_ = 0;
   size_t row_bytes_ = 0;
   size_t data_start_ = 0;
+  size_t data_end_ = 0;
   // CFITSIO keeps the addresses of these two for as long as the file is
   // open. READONLY: it never writes to (or reallocates) the buffer.
   void* memory_;
@@ -596,7 +598,8 @@ Table read_fits(CatalogFile& file, Format& format) {
     try {
       TableReader reader(file.prefix(kHeaderBytes), file, false);
       format = reader.find_objects_table();
-      if (reader.plan_columns(format)) return reader.read_columns();
+      reader.plan_columns();
+      if (reader.rows_readable_in_pieces(format)) return reader.read_columns();
     } catch (const Error&) {
       // Reported from the whole file below, where it is not a header that
       // goes on past the bytes read, and in the same words as for a file
@@ -606,7 +609,7 @@ Table read_fits(CatalogFile& file, Format& format) {
   const std::string_view contents = file.whole();
   TableReader reader(contents, file, true);
   format = reader.find_objects_table();
-  reader.plan_columns(format);
+  reader.plan_columns();
   return reader.read_columns();
 }
 
