@@ -91,12 +91,8 @@ class SelectionPlan {
   std::vector<std::vector<ChunkPart>> dimensions_;
 };
 
-// The caller's side of a transfer: a C-order block of the selection's shape.
-struct Block {
-  std::byte* bytes = nullptr;      // fixed-size data types
-  std::string* strings = nullptr;  // the string data type
-  const Shape* shape = nullptr;
-};
+// The caller's side of a transfer: the selection's cells, in C order.
+using Block = ChunkView;
 
 enum class Direction { kChunkToBlock, kBlockToChunk };
 
@@ -136,7 +132,7 @@ void transfer(const std::vector<const ChunkPart*>& parts, Chunk& chunk, const Sh
   const size_t width = item_size(chunk.data_type);
   const bool filtered = !filter.mask.empty() || filter.skip_fill_values;
   const std::vector<uint64_t> chunk_strides = strides_of(chunk.shape);
-  const std::vector<uint64_t> block_strides = strides_of(*block.shape);
+  const std::vector<uint64_t> block_strides = strides_of(block.shape);
   auto wanted = [&](uint64_t in_block) {
     if (!filter.mask.empty() && filter.mask[in_block] == 0) return false;
     if (filter.skip_fill_values) {
@@ -196,7 +192,7 @@ void transfer(const std::vector<const ChunkPart*>& parts, Chunk& chunk, const Sh
     const ChunkPart& part = *parts[d];
     const uint64_t n = part.local.size();
     if (!part.consecutive || part.local[0] != origin[d] || n != chunk.shape[d] || part.position[0] != 0 ||
-        n != (*block.shape)[d]) {
+        n != block.shape[d]) {
       break;
     }
     row *= n;
@@ -326,7 +322,7 @@ class ArrayChunks {
         box.start.push_back(*low);
         box.shape.push_back(*high - *low + 1);
       }
-      if (const std::optional<uint64_t> at = contiguous_in_block(parts, *block.shape)) {
+      if (const std::optional<uint64_t> at = contiguous_in_block(parts, block.shape)) {
         const ChunkView cells{data_type, box.shape, block.bytes ? block.bytes + *at * item_size(data_type) : nullptr,
                               block.strings ? block.strings + *at : nullptr};
         if (value)
@@ -374,7 +370,7 @@ class ArrayChunks {
     constexpr uint64_t kTileBytes = 256 << 10;
     const ChunkPart& first = *run[0].parts[0];
     const uint64_t row_bytes =
-        std::max<uint64_t>(1, element_count(*block.shape) / (*block.shape)[0]) * item_size(run[0].region.data_type);
+        std::max<uint64_t>(1, element_count(block.shape) / block.shape[0]) * item_size(run[0].region.data_type);
     const size_t tile = std::max<uint64_t>(1, kTileBytes / row_bytes);
     ChunkPart part_tile{first.chunk, {}, {}, first.consecutive};
     for (size_t begin = 0; begin < first.local.size(); begin += tile) {
@@ -528,14 +524,14 @@ void Array::read_into(const Selection& selection, std::span<std::byte> out) cons
   const size_t width = item_size(metadata_.data_type);
   SelectionPlan plan(selection, metadata_, store_->describe(path_));
   check_buffer_size(out.size(), width, element_count(plan.block_shape()), store_->describe(path_));
-  ArrayChunks(*store_, *this, *codecs_).read(plan, Block{out.data(), nullptr, &plan.block_shape()});
+  ArrayChunks(*store_, *this, *codecs_).read(plan, Block{metadata_.data_type, plan.block_shape(), out.data(), nullptr});
 }
 
 std::vector<std::string> Array::read_strings(const Selection& selection) const {
   check_type(DataType::kString);
   SelectionPlan plan(selection, metadata_, store_->describe(path_));
   std::vector<std::string> out(element_count(plan.block_shape()));
-  ArrayChunks(*store_, *this, *codecs_).read(plan, Block{nullptr, out.data(), &plan.block_shape()});
+  ArrayChunks(*store_, *this, *codecs_).read(plan, Block{metadata_.data_type, plan.block_shape(), nullptr, out.data()});
   return out;
 }
 
@@ -579,7 +575,7 @@ void Array::Session::write(const Selection& selection, std::span<const std::byte
   check_buffer_size(values.size(), item_size(array_.metadata_.data_type), cells, subject);
   if (!filter.mask.empty()) check_block_size(filter.mask.size(), cells, subject + " (mask)");
   // The block is only read from in this direction.
-  Block block{const_cast<std::byte*>(values.data()), nullptr, &plan.block_shape()};
+  Block block{array_.metadata_.data_type, plan.block_shape(), const_cast<std::byte*>(values.data()), nullptr};
   write_block(*chunks_, ArrayChunks(*array_.store_, array_, *array_.codecs_), plan, block, filter, array_.metadata_);
 }
 
@@ -588,7 +584,7 @@ void Array::Session::write_strings(const Selection& selection, const std::vector
   const std::string subject = array_.store_->describe(array_.path_);
   SelectionPlan plan(selection, array_.metadata_, subject);
   check_block_size(values.size(), element_count(plan.block_shape()), subject);
-  Block block{nullptr, const_cast<std::string*>(values.data()), &plan.block_shape()};
+  Block block{array_.metadata_.data_type, plan.block_shape(), nullptr, const_cast<std::string*>(values.data())};
   write_block(*chunks_, ArrayChunks(*array_.store_, array_, *array_.codecs_), plan, block, WriteFilter{},
               array_.metadata_);
 }
@@ -624,7 +620,7 @@ void Array::Session::update(const Selection& selection, const std::function<void
   if (chunks_in_lock_order(plan, array_.chunk_grid_shape()).size() > 1)
     throw Error(ErrorKind::kInvalidArgument, subject, "an update in a session must stay within one chunk");
   Bytes buffer(element_count(plan.block_shape()) * item_size(array_.metadata_.data_type));
-  Block block{buffer.data(), nullptr, &plan.block_shape()};
+  Block block{array_.metadata_.data_type, plan.block_shape(), buffer.data(), nullptr};
   const FillValue& fill = array_.metadata_.fill_value;
   const ArrayChunks chunks(*array_.store_, array_, *array_.codecs_);
   plan.for_each_chunk([&](const Shape& coords, const std::vector<const ChunkPart*>& parts) {
@@ -674,7 +670,7 @@ void Array::update(const Selection& selection, const std::function<void(std::spa
   for (const auto& [linear, coords] : touched) held.push_back(chunks.lock(coords));
   const size_t width = item_size(metadata_.data_type);
   Bytes buffer(element_count(plan.block_shape()) * width);
-  Block block{buffer.data(), nullptr, &plan.block_shape()};
+  Block block{metadata_.data_type, plan.block_shape(), buffer.data(), nullptr};
   chunks.read(plan, block);
   modify(buffer);
   plan.for_each_chunk([&](const Shape& coords, const std::vector<const ChunkPart*>& parts) {
@@ -724,7 +720,7 @@ uint64_t Array::Batch::commit() {
     chunks.change(session, coords, false, [&](Chunk& chunk) {
       for (const Touch& touch : touches) {
         StagedWrite& staged = staged_[touch.write];
-        Block block{staged.values.data(), nullptr, &plans[touch.write].block_shape()};
+        Block block{array_.metadata_.data_type, plans[touch.write].block_shape(), staged.values.data(), nullptr};
         transfer(touch.parts, chunk, Shape(coords.size(), 0), block, Direction::kBlockToChunk,
                  WriteFilter{staged.mask, staged.skip_fill_values}, metadata.fill_value);
       }
