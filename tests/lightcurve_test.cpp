@@ -869,6 +869,40 @@ TEST_P(Queries, LightCurvesComeInTheRequestedOrder) {
   EXPECT_LCSTORE_ERROR(store_->light_curves({"1", "nope"}), kNotFound);
 }
 
+// Batches of one curve, of several (the last one short) and of every curve
+// give the same curves in the requested order; an unknown object anywhere
+// throws before the first visit.
+TEST_P(Queries, VisitLightCurvesReadsInBatchesInTheRequestedOrder) {
+  std::vector<std::string> requested = store_->objects();
+  std::shuffle(requested.begin(), requested.end(), std::mt19937(4));
+  requested.insert(requested.end(), {"7", "7"});
+  const uint64_t curve_bytes = store_->light_curve("1").data.size() * sizeof(float);
+  for (const std::optional<std::string>& measurement :
+       {std::optional<std::string>{}, std::optional<std::string>{"auto"}}) {
+    const std::vector<LightCurve> expected = store_->light_curves(requested, measurement);
+    const uint64_t measurement_curve_bytes = expected.front().data.size() * sizeof(float);
+    for (uint64_t batch_bytes : {uint64_t{0}, curve_bytes, 7 * measurement_curve_bytes + 1, uint64_t{1} << 30}) {
+      std::vector<std::string> visited;
+      store_->visit_light_curves(requested, measurement, batch_bytes, [&](const LightCurve& curve) {
+        const size_t i = visited.size();
+        ASSERT_LT(i, expected.size());
+        EXPECT_EQ(curve.object, expected[i].object);
+        EXPECT_EQ(curve.measurements, expected[i].measurements);
+        EXPECT_TRUE(SameCells(expected[i].data, curve.data)) << curve.object << " in batches of " << batch_bytes;
+        visited.push_back(curve.object);
+      });
+      EXPECT_EQ(visited, requested) << "batches of " << batch_bytes;
+    }
+  }
+  std::vector<std::string> with_unknown = store_->objects();
+  with_unknown.push_back("nope");
+  uint64_t visits = 0;
+  EXPECT_LCSTORE_ERROR(store_->visit_light_curves(with_unknown, std::nullopt, curve_bytes,
+                                                  [&](const LightCurve&) { ++visits; }),
+                       kNotFound);
+  EXPECT_EQ(visits, 0u);
+}
+
 TEST_P(Queries, EpochSliceEqualsTheCells) {
   for (uint64_t e = 0; e < kEpochs.size(); ++e) {
     const lightcurve::EpochSlice slice = store_->epoch(kEpochs[e]);

@@ -201,13 +201,14 @@ std::string magnitude_column(const std::string& measurement) {
 void print_text(const json& report) {
   const std::string column = magnitude_column(report["measurement"].get<std::string>());
   std::cout << fmt::format("Most variable objects ({} after the per-epoch zero-point correction):\n", column);
-  Records variable_table{{"object", "ra", "dec", "x", "y", "epochs", "median_mag", "rms", "chi2/dof", "injected"}, {}};
+  RecordWriter variable_table(std::cout, OutputFormat::kTable,
+                              {"object", "ra", "dec", "x", "y", "epochs", "median_mag", "rms", "chi2/dof", "injected"});
   for (const json& row : report["most_variable"]) {
-    variable_table.rows.push_back({row["object"], fixed(row["ra"], 6), fixed(row["dec"], 6), fixed(row["x"], 1),
-                                   fixed(row["y"], 1), row["epochs"], fixed(row["median_mag"], 3), fixed(row["rms"], 3),
-                                   fixed(row["reduced_chi2"], 1), describe_injected(row["injected"])});
+    variable_table.add({row["object"].get<std::string>(), fixed(row["ra"], 6), fixed(row["dec"], 6), fixed(row["x"], 1),
+                        fixed(row["y"], 1), row["epochs"].get<int64_t>(), fixed(row["median_mag"], 3),
+                        fixed(row["rms"], 3), fixed(row["reduced_chi2"], 1), describe_injected(row["injected"])});
   }
-  variable_table.print(std::cout, OutputFormat::kTable);
+  variable_table.finish();
 
   double largest_offset_error = 0;
   for (const json& epoch : report["epoch_offsets"]) {
@@ -231,17 +232,18 @@ void print_text(const json& report) {
   std::cout << fmt::format(
       "\nInjected variables brighter than mag {} (isolated, detected), recovered against injected:\n",
       report["reference_magnitude"].get<double>());
-  Records amplitude_table{
-      {"object", "kind", "mag0", "amp", "fitted_amp", "fitted/amp", "true_range", "measured_range", "median|resid|"},
-      {}};
+  RecordWriter amplitude_table(
+      std::cout, OutputFormat::kTable,
+      {"object", "kind", "mag0", "amp", "fitted_amp", "fitted/amp", "true_range", "measured_range", "median|resid|"});
   for (const json& row : report["bright_variables"]) {
     const json ratio =
         row["fitted_amp"].is_null() ? json(nullptr) : json(row["fitted_amp"].get<double>() / row["amp"].get<double>());
-    amplitude_table.rows.push_back({row["object"], row["variability"], fixed(row["mag0"], 2), fixed(row["amp"], 3),
-                                    fixed(row["fitted_amp"], 3), fixed(ratio, 2), fixed(row["true_range"], 3),
-                                    fixed(row["measured_range"], 3), fixed(row["median_abs_residual"], 3)});
+    amplitude_table.add({row["object"].get<std::string>(), row["variability"].get<std::string>(), fixed(row["mag0"], 2),
+                         fixed(row["amp"], 3), fixed(row["fitted_amp"], 3), fixed(ratio, 2),
+                         fixed(row["true_range"], 3), fixed(row["measured_range"], 3),
+                         fixed(row["median_abs_residual"], 3)});
   }
-  amplitude_table.print(std::cout, OutputFormat::kTable);
+  amplitude_table.finish();
   const size_t listed = report["bright_variables"].size(), fitted = report["amplitude_fitted"].get<size_t>();
   std::cout << fmt::format("Fitted amplitude within {:.0f}% of the injected one: {} of {}",
                            100 * report["amplitude_tolerance"].get<double>(),

@@ -1,5 +1,8 @@
 // `lcstore create | populate | rechunk | info | lightcurve | epoch | region |
 // cone`: the light-curve store from the command line.
+#include <fmt/core.h>
+#include <fmt/ranges.h>
+
 #include <atomic>
 #include <csignal>
 #include <filesystem>
@@ -8,9 +11,6 @@
 #include <mutex>
 #include <regex>
 #include <thread>
-
-#include <fmt/core.h>
-#include <fmt/ranges.h>
 
 #include "cli/commands.h"
 #include "cli/output.h"
@@ -104,14 +104,17 @@ void create(const CreateArguments& arguments) {
   LightCurveStore store = LightCurveStore::create(std::make_shared<DirectoryStore>(arguments.store), options);
   const zarr::Shape& shape = store.write_layout().shape();
   if (arguments.json_output) {
-    std::cout << json{{"store", arguments.store}, {"shape", shape}, {"measurements", store.measurements()},
-                      {"values", store.values()}, {"epochs", store.epochs().keys}}
+    std::cout << json{{"store", arguments.store},
+                      {"shape", shape},
+                      {"measurements", store.measurements()},
+                      {"values", store.values()},
+                      {"epochs", store.epochs().keys}}
                      .dump(1)
               << "\n";
     return;
   }
-  std::cout << fmt::format("created {}: {} objects x {} measurements x {} values x {} epochs\n", arguments.store, shape[0],
-                           shape[1], shape[2], shape[3]);
+  std::cout << fmt::format("created {}: {} objects x {} measurements x {} values x {} epochs\n", arguments.store,
+                           shape[0], shape[1], shape[2], shape[3]);
 }
 
 // ---- populate -------------------------------------------------------------
@@ -151,7 +154,8 @@ void on_interrupt(int signal) {
 std::vector<std::string> epochs_of(const PopulateArguments& arguments) {
   if (!arguments.epoch.empty()) {
     if (arguments.catalogs.size() != 1) {
-      throw Error(ErrorKind::kInvalidArgument, "--epoch", "takes exactly one catalog; use --epoch-from-name for several");
+      throw Error(ErrorKind::kInvalidArgument, "--epoch",
+                  "takes exactly one catalog; use --epoch-from-name for several");
     }
     return {arguments.epoch};
   }
@@ -169,26 +173,29 @@ std::vector<std::string> epochs_of(const PopulateArguments& arguments) {
     const std::string name = std::filesystem::path(path).filename().string();
     std::smatch match;
     if (!std::regex_search(name, match, pattern) || match.size() < 2 || !match[1].matched) {
-      throw Error(ErrorKind::kInvalidArgument, path,
-                  fmt::format("the file name does not match --epoch-from-name \"{}\" with a group", arguments.epoch_from_name));
+      throw Error(
+          ErrorKind::kInvalidArgument, path,
+          fmt::format("the file name does not match --epoch-from-name \"{}\" with a group", arguments.epoch_from_name));
     }
     epochs.push_back(match[1]);
   }
   return epochs;
 }
 
-json populate_one(LightCurveStore& store, const std::string& epoch, const std::string& path, const PopulateArguments& arguments) {
+json populate_one(LightCurveStore& store, const std::string& epoch, const std::string& path,
+                  const PopulateArguments& arguments) {
   json report = {{"catalog", path}, {"epoch", epoch}};
   try {
     catalog::Catalog catalog = catalog::read_catalog(path, {.invalid_to_nan = arguments.invalid_to_nan});
-    PopulateOptions options{.strategy = parse_strategy(arguments.strategy),
-                            .table_key = arguments.table_key,
-                            .object_key_column = arguments.object_key_column,
-                            .object_key_prefix = arguments.object_key_prefix,
-                            .skip_unknown_objects = arguments.skip_unknown_objects,
-                            .skip_incomplete = arguments.skip_incomplete,
-                            .journal_id = catalog_content_id(path) + (arguments.invalid_to_nan ? " invalid_to_nan" : ""),
-                            .force = arguments.force};
+    PopulateOptions options{
+        .strategy = parse_strategy(arguments.strategy),
+        .table_key = arguments.table_key,
+        .object_key_column = arguments.object_key_column,
+        .object_key_prefix = arguments.object_key_prefix,
+        .skip_unknown_objects = arguments.skip_unknown_objects,
+        .skip_incomplete = arguments.skip_incomplete,
+        .journal_id = catalog_content_id(path) + (arguments.invalid_to_nan ? " invalid_to_nan" : ""),
+        .force = arguments.force};
     PopulateResult result = store.populate(epoch, catalog.table, options);
     report["status"] = result.already_done ? "already_done" : "written";
     report["format"] = catalog::to_string(catalog.format);
@@ -205,13 +212,17 @@ json populate_one(LightCurveStore& store, const std::string& epoch, const std::s
 }
 
 std::string describe_report(const json& report) {
-  const std::string head = fmt::format("epoch {} <- {}", report["epoch"].get<std::string>(), report["catalog"].get<std::string>());
+  const std::string head =
+      fmt::format("epoch {} <- {}", report["epoch"].get<std::string>(), report["catalog"].get<std::string>());
   const std::string status = report["status"];
-  if (status == "failed") return fmt::format("{}: FAILED, nothing written: {}", head, report["error"].get<std::string>());
-  if (status == "already_done") return fmt::format("{}: already populated from this catalog, skipped (--force rewrites)", head);
+  if (status == "failed")
+    return fmt::format("{}: FAILED, nothing written: {}", head, report["error"].get<std::string>());
+  if (status == "already_done")
+    return fmt::format("{}: already populated from this catalog, skipped (--force rewrites)", head);
   std::string line = fmt::format("{}: {} values of {} objects ({})", head, report["values_written"].get<uint64_t>(),
                                  report["objects_written"].get<uint64_t>(), report["format"].get<std::string>());
-  if (report["unknown_objects_skipped"] != 0) line += fmt::format("; skipped {} unknown objects", report["unknown_objects_skipped"].get<uint64_t>());
+  if (report["unknown_objects_skipped"] != 0)
+    line += fmt::format("; skipped {} unknown objects", report["unknown_objects_skipped"].get<uint64_t>());
   if (!report["incomplete_measurements_skipped"].empty()) {
     line += fmt::format("; skipped incomplete measurements {}",
                         fmt::join(report["incomplete_measurements_skipped"].get<std::vector<std::string>>(), ", "));
@@ -262,12 +273,9 @@ int populate(const PopulateArguments& arguments) {
   }
   std::erase_if(reports, [](const json& report) { return report.is_null(); });
   if (arguments.json_output) {
-    std::cout << json{{"catalogs", reports},
-                      {"failed", failed},
-                      {"already_done", skipped},
-                      {"interrupted", interrupted.load()},
-                      {"not_started", not_started},
-                      {"values_written", values}}
+    std::cout << json{{"catalogs", reports},        {"failed", failed},
+                      {"already_done", skipped},    {"interrupted", interrupted.load()},
+                      {"not_started", not_started}, {"values_written", values}}
                      .dump(1)
               << "\n";
   } else if (arguments.catalogs.size() > 1 && !arguments.quiet) {
@@ -275,9 +283,10 @@ int populate(const PopulateArguments& arguments) {
                              reports.size() - failed - skipped, skipped, failed, values);
   }
   if (interrupted) {
-    std::cerr << fmt::format("lcstore: interrupted: {} of {} catalogs done and journaled, {} not started; "
-                             "run the same command again to continue\n",
-                             reports.size(), arguments.catalogs.size(), not_started);
+    std::cerr << fmt::format(
+        "lcstore: interrupted: {} of {} catalogs done and journaled, {} not started; "
+        "run the same command again to continue\n",
+        reports.size(), arguments.catalogs.size(), not_started);
     return 130;
   }
   return failed == 0 ? 0 : 1;
@@ -309,13 +318,14 @@ void rechunk(const RechunkArguments& arguments) {
   const uint64_t shard_objects = std::min(arguments.object_chunk, shape[0]);
   const uint64_t shards = (shape[0] + shard_objects - 1) / shard_objects;
   if (arguments.json_output) {
-    std::cout << json{{"store", arguments.store}, {"shards", shards}, {"shard_objects", shard_objects},
-                      {"memory_budget", budget}, {"threads", arguments.threads}, {"seconds", seconds}}
+    std::cout << json{{"store", arguments.store},       {"shards", shards},
+                      {"shard_objects", shard_objects}, {"memory_budget", budget},
+                      {"threads", arguments.threads},   {"seconds", seconds}}
                      .dump(1)
               << "\n";
   } else if (!arguments.quiet) {
-    std::cout << fmt::format("rechunked {}: read layout of {} shards of {} objects in {:.2f} s\n", arguments.store, shards,
-                             shard_objects, seconds);
+    std::cout << fmt::format("rechunked {}: read layout of {} shards of {} objects in {:.2f} s\n", arguments.store,
+                             shards, shard_objects, seconds);
   }
 }
 
@@ -332,14 +342,17 @@ void print_info(const std::string& path, bool json_output) {
   };
   auto layout = [&](const json& layout_info) {
     if (!layout_info.contains("shape")) return std::string("absent");
-    std::string text = fmt::format("{} chunks [{}]", layout_info["array"].get<std::string>(), list(layout_info["chunks"]));
+    std::string text =
+        fmt::format("{} chunks [{}]", layout_info["array"].get<std::string>(), list(layout_info["chunks"]));
     if (layout_info.contains("shards")) text += fmt::format(" in shards [{}]", list(layout_info["shards"]));
     return text;
   };
   std::cout << fmt::format("store:        {}\n", info["store"].get<std::string>())
-            << fmt::format("description:  {} (created {})\n", info["description"].get<std::string>(), info["created"].get<std::string>())
+            << fmt::format("description:  {} (created {})\n", info["description"].get<std::string>(),
+                           info["created"].get<std::string>())
             << fmt::format("shape:        [{}] (object, measurement, value, epoch)\n", list(info["shape"]))
-            << fmt::format("objects:      {} (first and last: {})\n", info["n_objects"].get<uint64_t>(), list(info["object_keys"]))
+            << fmt::format("objects:      {} (first and last: {})\n", info["n_objects"].get<uint64_t>(),
+                           list(info["object_keys"]))
             << fmt::format("measurements: {}\n", list(info["measurements"]))
             << fmt::format("values:       {}\n", list(info["values"]))
             << fmt::format("epochs:       {} ({})\n", info["epochs"].size(), list(info["epochs"]))
@@ -347,10 +360,11 @@ void print_info(const std::string& path, bool json_output) {
             << fmt::format("ra range:     [{}]\n", list(info["ra_range"]))
             << fmt::format("dec range:    [{}]\n", list(info["dec_range"]))
             << fmt::format("write layout: {}\n", layout(info["write_layout"]))
-            << fmt::format("read layout:  {} ({})\n", layout(info["read_layout"]), info["read_layout"]["status"].get<std::string>())
+            << fmt::format("read layout:  {} ({})\n", layout(info["read_layout"]),
+                           info["read_layout"]["status"].get<std::string>())
             << fmt::format("queries use:  the {}\n", info["queries_use"].get<std::string>())
-            << fmt::format("populated:    {} of {} epochs ({})\n", info["populated_epochs"].size(), info["epochs"].size(),
-                           list(info["populated_epochs"]));
+            << fmt::format("populated:    {} of {} epochs ({})\n", info["populated_epochs"].size(),
+                           info["epochs"].size(), list(info["populated_epochs"]));
 }
 
 // ---- queries --------------------------------------------------------------
@@ -362,16 +376,8 @@ void warn_if_read_layout_stale(const LightCurveStore& store) {
   }
 }
 
-json epoch_variable_cell(const EpochTable::Variable& variable, size_t epoch) {
-  return std::visit(
-      [&](const auto& values) -> json {
-        if constexpr (std::is_same_v<std::decay_t<decltype(values)>, std::vector<double>>) {
-          return double_cell(values[epoch]);
-        } else {
-          return values[epoch];
-        }
-      },
-      variable.values);
+Cell epoch_variable_cell(const EpochTable::Variable& variable, size_t epoch) {
+  return std::visit([&](const auto& values) { return Cell(values[epoch]); }, variable.values);
 }
 
 struct LightCurveArguments {
@@ -397,85 +403,101 @@ void print_light_curves(const LightCurveArguments& arguments) {
   warn_if_read_layout_stale(store);
   std::optional<std::string> measurement;
   if (!arguments.measurement.empty()) measurement = arguments.measurement;
-  std::vector<LightCurve> curves = store.light_curves(objects, measurement);
 
   const EpochTable& epochs = store.epochs();
-  Records records;
-  records.columns = {"object", "epoch"};
-  for (const EpochTable::Variable& variable : epochs.variables) records.columns.push_back("epoch_" + variable.name);
-  records.columns.push_back("measurement");
-  for (const std::string& value : store.values()) records.columns.push_back(value);
+  std::vector<std::string> columns = {"object", "epoch"};
+  for (const EpochTable::Variable& variable : epochs.variables) columns.push_back("epoch_" + variable.name);
+  columns.push_back("measurement");
+  for (const std::string& value : store.values()) columns.push_back(value);
+  RecordWriter writer(std::cout, arguments.format, columns);
   const size_t n_epochs = epochs.keys.size();
   const size_t n_values = store.values().size();
-  for (const LightCurve& curve : curves) {
+  // Light curves of 1,000 epochs take 320 kB each: the objects asked for
+  // are read a batch at a time, and printed as they come.
+  constexpr uint64_t kBatchBytes = 64 << 20;
+  std::vector<Cell> record;
+  store.visit_light_curves(objects, measurement, kBatchBytes, [&](const LightCurve& curve) {
     for (size_t m = 0; m < curve.measurements.size(); ++m) {
       for (size_t e = 0; e < n_epochs; ++e) {
-        std::vector<json> row = {curve.object, epochs.keys[e]};
-        for (const EpochTable::Variable& variable : epochs.variables) row.push_back(epoch_variable_cell(variable, e));
-        row.push_back(curve.measurements[m]);
-        for (size_t v = 0; v < n_values; ++v) row.push_back(float_cell(curve.data[(m * n_values + v) * n_epochs + e]));
-        records.rows.push_back(std::move(row));
+        record = {curve.object, epochs.keys[e]};
+        for (const EpochTable::Variable& variable : epochs.variables)
+          record.push_back(epoch_variable_cell(variable, e));
+        record.push_back(curve.measurements[m]);
+        for (size_t v = 0; v < n_values; ++v) record.push_back(curve.data[(m * n_values + v) * n_epochs + e]);
+        writer.add(record);
       }
     }
-  }
-  records.print(std::cout, arguments.format);
+  });
+  writer.finish();
 }
 
 void print_epoch(const std::string& path, const std::string& key, OutputFormat format) {
   LightCurveStore store = open_store(path);
   EpochSlice slice = store.epoch(key);
-  Records records;
-  records.columns = {"object", "measurement"};
-  for (const std::string& value : store.values()) records.columns.push_back(value);
+  std::vector<std::string> columns = {"object", "measurement"};
+  for (const std::string& value : store.values()) columns.push_back(value);
+  RecordWriter writer(std::cout, format, columns);
+  std::vector<Cell> record;
   const size_t n_measurements = store.measurements().size();
   const size_t n_values = store.values().size();
   for (size_t o = 0; o < store.objects().size(); ++o) {
     for (size_t m = 0; m < n_measurements; ++m) {
-      std::vector<json> row = {store.objects()[o], store.measurements()[m]};
-      for (size_t v = 0; v < n_values; ++v) row.push_back(float_cell(slice.data[(o * n_measurements + m) * n_values + v]));
-      records.rows.push_back(std::move(row));
+      record = {store.objects()[o], store.measurements()[m]};
+      for (size_t v = 0; v < n_values; ++v) record.push_back(slice.data[(o * n_measurements + m) * n_values + v]);
+      writer.add(record);
     }
   }
-  records.print(std::cout, format);
+  writer.finish();
 }
 
 void print_matches(const LightCurveStore& store, const std::vector<ObjectMatch>& matches, bool with_separation,
                    OutputFormat format) {
-  Records records;
-  records.columns = {"object", "ra", "dec", "x_image", "y_image"};
-  if (with_separation) records.columns.push_back("separation_arcsec");
+  std::vector<std::string> columns = {"object", "ra", "dec", "x_image", "y_image"};
+  if (with_separation) columns.push_back("separation_arcsec");
+  RecordWriter writer(std::cout, format, columns);
   const ObjectTable& objects = store.object_table();
+  std::vector<Cell> record;
   for (const ObjectMatch& match : matches) {
-    std::vector<json> row = {objects.keys[match.index], double_cell(objects.ra[match.index]), double_cell(objects.dec[match.index]),
-                             float_cell(objects.x[match.index]), float_cell(objects.y[match.index])};
-    if (with_separation) row.push_back(double_cell(match.separation_arcsec));
-    records.rows.push_back(std::move(row));
+    record = {objects.keys[match.index], objects.ra[match.index], objects.dec[match.index], objects.x[match.index],
+              objects.y[match.index]};
+    if (with_separation) record.push_back(match.separation_arcsec);
+    writer.add(record);
   }
-  records.print(std::cout, format);
+  writer.finish();
 }
 
 }  // namespace
 
 void add_lightcurve_commands(CLI::App& app, int& exit_code) {
   auto create_arguments = std::make_shared<CreateArguments>();
-  CLI::App* create_command = app.add_subcommand("create", "Create a light-curve store from the detection catalog and the epoch list");
+  CLI::App* create_command =
+      app.add_subcommand("create", "Create a light-curve store from the detection catalog and the epoch list");
   create_command->footer(
       "Example:\n  lcstore create field.lcs --objects coadd.cat --epochs-file epochs.csv --object-chunk 1000\n"
       "  (epochs.csv: a header 'epoch,mjd,aorkey' and one row per epoch, or one epoch key per line)");
   create_command->add_option("STORE", create_arguments->store, "Directory of the new store")->required();
-  create_command->add_option("--objects", create_arguments->objects_catalog, "Detection (coadd) catalog defining the objects")->required();
+  create_command
+      ->add_option("--objects", create_arguments->objects_catalog, "Detection (coadd) catalog defining the objects")
+      ->required();
   auto* epochs = create_command->add_option("--epochs", create_arguments->epochs, "Comma-separated epoch keys");
-  auto* epochs_file = create_command->add_option("--epochs-file", create_arguments->epochs_file,
-                                                 "Epoch table: keys one per line, or CSV with columns epoch,<variables>...");
+  auto* epochs_file =
+      create_command->add_option("--epochs-file", create_arguments->epochs_file,
+                                 "Epoch table: keys one per line, or CSV with columns epoch,<variables>...");
   epochs->excludes(epochs_file);
   create_command->add_option("--measurements", create_arguments->measurements,
                              "Comma-separated measurements (default: every complete one of the catalog)");
-  create_command->add_option("--values", create_arguments->values, "Comma-separated values: mag,mag_err,flux,flux_err")->capture_default_str();
-  create_command->add_option("--object-chunk", create_arguments->object_chunk, "Objects per chunk of the write layout")->capture_default_str();
-  create_command->add_option("--codec", create_arguments->codecs, "Compressor of the chunks (repeatable): zstd[:L], blosc:lz4[:L], ...");
-  create_command->add_option("--table-key", create_arguments->table_key, "Prefix of the measurement names (ch1_sci -> ch1_sci-auto)");
-  create_command->add_option("--object-key", create_arguments->object_key_column, "Column identifying objects (default NUMBER, else id)");
-  create_command->add_option("--object-prefix", create_arguments->object_key_prefix, "Prefix of the object keys (I -> I123)");
+  create_command->add_option("--values", create_arguments->values, "Comma-separated values: mag,mag_err,flux,flux_err")
+      ->capture_default_str();
+  create_command->add_option("--object-chunk", create_arguments->object_chunk, "Objects per chunk of the write layout")
+      ->capture_default_str();
+  create_command->add_option("--codec", create_arguments->codecs,
+                             "Compressor of the chunks (repeatable): zstd[:L], blosc:lz4[:L], ...");
+  create_command->add_option("--table-key", create_arguments->table_key,
+                             "Prefix of the measurement names (ch1_sci -> ch1_sci-auto)");
+  create_command->add_option("--object-key", create_arguments->object_key_column,
+                             "Column identifying objects (default NUMBER, else id)");
+  create_command->add_option("--object-prefix", create_arguments->object_key_prefix,
+                             "Prefix of the object keys (I -> I123)");
   create_command->add_option("--description", create_arguments->description, "The store's description attribute");
   create_command->add_flag("--json", create_arguments->json_output, "Print the result as JSON");
   create_command->callback([create_arguments] {
@@ -486,27 +508,35 @@ void add_lightcurve_commands(CLI::App& app, int& exit_code) {
   });
 
   auto populate_arguments = std::make_shared<PopulateArguments>();
-  CLI::App* populate_command = app.add_subcommand("populate", "Write epoch catalogs into a store (safe with concurrent writers)");
+  CLI::App* populate_command =
+      app.add_subcommand("populate", "Write epoch catalogs into a store (safe with concurrent writers)");
   populate_command->footer(
       "Examples:\n  lcstore populate field.lcs --epoch r1234 epoch_r1234.cat\n"
       "  lcstore populate field.lcs --epoch-from-name 'epoch_(r[0-9]+)' catalogs/*.cat -j 4");
   populate_command->add_option("STORE", populate_arguments->store, "Store directory")->required();
-  populate_command->add_option("CATALOG", populate_arguments->catalogs, "Epoch catalogs (any supported format)")->required();
+  populate_command->add_option("CATALOG", populate_arguments->catalogs, "Epoch catalogs (any supported format)")
+      ->required();
   auto* epoch = populate_command->add_option("--epoch", populate_arguments->epoch, "Epoch key of the one catalog");
-  auto* from_name = populate_command->add_option("--epoch-from-name", populate_arguments->epoch_from_name,
-                                                 "Regular expression whose first group, found in each file name, is its epoch key");
+  auto* from_name =
+      populate_command->add_option("--epoch-from-name", populate_arguments->epoch_from_name,
+                                   "Regular expression whose first group, found in each file name, is its epoch key");
   epoch->excludes(from_name);
-  populate_command->add_option("--strategy", populate_arguments->strategy, "v0 (masked slab), v1 (region transaction) or v2 (scatter)")
+  populate_command
+      ->add_option("--strategy", populate_arguments->strategy,
+                   "v0 (masked slab), v1 (region transaction) or v2 (scatter)")
       ->capture_default_str();
   populate_command->add_option("--table-key", populate_arguments->table_key, "Prefix of the measurement names");
   populate_command->add_option("--object-key", populate_arguments->object_key_column, "Column identifying objects");
   populate_command->add_option("--object-prefix", populate_arguments->object_key_prefix, "Prefix of the object keys");
-  populate_command->add_flag("--invalid-to-nan", populate_arguments->invalid_to_nan,
-                             "Store NaN for magnitudes outside 0 < mag < 50 or errors outside 0 < err < 10 (SExtractor's 99)");
-  populate_command->add_flag("--skip-unknown-objects", populate_arguments->skip_unknown_objects, "Skip catalog objects not in the store");
+  populate_command->add_flag(
+      "--invalid-to-nan", populate_arguments->invalid_to_nan,
+      "Store NaN for magnitudes outside 0 < mag < 50 or errors outside 0 < err < 10 (SExtractor's 99)");
+  populate_command->add_flag("--skip-unknown-objects", populate_arguments->skip_unknown_objects,
+                             "Skip catalog objects not in the store");
   populate_command->add_flag("--skip-incomplete", populate_arguments->skip_incomplete,
                              "Skip measurements lacking a value column instead of failing");
-  populate_command->add_flag("--force", populate_arguments->force, "Rewrite epochs already populated from the same catalog");
+  populate_command->add_flag("--force", populate_arguments->force,
+                             "Rewrite epochs already populated from the same catalog");
   populate_command->add_option("-j,--jobs", populate_arguments->threads, "Catalogs populated at once (default: cores)");
   populate_command->add_flag("--json", populate_arguments->json_output, "Print the results as JSON");
   populate_command->add_flag("-q,--quiet", populate_arguments->quiet, "Print only errors");
@@ -516,15 +546,18 @@ void add_lightcurve_commands(CLI::App& app, int& exit_code) {
   CLI::App* rechunk_command = app.add_subcommand("rechunk", "Build the read layout (all epochs of an object together)");
   rechunk_command->footer("Example:\n  lcstore rechunk field.lcs --object-chunk 256 --memory 2GiB -j 4");
   rechunk_command->add_option("STORE", rechunk_arguments->store, "Store directory")->required();
-  rechunk_command->add_option("--object-chunk", rechunk_arguments->object_chunk, "Objects per shard of the read layout")->capture_default_str();
-  rechunk_command->add_option("--memory", rechunk_arguments->memory, "Memory budget for staged data")->capture_default_str();
+  rechunk_command->add_option("--object-chunk", rechunk_arguments->object_chunk, "Objects per shard of the read layout")
+      ->capture_default_str();
+  rechunk_command->add_option("--memory", rechunk_arguments->memory, "Memory budget for staged data")
+      ->capture_default_str();
   rechunk_command->add_option("-j,--jobs", rechunk_arguments->threads, "Threads (default: cores)");
   rechunk_command->add_flag("--json", rechunk_arguments->json_output, "Print the result as JSON");
   rechunk_command->add_flag("-q,--quiet", rechunk_arguments->quiet, "Print only errors");
   rechunk_command->callback([rechunk_arguments] { rechunk(*rechunk_arguments); });
 
   auto info_arguments = std::make_shared<std::pair<std::string, bool>>();
-  CLI::App* info_command = app.add_subcommand("info", "Summarise a store: shape, layouts, coordinates, populated epochs");
+  CLI::App* info_command =
+      app.add_subcommand("info", "Summarise a store: shape, layouts, coordinates, populated epochs");
   info_command->footer("Example:\n  lcstore info field.lcs --json");
   info_command->add_option("STORE", info_arguments->first, "Store directory")->required();
   info_command->add_flag("--json", info_arguments->second, "Print as JSON");
@@ -532,8 +565,9 @@ void add_lightcurve_commands(CLI::App& app, int& exit_code) {
 
   auto curve_arguments = std::make_shared<LightCurveArguments>();
   CLI::App* curve_command = app.add_subcommand("lightcurve", "Print the light curves of objects");
-  curve_command->footer("Examples:\n  lcstore lightcurve field.lcs 42 --measurement auto\n"
-                        "  lcstore lightcurve field.lcs --objects-file ids.txt --format csv > curves.csv");
+  curve_command->footer(
+      "Examples:\n  lcstore lightcurve field.lcs 42 --measurement auto\n"
+      "  lcstore lightcurve field.lcs --objects-file ids.txt --format csv > curves.csv");
   curve_command->add_option("STORE", curve_arguments->store, "Store directory")->required();
   curve_command->add_option("OBJECT", curve_arguments->objects, "Object keys");
   curve_command->add_option("--objects-file", curve_arguments->objects_file, "File of object keys, one per line");
@@ -551,7 +585,8 @@ void add_lightcurve_commands(CLI::App& app, int& exit_code) {
   epoch_command->add_option("STORE", epoch_arguments->store, "Store directory")->required();
   epoch_command->add_option("KEY", epoch_arguments->key, "Epoch key")->required();
   add_format_options(epoch_command, epoch_arguments->format);
-  epoch_command->callback([epoch_arguments] { print_epoch(epoch_arguments->store, epoch_arguments->key, epoch_arguments->format); });
+  epoch_command->callback(
+      [epoch_arguments] { print_epoch(epoch_arguments->store, epoch_arguments->key, epoch_arguments->format); });
 
   struct RegionArguments {
     std::string store;
@@ -562,7 +597,9 @@ void add_lightcurve_commands(CLI::App& app, int& exit_code) {
   CLI::App* region_command = app.add_subcommand("region", "List the objects in an RA/Dec box (RA may wrap through 0)");
   region_command->footer("Example:\n  lcstore region field.lcs --ra 359.5 0.5 --dec -1 1   (wraps through RA 0)");
   region_command->add_option("STORE", region_arguments->store, "Store directory")->required();
-  region_command->add_option("--ra", region_arguments->ra, "RA_MIN RA_MAX in degrees; RA_MIN > RA_MAX wraps")->expected(2)->required();
+  region_command->add_option("--ra", region_arguments->ra, "RA_MIN RA_MAX in degrees; RA_MIN > RA_MAX wraps")
+      ->expected(2)
+      ->required();
   region_command->add_option("--dec", region_arguments->dec, "DEC_MIN DEC_MAX in degrees")->expected(2)->required();
   add_format_options(region_command, region_arguments->format);
   region_command->callback([region_arguments] {
@@ -582,7 +619,9 @@ void add_lightcurve_commands(CLI::App& app, int& exit_code) {
   cone_command->add_option("STORE", cone_arguments->store, "Store directory")->required();
   cone_command->add_option("--ra", cone_arguments->ra, "RA in degrees")->required();
   cone_command->add_option("--dec", cone_arguments->dec, "Dec in degrees")->required()->check(CLI::Range(-90.0, 90.0));
-  cone_command->add_option("--radius", cone_arguments->radius, "Radius in arcseconds")->required()->check(CLI::PositiveNumber);
+  cone_command->add_option("--radius", cone_arguments->radius, "Radius in arcseconds")
+      ->required()
+      ->check(CLI::PositiveNumber);
   add_format_options(cone_command, cone_arguments->format);
   cone_command->callback([cone_arguments] {
     LightCurveStore store = open_store(cone_arguments->store);

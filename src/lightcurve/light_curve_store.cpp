@@ -338,6 +338,20 @@ void LightCurveStore::read_curves(const Array& array, const std::vector<std::pai
   }
 }
 
+void LightCurveStore::visit_light_curves(const std::vector<std::string>& objects,
+                                         const std::optional<std::string>& measurement, uint64_t batch_bytes,
+                                         const std::function<void(const LightCurve&)>& visit) const {
+  for (const std::string& object : objects) object_index(object);
+  const uint64_t curve_bytes =
+      (measurement ? 1 : measurements_.size()) * values_.size() * epochs_.keys.size() * sizeof(float);
+  const size_t batch_objects = std::max<uint64_t>(1, batch_bytes / std::max<uint64_t>(1, curve_bytes));
+  for (size_t first = 0; first < objects.size(); first += batch_objects) {
+    const auto begin = objects.begin() + static_cast<ptrdiff_t>(first);
+    const std::vector<std::string> batch(begin, begin + static_cast<ptrdiff_t>(std::min(batch_objects, objects.size() - first)));
+    for (const LightCurve& curve : light_curves(batch, measurement)) visit(curve);
+  }
+}
+
 LightCurve LightCurveStore::light_curve(const std::string& object,
                                         const std::optional<std::string>& measurement) const {
   return std::move(light_curves({object}, measurement).front());

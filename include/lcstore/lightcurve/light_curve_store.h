@@ -189,6 +189,13 @@ class LightCurveStore {
   // Many objects at once, read in storage order (cheaper than one by one).
   std::vector<LightCurve> light_curves(const std::vector<std::string>& objects,
                                        const std::optional<std::string>& measurement = {}) const;
+  // The same, for as many objects as asked, in memory a batch at a time:
+  // calls `visit` with each light curve in the order of `objects`, reading
+  // them in batches of at most `batch_bytes` of values (at least one curve),
+  // each batch in storage order. Every object is looked up before the first
+  // read, so an unknown one throws Error(kNotFound) before any visit.
+  void visit_light_curves(const std::vector<std::string>& objects, const std::optional<std::string>& measurement,
+                          uint64_t batch_bytes, const std::function<void(const LightCurve&)>& visit) const;
   EpochSlice epoch(const std::string& key) const;
   // Objects with dec_min <= dec <= dec_max and RA in [ra_min, ra_max], where
   // ra_min > ra_max means the box wraps through RA 0/360.
