@@ -346,6 +346,33 @@ void bulk_extraction(const fs::path& scratch) {
   const double extraction = median_seconds(kRuns, [&] {
     if (store.light_curves(objects).size() != objects.size()) std::abort();
   });
+  // The command a user runs: `lcstore lightcurve` with the same objects in
+  // a file, printing csv (timed with its peak RSS by /usr/bin/time).
+  const fs::path objects_file = scratch / "bulk-objects.txt";
+  {
+    std::ofstream out(objects_file);
+    for (const std::string& object : objects) out << object << "\n";
+  }
+  const std::string command =
+      fmt::format("{} lightcurve {} --objects-file {} --format csv", LCSTORE_CLI, path.string(), objects_file.string());
+  const fs::path time_file = scratch / "bulk-time.txt";
+  std::vector<double> cli_times;
+  unsigned long long cli_peak_kib = 0;
+  for (int run = 0; run < kRuns; ++run) {
+    const std::string timed = fmt::format("/usr/bin/time -f '%e %M' -o {} {} > /dev/null", time_file.string(), command);
+    if (std::system(timed.c_str()) != 0) std::abort();
+    std::ifstream times(time_file);
+    double seconds = 0;
+    unsigned long long peak_kib = 0;
+    if (!(times >> seconds >> peak_kib)) std::abort();
+    cli_times.push_back(seconds);
+    cli_peak_kib = std::max(cli_peak_kib, peak_kib);
+  }
+  FILE* counted = ::popen((command + " | wc -c").c_str(), "r");
+  unsigned long long csv_bytes = 0;
+  if (counted == nullptr || std::fscanf(counted, "%llu", &csv_bytes) != 1 || ::pclose(counted) != 0) std::abort();
+  const double cli = median(cli_times);
+
   const double gigabytes = static_cast<double>(size.bytes()) / 1e9;
   fmt::print(
       "bulk extraction: {} objects x {} measurements x 2 values x {} epochs, {} MB, in random order "
@@ -357,7 +384,12 @@ void bulk_extraction(const fs::path& scratch) {
   fmt::print("  {:<44} {:>8.3f} s {:>6.2f} GB/s  {:.2f}x read() dropped, {:.2f}x read() kept\n",
              "lcstore light_curves(all objects)", extraction, gigabytes / extraction, raw / extraction,
              raw_kept / extraction);
+  fmt::print("  {:<44} {:>8.3f} s {:>6.2f} GB/s  {:.3f}x read() kept; peak RSS {} MiB; {} MB of csv, {:.0f} MB/s\n",
+             "lcstore lightcurve --objects-file, csv", cli, gigabytes / cli, raw_kept / cli, cli_peak_kib / 1024,
+             csv_bytes / 1000000, static_cast<double>(csv_bytes) / 1e6 / cli);
   fs::remove_all(path);
+  fs::remove(objects_file);
+  fs::remove(time_file);
 }
 
 void light_curve_latency(const fs::path& scratch) {
