@@ -507,6 +507,24 @@ TEST_P(Populate, TableKeyPrefixesTheCatalogsMeasurements) {
   expect_epoch_holds(*store, "e0", ch2, {.measurements = {"ch2-auto"}, .table_key = "ch2"});
 }
 
+// Integer catalog keys are compared with the store's keys as numbers only
+// where the store's keys are integers as std::to_string writes them: a key
+// "03" is not object 3.
+TEST_P(Populate, IntegerKeysMatchOnlyKeysWrittenAsIntegers) {
+  CreateOptions options = synthetic_create_options();
+  options.objects.keys[2] = "0" + options.objects.keys[2];
+  ScratchLightCurves store(GetParam(), options);
+  const Table catalog = epoch_catalog(1);
+  const std::string number = std::to_string(catalog.column("NUMBER").int64s()[2]);
+  EXPECT_TRUE(ThrowsError(
+      ErrorKind::kBadInput, [&] { store->populate("e1", catalog, {}); },
+      [&](const Error& error) {
+        EXPECT_NE(error.reason().find("(first: " + number + ")"), std::string::npos) << error.reason();
+      }));
+  EXPECT_EQ(store->populate("e1", catalog, {.skip_unknown_objects = true}).unknown_objects_skipped, 1u);
+  EXPECT_EQ(count_nan(read_cells(store->write_layout()).object(2)), 2u * 2 * kEpochs.size());
+}
+
 TEST_P(Populate, ObjectKeyPrefixNamesTheStoresObjects) {
   ScratchLightCurves store(GetParam(), synthetic_create_options(kMeasurements, "I"));
   EXPECT_EQ(store->objects().front(), "I1");
@@ -897,9 +915,9 @@ TEST_P(Queries, VisitLightCurvesReadsInBatchesInTheRequestedOrder) {
   std::vector<std::string> with_unknown = store_->objects();
   with_unknown.push_back("nope");
   uint64_t visits = 0;
-  EXPECT_LCSTORE_ERROR(store_->visit_light_curves(with_unknown, std::nullopt, curve_bytes,
-                                                  [&](const LightCurve&) { ++visits; }),
-                       kNotFound);
+  EXPECT_LCSTORE_ERROR(
+      store_->visit_light_curves(with_unknown, std::nullopt, curve_bytes, [&](const LightCurve&) { ++visits; }),
+      kNotFound);
   EXPECT_EQ(visits, 0u);
 }
 

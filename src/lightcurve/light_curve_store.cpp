@@ -5,6 +5,7 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <numbers>
@@ -223,6 +224,15 @@ void LightCurveStore::load_labels() {
                 "shape does not match the object, measurement, value and epoch coordinates");
   }
   for (uint64_t row = 0; row < objects_.keys.size(); ++row) object_rows_.emplace(objects_.keys[row], row);
+  for (const std::string& key : objects_.keys) {
+    int64_t number = 0;
+    const auto [end, error] = std::from_chars(key.data(), key.data() + key.size(), number);
+    if (error != std::errc() || end != key.data() + key.size() || std::to_string(number) != key) {
+      integer_object_keys_.clear();
+      break;
+    }
+    integer_object_keys_.push_back(number);
+  }
   for (uint64_t row = 0; row < epochs_.keys.size(); ++row) epoch_rows_.emplace(epochs_.keys[row], row);
 }
 
@@ -347,7 +357,8 @@ void LightCurveStore::visit_light_curves(const std::vector<std::string>& objects
   const size_t batch_objects = std::max<uint64_t>(1, batch_bytes / std::max<uint64_t>(1, curve_bytes));
   for (size_t first = 0; first < objects.size(); first += batch_objects) {
     const auto begin = objects.begin() + static_cast<ptrdiff_t>(first);
-    const std::vector<std::string> batch(begin, begin + static_cast<ptrdiff_t>(std::min(batch_objects, objects.size() - first)));
+    const std::vector<std::string> batch(
+        begin, begin + static_cast<ptrdiff_t>(std::min(batch_objects, objects.size() - first)));
     for (const LightCurve& curve : light_curves(batch, measurement)) visit(curve);
   }
 }

@@ -149,7 +149,19 @@ PopulateResult LightCurveStore::populate(const std::string& epoch, const catalog
                                            .object_key_column = options.object_key_column,
                                            .object_key_prefix = options.object_key_prefix});
   EpochCells cells;
-  const std::vector<std::string> keys = mapping.object_keys(catalog);
+  // Integer keys (NUMBER) of a store whose keys are all integers are
+  // compared as numbers: making a string of each was a tenth of populate.
+  const catalog::Column& key_column = catalog.column(mapping.object_key_column());
+  const bool integer_keys = key_column.type() == catalog::ColumnType::kInt64 && options.object_key_prefix.empty() &&
+                            !integer_object_keys_.empty();
+  const std::vector<std::string> keys = integer_keys ? std::vector<std::string>() : mapping.object_keys(catalog);
+  const std::span<const int64_t> numbers = integer_keys ? std::span(key_column.int64s()) : std::span<const int64_t>();
+  auto key_of = [&](size_t catalog_row) {
+    return integer_keys ? std::to_string(numbers[catalog_row]) : keys[catalog_row];
+  };
+  auto is_row_of = [&](uint64_t row, size_t catalog_row) {
+    return integer_keys ? integer_object_keys_[row] == numbers[catalog_row] : objects_.keys[row] == keys[catalog_row];
+  };
   std::vector<std::string> unknown;
   // Epoch catalogs of a dual-image run list the objects in the detection
   // catalog's order, which is the store's, some objects possibly left out:
@@ -158,12 +170,13 @@ PopulateResult LightCurveStore::populate(const std::string& epoch, const catalog
   // holding every other object).
   constexpr uint64_t kRowsAhead = 4;
   const uint64_t n_store_rows = objects_.keys.size();
+  const size_t n_catalog_rows = key_column.size();
   uint64_t next_row = 0;
-  for (size_t catalog_row = 0; catalog_row < keys.size(); ++catalog_row) {
-    const std::string& key = keys[catalog_row];
+  for (size_t catalog_row = 0; catalog_row < n_catalog_rows; ++catalog_row) {
     uint64_t row = next_row;
-    while (row < std::min(n_store_rows, next_row + kRowsAhead) && objects_.keys[row] != key) ++row;
+    while (row < std::min(n_store_rows, next_row + kRowsAhead) && !is_row_of(row, catalog_row)) ++row;
     if (row == std::min(n_store_rows, next_row + kRowsAhead)) {
+      const std::string key = key_of(catalog_row);
       auto found = object_rows_.find(key);
       if (found == object_rows_.end()) {
         unknown.push_back(key);
@@ -174,13 +187,13 @@ PopulateResult LightCurveStore::populate(const std::string& epoch, const catalog
     cells.rows.emplace_back(row, catalog_row);
     next_row = row + 1;
   }
+  result.unknown_objects_skipped = n_catalog_rows - cells.rows.size();
   if (!unknown.empty() && !options.skip_unknown_objects) {
     unknown.resize(std::min<size_t>(unknown.size(), 5));
     throw Error(ErrorKind::kBadInput, catalog.source(),
                 fmt::format("{} object(s) not in the store (first: {}); use --skip-unknown-objects to ignore them",
-                            keys.size() - cells.rows.size(), fmt::join(unknown, ", ")));
+                            n_catalog_rows - cells.rows.size(), fmt::join(unknown, ", ")));
   }
-  result.unknown_objects_skipped = keys.size() - cells.rows.size();
   if (!std::is_sorted(cells.rows.begin(), cells.rows.end())) std::sort(cells.rows.begin(), cells.rows.end());
   for (size_t i = 1; i < cells.rows.size(); ++i) {
     if (cells.rows[i].first == cells.rows[i - 1].first) {

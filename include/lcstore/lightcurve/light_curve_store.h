@@ -222,6 +222,9 @@ class LightCurveStore {
   std::vector<std::string> measurements_;
   std::vector<std::string> values_;
   std::unordered_map<std::string, uint64_t> object_rows_;
+  // The object keys as numbers, when every one is an integer written as
+  // std::to_string writes it (SExtractor's NUMBER); else empty.
+  std::vector<int64_t> integer_object_keys_;
   std::unordered_map<std::string, uint64_t> epoch_rows_;
   std::shared_ptr<const DeclinationIndex> declination_index_;  // for region and cone
 };
