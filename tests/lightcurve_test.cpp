@@ -94,7 +94,7 @@ Cells read_cells(const zarr::Array& array) {
 bool same_cell(float a, float b) { return a == b || (std::isnan(a) && std::isnan(b)); }
 
 // Passes when both hold the same cells (NaN equal to NaN); else names the first differences.
-::testing::AssertionResult SameCells(const std::vector<float>& expected, const std::vector<float>& actual) {
+::testing::AssertionResult SameCells(std::span<const float> expected, std::span<const float> actual) {
   if (expected.size() != actual.size()) {
     return ::testing::AssertionFailure() << expected.size() << " cells expected, got " << actual.size();
   }
@@ -109,7 +109,7 @@ bool same_cell(float a, float b) { return a == b || (std::isnan(a) && std::isnan
   return failure << "\n" << differences << " of " << expected.size() << " cells differ";
 }
 
-size_t count_nan(const std::vector<float>& cells) {
+size_t count_nan(std::span<const float> cells) {
   return static_cast<size_t>(std::count_if(cells.begin(), cells.end(), [](float c) { return std::isnan(c); }));
 }
 
@@ -919,6 +919,41 @@ TEST_P(Queries, VisitLightCurvesReadsInBatchesInTheRequestedOrder) {
       store_->visit_light_curves(with_unknown, std::nullopt, curve_bytes, [&](const LightCurve&) { ++visits; }),
       kNotFound);
   EXPECT_EQ(visits, 0u);
+}
+
+// Curves are read into blocks of at most 16 MiB: 60 curves of 640 kB
+// span three, and every value still lands in its own curve.
+TEST(LightCurvesLarge, CurvesSpanningSeveralBlocksHoldTheirOwnValues) {
+  constexpr uint64_t kObjects = 60, kCurveMeasurements = 40, kManyEpochs = 2000;
+  CreateOptions options;
+  std::vector<std::string> epochs;
+  for (uint64_t e = 0; e < kManyEpochs; ++e) epochs.push_back("e" + std::to_string(e));
+  options.epochs = EpochTable::from_keys(epochs);
+  for (uint64_t o = 0; o < kObjects; ++o) {
+    options.objects.keys.push_back(std::to_string(o + 1));
+    options.objects.ra.push_back(10.0);
+    options.objects.dec.push_back(0.01 * static_cast<double>(o));
+    options.objects.x.push_back(1.0f);
+    options.objects.y.push_back(1.0f);
+  }
+  for (uint64_t m = 0; m < kCurveMeasurements; ++m) options.measurements.push_back("m" + std::to_string(m));
+  options.object_chunk = 16;
+  ScratchLightCurves store(StoreKind::kMemory, options);
+  const uint64_t curve_values = kCurveMeasurements * 2 * kManyEpochs;
+  std::vector<float> values(kObjects * curve_values);
+  for (size_t i = 0; i < values.size(); ++i) values[i] = static_cast<float>(i % 1000003);
+  zarr::Array array = zarr::Array::open(store.scratch().store(), "lightcurves");
+  array.write<float>(zarr::select_all(array.shape()), values);
+  store->rechunk({.object_chunk = 8});
+  std::vector<std::string> requested = store->objects();
+  std::shuffle(requested.begin(), requested.end(), std::mt19937(6));
+  const std::vector<LightCurve> curves = store->light_curves(requested);
+  ASSERT_EQ(curves.size(), kObjects);
+  for (size_t i = 0; i < kObjects; ++i) {
+    const uint64_t o = store->object_index(requested[i]);
+    EXPECT_EQ(curves[i].object, requested[i]);
+    EXPECT_TRUE(SameCells(std::span(values).subspan(o * curve_values, curve_values), curves[i].data)) << requested[i];
+  }
 }
 
 TEST_P(Queries, EpochSliceEqualsTheCells) {

@@ -30,6 +30,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <variant>
@@ -139,7 +140,11 @@ struct LightCurve {
   float x, y;
   std::vector<std::string> measurements;  // the selected ones
   std::vector<std::string> values;
-  std::vector<float> data;  // measurements.size() x values.size() x n_epochs
+  std::span<const float> data;  // measurements.size() x values.size() x n_epochs
+  // Holds `data`. The curves that one call returns share one block, which
+  // the reads fill straight from storage (copying each curve out of a read
+  // buffer took as long as the reads), so a curve kept keeps the block.
+  std::shared_ptr<const float[]> storage;
 };
 
 // Every object's values at one epoch: data[o][m][v].
