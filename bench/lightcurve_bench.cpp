@@ -343,9 +343,15 @@ void bulk_extraction(const fs::path& scratch) {
   };
   const double raw = median_seconds(kRuns, [&] { read_files(false); });
   const double raw_kept = median_seconds(kRuns, [&] { read_files(true); });
-  const double extraction = median_seconds(kRuns, [&] {
+  // The first run faults in the memory of the curves, which the kept
+  // baseline's buffer had touched beforehand; it is shown on its own, and
+  // the median is of the runs after it.
+  constexpr int kBulkRuns = 5;
+  auto extract = [&] {
     if (store.light_curves(objects).size() != objects.size()) std::abort();
-  });
+  };
+  const double first_extraction = median_seconds(1, extract);
+  const double extraction = median_seconds(kBulkRuns, extract);
   // The command a user runs: `lcstore lightcurve` with the same objects in
   // a file, printing csv (timed with its peak RSS by /usr/bin/time).
   const fs::path objects_file = scratch / "bulk-objects.txt";
@@ -381,9 +387,11 @@ void bulk_extraction(const fs::path& scratch) {
   fmt::print("  {:<44} {:>8.3f} s {:>6.2f} GB/s\n", "read() of the read layout's files, dropped", raw, gigabytes / raw);
   fmt::print("  {:<44} {:>8.3f} s {:>6.2f} GB/s\n", "read() of the read layout's files, all kept", raw_kept,
              gigabytes / raw_kept);
-  fmt::print("  {:<44} {:>8.3f} s {:>6.2f} GB/s  {:.2f}x read() dropped, {:.2f}x read() kept\n",
+  fmt::print("  {:<44} {:>8.3f} s {:>6.2f} GB/s  (page faults of the new memory)\n",
+             "lcstore light_curves(all objects), first run", first_extraction, gigabytes / first_extraction);
+  fmt::print("  {:<44} {:>8.3f} s {:>6.2f} GB/s  {:.2f}x read() dropped, {:.2f}x read() kept (median of {})\n",
              "lcstore light_curves(all objects)", extraction, gigabytes / extraction, raw / extraction,
-             raw_kept / extraction);
+             raw_kept / extraction, kBulkRuns);
   fmt::print("  {:<44} {:>8.3f} s {:>6.2f} GB/s  {:.3f}x read() kept; peak RSS {} MiB; {} MB of csv, {:.0f} MB/s\n",
              "lcstore lightcurve --objects-file, csv", cli, gigabytes / cli, raw_kept / cli, cli_peak_kib / 1024,
              csv_bytes / 1000000, static_cast<double>(csv_bytes) / 1e6 / cli);

@@ -57,6 +57,20 @@ uint64_t parse_size(const std::string& text) {
 
 // ---- create ---------------------------------------------------------------
 
+// How catalog columns name the store's measurements and objects, as create
+// and populate both take them.
+struct CatalogKeys {
+  std::string table_key;
+  std::string object_key_column;
+  std::string object_key_prefix;
+};
+
+void add_catalog_key_options(CLI::App* command, CatalogKeys& keys) {
+  command->add_option("--table-key", keys.table_key, "Prefix of the measurement names (ch1_sci -> ch1_sci-auto)");
+  command->add_option("--object-key", keys.object_key_column, "Column identifying objects (default NUMBER, else id)");
+  command->add_option("--object-prefix", keys.object_key_prefix, "Prefix of the object keys (I -> I123)");
+}
+
 struct CreateArguments {
   std::string store;
   std::string objects_catalog;
@@ -66,9 +80,7 @@ struct CreateArguments {
   std::string values = "mag,mag_err";
   uint64_t object_chunk = 1000;
   std::vector<std::string> codecs;
-  std::string table_key;
-  std::string object_key_column;
-  std::string object_key_prefix;
+  CatalogKeys keys;
   std::string description = "lcstore light curves";
   bool json_output = false;
 };
@@ -80,9 +92,9 @@ void create(const CreateArguments& arguments) {
   if (options.values.empty()) throw Error(ErrorKind::kInvalidArgument, "--values", "names no value");
   catalog::Catalog coadd = catalog::read_catalog(arguments.objects_catalog);
   catalog::ColumnMapping mapping(coadd.table, {.values = options.values,
-                                               .table_key = arguments.table_key,
-                                               .object_key_column = arguments.object_key_column,
-                                               .object_key_prefix = arguments.object_key_prefix});
+                                               .table_key = arguments.keys.table_key,
+                                               .object_key_column = arguments.keys.object_key_column,
+                                               .object_key_prefix = arguments.keys.object_key_prefix});
   options.objects = ObjectTable::from_catalog(coadd.table, mapping);
   options.epochs = arguments.epochs_file.empty() ? EpochTable::from_keys(split_list(arguments.epochs))
                                                  : EpochTable::read(arguments.epochs_file);
@@ -125,9 +137,7 @@ struct PopulateArguments {
   std::string epoch_from_name;
   std::vector<std::string> catalogs;
   std::string strategy = "v0";
-  std::string table_key;
-  std::string object_key_column;
-  std::string object_key_prefix;
+  CatalogKeys keys;
   bool invalid_to_nan = false;
   bool skip_unknown_objects = false;
   bool skip_incomplete = false;
@@ -189,9 +199,9 @@ json populate_one(LightCurveStore& store, const std::string& epoch, const std::s
     catalog::Catalog catalog = catalog::read_catalog(path, {.invalid_to_nan = arguments.invalid_to_nan});
     PopulateOptions options{
         .strategy = parse_strategy(arguments.strategy),
-        .table_key = arguments.table_key,
-        .object_key_column = arguments.object_key_column,
-        .object_key_prefix = arguments.object_key_prefix,
+        .table_key = arguments.keys.table_key,
+        .object_key_column = arguments.keys.object_key_column,
+        .object_key_prefix = arguments.keys.object_key_prefix,
         .skip_unknown_objects = arguments.skip_unknown_objects,
         .skip_incomplete = arguments.skip_incomplete,
         .journal_id = catalog_content_id(path) + (arguments.invalid_to_nan ? " invalid_to_nan" : ""),
@@ -492,12 +502,7 @@ void add_lightcurve_commands(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   create_command->add_option("--codec", create_arguments->codecs,
                              "Compressor of the chunks (repeatable): zstd[:L], blosc:lz4[:L], ...");
-  create_command->add_option("--table-key", create_arguments->table_key,
-                             "Prefix of the measurement names (ch1_sci -> ch1_sci-auto)");
-  create_command->add_option("--object-key", create_arguments->object_key_column,
-                             "Column identifying objects (default NUMBER, else id)");
-  create_command->add_option("--object-prefix", create_arguments->object_key_prefix,
-                             "Prefix of the object keys (I -> I123)");
+  add_catalog_key_options(create_command, create_arguments->keys);
   create_command->add_option("--description", create_arguments->description, "The store's description attribute");
   create_command->add_flag("--json", create_arguments->json_output, "Print the result as JSON");
   create_command->callback([create_arguments] {
@@ -525,9 +530,7 @@ void add_lightcurve_commands(CLI::App& app, int& exit_code) {
       ->add_option("--strategy", populate_arguments->strategy,
                    "v0 (masked slab), v1 (region transaction) or v2 (scatter)")
       ->capture_default_str();
-  populate_command->add_option("--table-key", populate_arguments->table_key, "Prefix of the measurement names");
-  populate_command->add_option("--object-key", populate_arguments->object_key_column, "Column identifying objects");
-  populate_command->add_option("--object-prefix", populate_arguments->object_key_prefix, "Prefix of the object keys");
+  add_catalog_key_options(populate_command, populate_arguments->keys);
   populate_command->add_flag(
       "--invalid-to-nan", populate_arguments->invalid_to_nan,
       "Store NaN for magnitudes outside 0 < mag < 50 or errors outside 0 < err < 10 (SExtractor's 99)");
