@@ -1060,13 +1060,15 @@ TEST(Cone, AgreesWithBruteForceNearestFirst) {
   const std::vector<SkyPoint> points = random_sky(300);
   auto memory = std::make_shared<MemoryStore>();
   const LightCurveStore store = sky_store(memory, points);
+  // Cones around a pole, across RA 0/360, and near a pole without holding
+  // it (their RA reach, asin(sin r / cos dec), is tens of degrees).
   struct Cone {
     SkyPoint center;
     double radius_arcsec;
   };
   const std::vector<Cone> cones = {{{0.0, 0.0}, 300},    {{359.95, 0.05}, 250}, {{0.08, -0.1}, 400},
                                    {{123.0, 89.9}, 600}, {{301.0, -89.9}, 700}, {{200.0, 30.0}, 90000},
-                                   {{0.0, 90.0}, 900}};
+                                   {{0.0, 90.0}, 900},   {{45.0, 89.75}, 600},  {{190.0, -89.8}, 500}};
   constexpr double kTolerance = 1e-6;  // arcsec: points this close to the edge may go either way
   for (const Cone& cone : cones) {
     SCOPED_TRACE(::testing::Message() << "cone at " << cone.center.ra << " " << cone.center.dec << " radius "
