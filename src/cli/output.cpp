@@ -94,6 +94,14 @@ RecordWriter::RecordWriter(std::ostream& out, OutputFormat format, std::vector<s
       for (const std::string& column : columns_) widths_.push_back(column.size());
       break;
     case OutputFormat::kJson:
+      // Each record repeats the column names: they are quoted once here.
+      for (size_t c = 0; c < columns_.size(); ++c) {
+        fmt::memory_buffer key;
+        fmt::format_to(std::back_inserter(key), "{}\n  ", c == 0 ? "" : ",");
+        Cell(columns_[c]).append_json(key);
+        fmt::format_to(std::back_inserter(key), ": ");
+        json_keys_.emplace_back(key.data(), key.size());
+      }
       break;
   }
 }
@@ -104,9 +112,7 @@ void RecordWriter::add(std::span<const Cell> record) {
     case OutputFormat::kJson: {
       fmt::format_to(std::back_inserter(buffer_), "{}\n {{", records_ == 0 ? "[" : ",");
       for (size_t c = 0; c < record.size(); ++c) {
-        fmt::format_to(std::back_inserter(buffer_), "{}\n  ", c == 0 ? "" : ",");
-        Cell(columns_[c]).append_json(buffer_);
-        fmt::format_to(std::back_inserter(buffer_), ": ");
+        buffer_.append(json_keys_[c]);
         record[c].append_json(buffer_);
       }
       fmt::format_to(std::back_inserter(buffer_), "\n }}");

@@ -92,6 +92,8 @@ class RecordWriter {
   // Table only: the rows held back and the column widths once known.
   std::vector<std::vector<std::string>> held_rows_;
   std::vector<size_t> widths_;
+  // Json only: what precedes each column's value in a record (",\n  \"name\": ").
+  std::vector<std::string> json_keys_;
 };
 
 }  // namespace lcstore::cli
