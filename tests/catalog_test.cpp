@@ -3,6 +3,7 @@
 // from the content, the column mapping, the 99.0 rule, and broken catalogs
 // fail with a lcstore::Error naming file, line and column.
 #include <fitsio.h>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -35,6 +36,8 @@ using catalog::MappingOptions;
 using catalog::read_catalog;
 using catalog::Table;
 using catalog::Value;
+using ::testing::ElementsAre;
+using ::testing::ElementsAreArray;
 
 const fs::path kField = fs::path(LCSTORE_FIXTURES) / "sextractor-field-a";
 const std::vector<std::string> kCatalogs = {"coadd", "epoch_000", "epoch_001", "epoch_002", "epoch_003"};
@@ -306,8 +309,8 @@ TEST(CatalogText, CsvQuotesBlanksCrLfAndByteOrderMark) {
   const Catalog csv = read_catalog(path);
   EXPECT_EQ(csv.format, Format::kCsv);
   EXPECT_EQ(csv.table.column_names(), (std::vector<std::string>{"id", "mag_auto", "magerr_auto"}));
-  EXPECT_EQ(csv.table.column("id").int64s(), (std::vector<int64_t>{1, 2, 3}));
-  EXPECT_EQ(csv.table.column("mag_auto").float64s(), (std::vector<double>{20.5, 21.25, 22.0}));
+  EXPECT_THAT(csv.table.column("id").int64s(), ElementsAre(1, 2, 3));
+  EXPECT_THAT(csv.table.column("mag_auto").float64s(), ElementsAre(20.5, 21.25, 22.0));
   const auto& errors = csv.table.column("magerr_auto").float64s();
   EXPECT_EQ(errors[0], 0.1);
   EXPECT_TRUE(std::isnan(errors[1])) << "an empty cell is a missing value";
@@ -331,7 +334,7 @@ TEST(CatalogText, EcsvStringsCommaDelimiterAndMissingValues) {
              "8,plain,\"\"\n");
   const Catalog ecsv = read_catalog(path);
   EXPECT_EQ(ecsv.format, Format::kEcsv);
-  EXPECT_EQ(ecsv.table.column("id").int64s(), (std::vector<int64_t>{7, 8}));
+  EXPECT_THAT(ecsv.table.column("id").int64s(), ElementsAre(7, 8));
   EXPECT_EQ(ecsv.table.column("label").strings(), (std::vector<std::string>{"a, \"b\"", "plain"}));
   EXPECT_TRUE(std::isnan(ecsv.table.column("MAG_AUTO").float64s()[0]));
   EXPECT_TRUE(std::isnan(ecsv.table.column("MAG_AUTO").float64s()[1]));
@@ -347,7 +350,7 @@ TEST(CatalogText, AsciiHeadLastParameterMayBeAVector) {
              "   2  21.1 21.2 21.3\n");
   const Table table = read_catalog(path).table;
   EXPECT_EQ(table.column_names(), (std::vector<std::string>{"NUMBER", "MAG_APER", "MAG_APER_1", "MAG_APER_2"}));
-  EXPECT_EQ(table.column("MAG_APER_2").float64s(), (std::vector<double>{99.0, 21.3}));
+  EXPECT_THAT(table.column("MAG_APER_2").float64s(), ElementsAre(99.0, 21.3));
 }
 
 // A header and no rows is a catalog of no objects (an epoch where nothing was
@@ -797,7 +800,7 @@ TEST(FitsFieldTypes, EveryFieldTypeReadsAsWritten) {
   expect_numbers("SCALED", ColumnType::kFloat64, scaled);
   expect_numbers("UNSIGNED", ColumnType::kInt64, unsigned_values);
   expect_numbers("FLAG", ColumnType::kInt64, {1, 0, 1, 1, 0});
-  EXPECT_EQ(table.column("K").int64s(), std::vector<int64_t>(k.begin(), k.end()));
+  EXPECT_THAT(table.column("K").int64s(), ElementsAreArray(k));
   EXPECT_EQ(table.column("TEXT").strings(), texts);
   for (size_t n = 0; n < 3; ++n) {
     const std::string name = n == 0 ? "VEC" : "VEC_" + std::to_string(n);
@@ -931,7 +934,7 @@ TEST(LargeFitsTables, AnLdacObjectsExtensionAfterALargeTableIsFound) {
   LargeFitsTable::write(path, "OBJECTS", false, "LDAC_OBJECTS");
   const Catalog catalog = read_catalog(path);
   EXPECT_EQ(catalog.format, Format::kFitsLdac);
-  EXPECT_EQ(catalog.table.column("NUMBER").int64s(), (std::vector<int64_t>{7, 8, 9}));
+  EXPECT_THAT(catalog.table.column("NUMBER").int64s(), ElementsAre(7, 8, 9));
   // Another table after it does not change which one is read.
   const fs::path other = dir.path() / "then_other.fits";
   LargeFitsTable::write(other, "OBJECTS", false, "OTHER");

@@ -20,9 +20,9 @@ const char* to_string(ColumnType type) {
 
 namespace {
 
-template <typename T>
-const std::vector<T>& cells_as(const Column::Cells& cells, const std::string& name, ColumnType wanted) {
-  if (const auto* typed = std::get_if<std::vector<T>>(&cells)) return *typed;
+template <typename Cells>
+const Cells& cells_as(const Column::Cells& cells, const std::string& name, ColumnType wanted) {
+  if (const auto* typed = std::get_if<Cells>(&cells)) return *typed;
   throw Error(ErrorKind::kInvalidArgument, "column " + name,
               std::string("holds ") + to_string(static_cast<ColumnType>(cells.index())) + ", not " + to_string(wanted));
 }
@@ -33,30 +33,32 @@ size_t Column::size() const {
   return std::visit([](const auto& cells) { return cells.size(); }, cells_);
 }
 
-const std::vector<int64_t>& Column::int64s() const { return cells_as<int64_t>(cells_, name_, ColumnType::kInt64); }
+const Numbers<int64_t>& Column::int64s() const { return cells_as<Numbers<int64_t>>(cells_, name_, ColumnType::kInt64); }
 
-const std::vector<double>& Column::float64s() const { return cells_as<double>(cells_, name_, ColumnType::kFloat64); }
+const Numbers<double>& Column::float64s() const {
+  return cells_as<Numbers<double>>(cells_, name_, ColumnType::kFloat64);
+}
 
-const std::vector<float>& Column::float32s() const { return cells_as<float>(cells_, name_, ColumnType::kFloat32); }
+const Numbers<float>& Column::float32s() const { return cells_as<Numbers<float>>(cells_, name_, ColumnType::kFloat32); }
 
 const std::vector<std::string>& Column::strings() const {
-  return cells_as<std::string>(cells_, name_, ColumnType::kString);
+  return cells_as<std::vector<std::string>>(cells_, name_, ColumnType::kString);
 }
 
 double Column::number(size_t row) const {
-  if (const auto* ints = std::get_if<std::vector<int64_t>>(&cells_)) return static_cast<double>(ints->at(row));
-  if (const auto* floats = std::get_if<std::vector<float>>(&cells_)) return floats->at(row);
+  if (const auto* ints = std::get_if<Numbers<int64_t>>(&cells_)) return static_cast<double>(ints->at(row));
+  if (const auto* floats = std::get_if<Numbers<float>>(&cells_)) return floats->at(row);
   return float64s().at(row);
 }
 
 Column::MutableReals Column::mutable_reals() {
-  if (const auto* ints = std::get_if<std::vector<int64_t>>(&cells_)) {
-    std::vector<double> widened(ints->begin(), ints->end());
+  if (const auto* ints = std::get_if<Numbers<int64_t>>(&cells_)) {
+    Numbers<double> widened(ints->begin(), ints->end());
     cells_ = std::move(widened);
   }
-  if (auto* floats = std::get_if<std::vector<float>>(&cells_)) return floats;
+  if (auto* floats = std::get_if<Numbers<float>>(&cells_)) return floats;
   (void)float64s();  // throws for a string column
-  return &std::get<std::vector<double>>(cells_);
+  return &std::get<Numbers<double>>(cells_);
 }
 
 std::vector<std::string> Table::column_names() const {

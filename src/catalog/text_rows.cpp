@@ -52,8 +52,8 @@ namespace {
 // int64 cells until the first cell that is not an integer, then turns float64.
 struct ColumnBuilder {
   CellType type;
-  std::vector<int64_t> ints;
-  std::vector<double> floats;
+  Numbers<int64_t> ints;
+  Numbers<double> floats;
   std::vector<std::string> strings;
 
   void reserve(size_t rows) {
@@ -73,7 +73,7 @@ struct ColumnBuilder {
     switch (type) {
       case CellType::kInferred:
         // Without rows nothing says the column holds integers.
-        if (ints.empty()) return Column(std::move(name), std::vector<double>{});
+        if (ints.empty()) return Column(std::move(name), Numbers<double>{});
         return Column(std::move(name), std::move(ints));
       case CellType::kInt64:
         return Column(std::move(name), std::move(ints));
