@@ -580,18 +580,22 @@ TEST_P(ArrayTest, SessionsShareTheChunksTheyHoldOpen) {
   };
   Array::Session first(array);
   write_rows(first, 0);
-  std::atomic<bool> second_wrote = false;
+  std::atomic<bool> second_wrote = false, second_may_commit = false;
   std::thread second_thread([&] {
     Array::Session second(array);
     write_rows(second, 1);
     second_wrote = true;
+    while (!second_may_commit) std::this_thread::yield();
     second.commit();
   });
   while (!second_wrote) std::this_thread::yield();
-  EXPECT_TRUE(stored_chunk_keys(store(), "a").empty()) << "held open until the session that opened them commits";
-  first.commit();
+  EXPECT_TRUE(stored_chunk_keys(store(), "a").empty()) << "held open until a session commits";
+  second_may_commit = true;
   second_thread.join();
-  EXPECT_EQ(array.read<int32_t>(select_all(shape)), expected) << "stored with the second session's rows";
+  EXPECT_EQ(array.read<int32_t>(select_all(shape)), expected)
+      << "the second session's commit stored the chunks the first opened, with both sessions' rows";
+  first.commit();
+  EXPECT_EQ(array.read<int32_t>(select_all(shape)), expected);
 
   Array::Session session(array);
   EXPECT_LCSTORE_ERROR(session.update(select_all(shape), [](std::span<std::byte>) {}), kInvalidArgument);

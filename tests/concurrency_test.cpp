@@ -165,12 +165,11 @@ class FakeChunks {
 constexpr uint64_t kLargeBudget = 1 << 20;
 
 // Session A holds chunk "k" open; session B, on another thread, changes it
-// too. Returns B's thread, which has applied its change (or failed to) and
-// is committing.
+// too, and commits when b_commits() is called.
 struct TwoSessions {
   FakeChunks chunks;
   zarr::ChunkSession a{kLargeBudget};
-  std::atomic<bool> b_changed = false, b_committed = false;
+  std::atomic<bool> b_changed = false, b_may_commit = false;
   std::string b_error;
   std::thread b;
 
@@ -184,47 +183,88 @@ struct TwoSessions {
         b_error = error.what();
       }
       b_changed = true;
+      while (!b_may_commit) std::this_thread::yield();
       try {
         session.commit();
       } catch (const std::exception& error) {
         b_error = error.what();
       }
-      b_committed = true;
     });
     while (!b_changed) std::this_thread::yield();
   }
+  void b_commits() {
+    b_may_commit = true;
+    b.join();
+  }
   ~TwoSessions() {
+    b_may_commit = true;
     if (b.joinable()) b.join();
   }
 };
 
 TEST(ChunkSessions, AChunkHeldOpenIsChangedInMemoryAndStoredOnceForAll) {
   TwoSessions sessions(FakeChunks::set(1, 2));
-  EXPECT_EQ(sessions.chunks.stores(), 0) << "held open until A commits";
-  EXPECT_FALSE(sessions.b_committed) << "B's commit waits for A's";
-  sessions.a.commit();
-  sessions.b.join();
+  EXPECT_EQ(sessions.chunks.stores(), 0) << "held open until a session commits";
+  // B's commit stores the chunk A opened and had not begun to store.
+  sessions.b_commits();
   EXPECT_EQ(sessions.b_error, "");
-  EXPECT_EQ(sessions.chunks.loads(), 1);
   EXPECT_EQ(sessions.chunks.stores(), 1);
   EXPECT_EQ(sessions.chunks.stored("k"), (std::array<int32_t, 4>{1, 2, 0, 0}));
+  sessions.a.commit();
+  EXPECT_EQ(sessions.chunks.loads(), 1);
+  EXPECT_EQ(sessions.chunks.stores(), 1) << "stored once for both";
+}
+
+TEST(ChunkSessions, ACommitWaitsWhileAnotherSessionStoresAChunkWithItsChanges) {
+  FakeChunks chunks;
+  std::atomic<bool> storing = false, release = false;
+  zarr::ChunkAccess slow = chunks.access("k");
+  slow.store = [&, store = slow.store](zarr::Chunk chunk) {
+    storing = true;
+    while (!release) std::this_thread::yield();
+    store(std::move(chunk));
+  };
+  zarr::ChunkSession a(kLargeBudget);
+  a.change("k", false, FakeChunks::set(0, 1), slow);
+  std::atomic<bool> b_changed = false, b_committed = false;
+  std::thread b([&] {
+    zarr::ChunkSession session(kLargeBudget);
+    session.change("k", false, FakeChunks::set(1, 2), chunks.access("k"));
+    b_changed = true;
+    while (!storing) std::this_thread::yield();
+    session.commit();
+    b_committed = true;
+  });
+  while (!b_changed) std::this_thread::yield();
+  std::thread a_commits([&] { a.commit(); });
+  while (!storing) std::this_thread::yield();
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_FALSE(b_committed) << "B's changes are not stored yet";
+  release = true;
+  a_commits.join();
+  b.join();
+  EXPECT_TRUE(b_committed);
+  EXPECT_EQ(chunks.stores(), 1);
+  EXPECT_EQ(chunks.stored("k"), (std::array<int32_t, 4>{1, 2, 0, 0}));
 }
 
 TEST(ChunkSessions, AChangeThatThrowsFailsAloneAndChangesNothing) {
   TwoSessions sessions([](zarr::Chunk&) { throw std::runtime_error("bad change"); });
   EXPECT_EQ(sessions.b_error, "bad change");
+  sessions.b_commits();
+  EXPECT_EQ(sessions.chunks.stores(), 0) << "B changed nothing, so its commit stores nothing";
   sessions.a.commit();
-  sessions.b.join();
   EXPECT_EQ(sessions.chunks.stored("k"), (std::array<int32_t, 4>{1, 0, 0, 0}));
 }
 
 TEST(ChunkSessions, AFailedStoreFailsEveryWriterOfTheChunk) {
   TwoSessions sessions(FakeChunks::set(1, 2));
   sessions.chunks.fail_stores();
-  EXPECT_THROW(sessions.a.commit(), std::runtime_error);
-  sessions.b.join();
-  // B throws an Error of its own naming the chunk, not A's exception.
+  sessions.b_commits();
+  // B stored A's chunk and failed: an Error naming the chunk.
   EXPECT_EQ(sessions.b_error, "k: disk full");
+  // A's change was in it too.
+  EXPECT_THROW(sessions.a.commit(), Error);
 }
 
 TEST(ChunkSessions, AChunkHeldOpenByAnotherSessionOfTheSameThreadIsRefused) {

@@ -12,21 +12,11 @@
 
 namespace lcstore::zarr {
 
-// How storing a chunk failed, for the other writers whose changes were in
-// it. Each of them throws an Error of its own, made from this: one exception
-// object rethrown in several threads may be destroyed in one while another
-// still reads it.
-struct StoreFailure {
-  ErrorKind kind;
-  std::string subject;
-  std::string reason;
-};
-
 struct ChunkSession::OpenChunk {
   enum class State {
     kOpening,  // its session takes the lock and reads it
     kOpen,     // changes are applied to `chunk`
-    kStoring,  // its session stores it: no more changes
+    kStoring,  // a session stores it: no more changes
     kClosed,   // stored, or not stored because of `failure`; out of the registry
   };
   std::string key;
@@ -36,6 +26,7 @@ struct ChunkSession::OpenChunk {
   std::mutex mutex;  // guards the fields below
   std::condition_variable settled;
   State state = State::kOpening;
+  uint64_t bytes = 0;  // of `chunk` when opened, counted against its opener's budget
   Chunk chunk;
   std::unique_ptr<Lock> lock;
   std::function<void(Chunk)> store;
@@ -89,6 +80,32 @@ void close(OpenChunk& open, std::optional<StoreFailure> failure) {
   open.settled.notify_all();
 }
 
+// Stores `open` if it is still open, under the lock its opener took, and
+// closes it; returns false if another session has begun to store it.
+bool store_if_open(OpenChunk& open) {
+  Chunk chunk;
+  {
+    std::lock_guard guard(open.mutex);
+    if (open.state != State::kOpen) return false;
+    open.state = State::kStoring;
+    chunk = std::move(open.chunk);
+  }
+  std::optional<StoreFailure> failure;
+  try {
+    open.store(std::move(chunk));
+  } catch (...) {
+    failure = failure_of(std::current_exception(), open.where);
+  }
+  open.lock.reset();
+  close(open, std::move(failure));
+  return true;
+}
+
+void wait_until_closed(OpenChunk& open) {
+  std::unique_lock guard(open.mutex);
+  open.settled.wait(guard, [&] { return open.state == State::kClosed; });
+}
+
 }  // namespace
 
 ChunkSession::~ChunkSession() {
@@ -120,8 +137,9 @@ void ChunkSession::change(const std::string& key, bool overwrites_all, const std
         auto lock = access.lock();
         Chunk chunk = access.load(overwrites_all);
         apply(chunk);
-        open_bytes_ += bytes_of(chunk);
         std::lock_guard guard(open->mutex);
+        open->bytes = bytes_of(chunk);
+        open_bytes_ += open->bytes;
         open->chunk = std::move(chunk);
         open->lock = std::move(lock);
         open->store = std::move(access.store);
@@ -155,36 +173,26 @@ void ChunkSession::change(const std::string& key, bool overwrites_all, const std
 void ChunkSession::store_oldest() {
   std::shared_ptr<OpenChunk> open = std::move(opened_.front());
   opened_.erase(opened_.begin());
-  Chunk chunk;
-  {
-    std::lock_guard guard(open->mutex);
-    open->state = State::kStoring;
-    chunk = std::move(open->chunk);
-  }
-  open_bytes_ -= bytes_of(chunk);
-  std::optional<StoreFailure> failure;
-  try {
-    open->store(std::move(chunk));
-  } catch (...) {
-    if (!error_) error_ = std::current_exception();
-    failure = failure_of(std::current_exception(), open->where);
-  }
-  open->lock.reset();
-  close(*open, std::move(failure));
+  open_bytes_ -= open->bytes;
+  if (!store_if_open(*open)) wait_until_closed(*open);
+  note(*open);
+}
+
+void ChunkSession::note(const OpenChunk& open) {
+  if (open.failure && !failure_) failure_ = open.failure;
 }
 
 void ChunkSession::commit() {
   while (!opened_.empty()) store_oldest();
-  std::exception_ptr error = std::exchange(error_, nullptr);
-  std::optional<StoreFailure> failure;
+  // The other sessions store theirs oldest first; the newest are taken here.
+  for (auto open = changed_.rbegin(); open != changed_.rend(); ++open) store_if_open(**open);
   for (const std::shared_ptr<OpenChunk>& open : changed_) {
-    std::unique_lock guard(open->mutex);
-    open->settled.wait(guard, [&] { return open->state == State::kClosed; });
-    if (open->failure && !failure) failure = open->failure;
+    wait_until_closed(*open);
+    note(*open);
   }
   changed_.clear();
-  if (error) std::rethrow_exception(error);
-  if (failure) throw Error(failure->kind, failure->subject, failure->reason);
+  if (auto failure = std::exchange(failure_, std::nullopt))
+    throw Error(failure->kind, failure->subject, failure->reason);
 }
 
 }  // namespace lcstore::zarr

@@ -11,7 +11,9 @@
 // that changes a chunk another session holds open applies its change to
 // that chunk in memory, and its own commit returns only once the session
 // holding the chunk has stored it. The chunk is stored once, with every
-// change, as if they had been made one after the other.
+// change, as if they had been made one after the other. A commit that waits
+// for another session's chunk which that session has not begun to store
+// stores it itself, so that two writers sharing chunks share their stores.
 //
 // Safety. Nothing is stored without the chunk's lock, which is held from the
 // read to the store: writers in other processes see all of a session's
@@ -26,9 +28,11 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "lcstore/error.h"
 #include "lcstore/storage/store.h"
 #include "zarr/chunk.h"
 
@@ -45,6 +49,16 @@ struct ChunkAccess {
   std::function<Chunk(bool unread)> load;
   // Stores the chunk (or erases it), under its lock.
   std::function<void(Chunk)> store;
+};
+
+// How storing a chunk failed, for each writer whose changes were in it.
+// Each of them throws an Error of its own, made from this: one exception
+// object rethrown in several threads may be destroyed in one while another
+// still reads it.
+struct StoreFailure {
+  ErrorKind kind;
+  std::string subject;
+  std::string reason;
 };
 
 class ChunkSession {
@@ -68,20 +82,23 @@ class ChunkSession {
   void change(const std::string& key, bool overwrites_all, const std::function<void(Chunk&)>& apply,
               ChunkAccess access);
 
-  // Stores the chunks this session opened, then waits until every chunk it
-  // changed that other sessions opened is stored. Throws the first error.
+  // Stores the chunks this session opened, and those it changed that other
+  // sessions opened but have not begun to store; then waits until every
+  // chunk it changed is stored. Throws the first error.
   void commit();
 
   struct OpenChunk;
 
  private:
   void store_oldest();
+  // Records the first failure to store a chunk that held this session's changes.
+  void note(const OpenChunk& open);
 
   uint64_t memory_budget_;
   uint64_t open_bytes_ = 0;
   std::vector<std::shared_ptr<OpenChunk>> opened_;   // by this session, oldest first
   std::vector<std::shared_ptr<OpenChunk>> changed_;  // opened by other sessions
-  std::exception_ptr error_;                         // of storing a chunk this session opened
+  std::optional<StoreFailure> failure_;              // the first of a chunk with its changes
 };
 
 }  // namespace lcstore::zarr
