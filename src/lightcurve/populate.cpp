@@ -6,6 +6,7 @@
 #ifdef __SSE2__
 #include <xmmintrin.h>
 #endif
+#include <optional>
 #include <span>
 #include <type_traits>
 #include <variant>
@@ -23,6 +24,14 @@ namespace {
 
 // What a catalog contributes to one epoch, resolved against the store and
 // checked completely before anything is written.
+// Where gather puts row i of a piece: at i, or at its object's place in a
+// slab of objects from `first_object` on.
+struct RowPlaces {
+  std::span<const std::pair<uint64_t, size_t>> piece;
+  std::optional<uint64_t> first_object;
+  size_t operator()(size_t i) const { return first_object ? piece[i].first - *first_object : i; }
+};
+
 struct EpochCells {
   // (store object row, catalog row), by store row.
   std::vector<std::pair<uint64_t, size_t>> rows;
@@ -36,10 +45,14 @@ struct EpochCells {
 
   // The catalog's values of `piece` (a run of `rows`) as float32 in C order
   // of [piece.size(), measurement_rows.size(), n_values], into `out` (room
-  // for piece.size() * width()). A type dispatch per cell, a pass over the
-  // whole output per column, or reading every column at once per row each
-  // cost a fifth to a third of populate.
-  void gather(std::span<const std::pair<uint64_t, size_t>> piece, float* out) const {
+  // for piece.size() * width()); or, given `first_object`, each row at its
+  // object's place in a slab of objects from `first_object` on, which has
+  // room for them. A type dispatch per cell, a pass over the whole output
+  // per column, or reading every column at once per row each cost a fifth to
+  // a third of populate.
+  void gather(std::span<const std::pair<uint64_t, size_t>> piece, float* out,
+              std::optional<uint64_t> first_object = std::nullopt) const {
+    const RowPlaces places{piece, first_object};
     std::vector<const catalog::Column*> sources;
     for (const auto& measurement : columns) sources.insert(sources.end(), measurement.begin(), measurement.end());
     // Blocks of rows, column by column: the block's output stays in cache.
@@ -52,13 +65,14 @@ struct EpochCells {
     for (size_t first = 0; first < piece.size(); first += kBlockRows) {
       const size_t last = std::min(piece.size(), first + kBlockRows);
       const size_t next_last = std::min(piece.size(), last + kBlockRows);
-      for (size_t k = 0; k < tiled_width; k += 4) gather_tiles(piece, sources, k, first, last, next_last, out);
+      for (size_t k = 0; k < tiled_width; k += 4) gather_tiles(piece, places, sources, k, first, last, next_last, out);
       for (size_t k = tiled_width; k < width; ++k) {
         std::visit(
             [&](const auto& cells) {
               using Source = std::decay_t<decltype(cells[0])>;
               if constexpr (std::is_arithmetic_v<Source>) {
-                for (size_t i = first; i < last; ++i) out[i * width + k] = static_cast<float>(cells[piece[i].second]);
+                for (size_t i = first; i < last; ++i)
+                  out[places(i) * width + k] = static_cast<float>(cells[piece[i].second]);
                 constexpr size_t kPerCacheLine = 64 / sizeof(Source);
                 for (size_t i = last; i < next_last; i += kPerCacheLine) __builtin_prefetch(&cells[piece[i].second]);
               }
@@ -91,7 +105,7 @@ struct EpochCells {
   // cells at a time: four rows of each column are loaded, turned around in
   // registers and stored as four cells of each row (the gather's cell by
   // cell copy was a fifth of populate).
-  static void gather_tiles(std::span<const std::pair<uint64_t, size_t>> piece,
+  static void gather_tiles(std::span<const std::pair<uint64_t, size_t>> piece, const RowPlaces& places,
                            const std::vector<const catalog::Column*>& sources, size_t k, size_t first, size_t last,
                            size_t next_last, float* out) {
 #ifdef __SSE2__
@@ -103,17 +117,17 @@ struct EpochCells {
       __m128 row0 = _mm_loadu_ps(column[0] + i), row1 = _mm_loadu_ps(column[1] + i);
       __m128 row2 = _mm_loadu_ps(column[2] + i), row3 = _mm_loadu_ps(column[3] + i);
       _MM_TRANSPOSE4_PS(row0, row1, row2, row3);
-      _mm_storeu_ps(&out[i * width + k], row0);
-      _mm_storeu_ps(&out[(i + 1) * width + k], row1);
-      _mm_storeu_ps(&out[(i + 2) * width + k], row2);
-      _mm_storeu_ps(&out[(i + 3) * width + k], row3);
+      _mm_storeu_ps(&out[places(i) * width + k], row0);
+      _mm_storeu_ps(&out[places(i + 1) * width + k], row1);
+      _mm_storeu_ps(&out[places(i + 2) * width + k], row2);
+      _mm_storeu_ps(&out[places(i + 3) * width + k], row3);
     }
     for (; i < last; ++i)
-      for (size_t j = 0; j < 4; ++j) out[i * width + k + j] = column[j][i];
+      for (size_t j = 0; j < 4; ++j) out[places(i) * width + k + j] = column[j][i];
     for (size_t j = 0; j < 4; ++j)
       for (size_t row = last; row < next_last; row += 16) __builtin_prefetch(column[j] + row);
 #else
-    (void)piece, (void)sources, (void)k, (void)first, (void)last, (void)next_last, (void)out;
+    (void)piece, (void)places, (void)sources, (void)k, (void)first, (void)last, (void)next_last, (void)out;
 #endif
   }
 };
@@ -255,10 +269,10 @@ PopulateResult LightCurveStore::populate(const std::string& epoch, const catalog
   // hold other objects of the same chunks) are read and stored once for all
   // (Array::Session). The pieces go in increasing chunk order, as a session
   // requires. The session holds up to 32 chunks open: two threads sharing
-  // every chunk then meet in nearly all of them and took 0.8-1.1x the time of
-  // one thread doing both halves; with 8 held open, one thread sometimes fell
-  // behind the other by more than 8 chunks, read every chunk the other had
-  // stored and fell further behind (0.6-2.4x the time of one thread).
+  // every chunk then meet in nearly all of them; with 8 held open, one thread
+  // sometimes fell behind the other by more than 8 chunks, read every chunk
+  // the other had stored and fell further behind (0.6-2.4x the time of one
+  // thread). The first of them to commit stores the other's chunks too.
   zarr::Array::Session session(write_layout_);
   auto piece_begin = cells.rows.begin();
   for (uint64_t first_object = 0; first_object < n_objects; first_object += piece_objects) {
@@ -277,8 +291,12 @@ PopulateResult LightCurveStore::populate(const std::string& epoch, const catalog
       session.write_chunk(chunk, std::move(elements));
       continue;
     }
-    values.resize(piece.size() * cells.width());
-    cells.gather(piece, values.data());
+    // A piece with every measurement of its objects is gathered straight
+    // into the slab the strategy writes; else into `values`, in piece order.
+    auto gather_values = [&] {
+      values.resize(piece.size() * cells.width());
+      cells.gather(piece, values.data());
+    };
     const uint64_t piece_size = end_object - first_object;
     const Selection slab_selection = {DimSelection::range(first_object, end_object), DimSelection::all(n_measurements),
                                       DimSelection::all(n_values), DimSelection::range(e, e + 1)};
@@ -305,6 +323,7 @@ PopulateResult LightCurveStore::populate(const std::string& epoch, const catalog
         // Every object and measurement of the piece: its values, in store
         // order, are the whole slab, and no chunk is read before it is replaced.
         if (piece.size() == piece_size && every_measurement) {
+          gather_values();
           session.write(slab_selection, std::span<const float>(values));
           break;
         }
@@ -313,16 +332,26 @@ PopulateResult LightCurveStore::populate(const std::string& epoch, const catalog
         // (The cells outside the mask are never read: the slab is not filled.)
         slab.resize(piece_size * n_measurements * n_values);
         mask.assign(slab.size(), 0);
+        if (every_measurement) {
+          cells.gather(piece, slab.data(), first_object);
+        } else {
+          gather_values();
+        }
         for_each_run([&](size_t slab_start, size_t values_start, size_t count) {
-          std::copy_n(values.begin() + values_start, count, slab.begin() + slab_start);
+          if (!every_measurement) std::copy_n(values.begin() + values_start, count, slab.begin() + slab_start);
           std::fill_n(mask.begin() + slab_start, count, 1);
         });
         session.write(slab_selection, std::span<const float>(slab), {.mask = mask});
         break;
       }
       case Strategy::kV1: {
+        if (!every_measurement) gather_values();
         session.update(slab_selection, [&](std::span<std::byte> bytes) {
           auto* read_slab = reinterpret_cast<float*>(bytes.data());
+          if (every_measurement) {
+            cells.gather(piece, read_slab, first_object);
+            return;
+          }
           for_each_run([&](size_t slab_start, size_t values_start, size_t count) {
             std::copy_n(values.begin() + values_start, count, read_slab + slab_start);
           });
@@ -330,6 +359,7 @@ PopulateResult LightCurveStore::populate(const std::string& epoch, const catalog
         break;
       }
       case Strategy::kV2: {
+        gather_values();
         std::vector<uint64_t> object_rows;
         for (const auto& row : piece) object_rows.push_back(row.first);
         const Selection selection = {DimSelection::indices(std::move(object_rows)),
