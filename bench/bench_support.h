@@ -14,17 +14,25 @@
 
 namespace lcstore::bench {
 
+inline double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  return values[values.size() / 2];
+}
+
+// Wall time in seconds of one call of `work`.
+template <typename Work>
+double seconds(Work&& work) {
+  auto start = std::chrono::steady_clock::now();
+  work();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
 // Median wall time in seconds of `runs` calls of `work`.
 template <typename Work>
 double median_seconds(int runs, Work&& work) {
   std::vector<double> times;
-  for (int i = 0; i < runs; ++i) {
-    auto start = std::chrono::steady_clock::now();
-    work();
-    times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  }
-  std::sort(times.begin(), times.end());
-  return times[times.size() / 2];
+  for (int i = 0; i < runs; ++i) times.push_back(seconds(work));
+  return median(std::move(times));
 }
 
 // Writes `count` files of `values` each with plain write(): the physical

@@ -8,7 +8,7 @@
 // FITS_LDAC through CFITSIO with SExtractor's field types. Then times
 // read_catalog() on each (file bytes per second, MB = 1e6 bytes, the median
 // of kRepeats runs) against the baseline of read()ing the same file's bytes
-// into a buffer, measured in the same run. Single-threaded: catalogs of
+// into a buffer, in alternation with it. Single-threaded: catalogs of
 // different epochs are read in parallel, a catalog is not.
 #include <fcntl.h>
 #include <fitsio.h>
@@ -42,7 +42,7 @@ using lcstore::catalog::ColumnType;
 using lcstore::catalog::Format;
 using lcstore::catalog::Table;
 
-constexpr int kRepeats = 5;
+constexpr int kRepeats = 11;
 constexpr size_t kRows = 200000;
 constexpr size_t kApertures = 4;
 
@@ -211,18 +211,24 @@ int main() {
                  parsed.table.num_rows());
       status = 1;
     }
+    // Reads and parses alternate, so that both see the machine in the same
+    // state (its speed at memory-bound work moves by 2-3x within an hour
+    // here); the ratio is the median of the pairs'.
     std::vector<char> buffer(static_cast<size_t>(file_bytes), 1);
-    const double read_seconds = lcstore::bench::median_seconds(kRepeats, [&] { read_bytes(c.path, buffer); });
-    const double parse_seconds =
-        lcstore::bench::median_seconds(kRepeats, [&] { (void)lcstore::catalog::read_catalog(c.path); });
-    const double parse_rate = file_bytes / parse_seconds / 1e6;
-    const double read_rate = file_bytes / read_seconds / 1e6;
+    std::vector<double> read_times, parse_times, ratios;
+    for (int pair = 0; pair < kRepeats; ++pair) {
+      read_times.push_back(lcstore::bench::seconds([&] { read_bytes(c.path, buffer); }));
+      parse_times.push_back(lcstore::bench::seconds([&] { (void)lcstore::catalog::read_catalog(c.path); }));
+      ratios.push_back(read_times.back() / parse_times.back());
+    }
+    const double parse_rate = file_bytes / lcstore::bench::median(parse_times) / 1e6;
+    const double read_rate = file_bytes / lcstore::bench::median(read_times) / 1e6;
+    const double ratio = lcstore::bench::median(ratios);
     // The product issue's targets: text at 100 MB/s per core, FITS at half the rate of reading its bytes.
     const bool fits = c.format == Format::kFitsTable || c.format == Format::kFitsLdac;
-    const bool met = fits ? parse_rate >= 0.5 * read_rate : parse_rate >= 100.0;
+    const bool met = fits ? ratio >= 0.5 : parse_rate >= 100.0;
     fmt::print("{:<11} {:>9.1f} {:>12.0f} {:>14.0f} {:>8.3f}   {} {}\n", to_string(c.format), file_bytes / 1e6,
-               parse_rate, read_rate, parse_rate / read_rate, fits ? ">= 0.5x read()" : ">= 100 MB/s",
-               met ? "met" : "MISSED");
+               parse_rate, read_rate, ratio, fits ? ">= 0.5x read()" : ">= 100 MB/s", met ? "met" : "MISSED");
   }
   fs::remove_all(dir);
   return status;

@@ -136,11 +136,6 @@ double raw_write_new_files(const fs::path& directory, const StoreSize& size, con
   return seconds;
 }
 
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  return values[values.size() / 2];
-}
-
 void populate_throughput(const fs::path& scratch) {
   const StoreSize& size = kPopulateSize;
   const catalog::Table whole = synthetic_catalog(size, 0, 1);
