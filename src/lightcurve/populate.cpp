@@ -22,8 +22,6 @@ using zarr::Selection;
 
 namespace {
 
-// What a catalog contributes to one epoch, resolved against the store and
-// checked completely before anything is written.
 // Where gather puts row i of a piece: at i, or at its object's place in a
 // slab of objects from `first_object` on.
 struct RowPlaces {
@@ -32,6 +30,8 @@ struct RowPlaces {
   size_t operator()(size_t i) const { return first_object ? piece[i].first - *first_object : i; }
 };
 
+// What a catalog contributes to one epoch, resolved against the store and
+// checked completely before anything is written.
 struct EpochCells {
   // (store object row, catalog row), by store row.
   std::vector<std::pair<uint64_t, size_t>> rows;
