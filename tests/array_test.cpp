@@ -601,6 +601,30 @@ TEST_P(ArrayTest, SessionsShareTheChunksTheyHoldOpen) {
   EXPECT_LCSTORE_ERROR(session.update(select_all(shape), [](std::span<std::byte>) {}), kInvalidArgument);
 }
 
+TEST_P(ArrayTest, ASessionUpdateThatThrowsChangesNothingOfAChunkHeldOpen) {
+  const Shape shape{8, 4};
+  Array array = create("a", int32_metadata(shape, {4, 4}));
+  Array::Session holder(array);
+  holder.write<int32_t>({DimSelection::range(0, 1), DimSelection::all(4)}, std::vector<int32_t>(4, 7));
+  // Another thread's session updates the whole chunk the holder keeps open,
+  // in the holder's memory, and its change fails half way.
+  std::thread other([&] {
+    Array::Session session(array);
+    EXPECT_THROW(session.update({DimSelection::range(0, 4), DimSelection::all(4)},
+                                [](std::span<std::byte> cells) {
+                                  std::fill(cells.begin(), cells.end(), std::byte{1});
+                                  throw std::runtime_error("bad change");
+                                }),
+                 std::runtime_error);
+    session.commit();
+  });
+  other.join();
+  holder.commit();
+  std::vector<int32_t> expected(32, -1);
+  std::fill_n(expected.begin(), 4, 7);
+  EXPECT_EQ(array.read<int32_t>(select_all(shape)), expected);
+}
+
 TEST_P(ArrayTest, WriteChunkReplacesOneWholeChunk) {
   const Shape shape{9, 7};
   Array array = create("a", int32_metadata(shape, {4, 3}));
