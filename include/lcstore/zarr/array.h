@@ -91,8 +91,10 @@ class Array {
   // until the session commits (or holds more than `memory_budget` bytes of
   // chunks, or 32 chunks); then it is stored. Other threads of this process
   // that change a chunk a session holds open change it in memory, and their
-  // writes return once it is stored: two threads that each write half of
-  // every chunk store each chunk once, not twice. Writers in other processes
+  // writes return once it is stored (their commit stores it, under the
+  // holder's lock, if the holder has not begun to): two threads that each
+  // write half of every chunk store each chunk once, not twice, and share
+  // the stores. Writers in other processes
   // see all of a session's changes of a chunk or none.
   //
   // A session is used by one thread. It must change chunks in increasing
