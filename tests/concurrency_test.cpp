@@ -5,7 +5,9 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstring>
+#include <future>
 #include <map>
 #include <mutex>
 #include <stdexcept>
@@ -135,6 +137,7 @@ class FakeChunks {
               std::memcpy(values.data(), chunk.data.data(), 16);
               stored_[key] = values;
               ++stores_;
+              ++stores_of_[key];
             }};
   }
   // Sets element `index` of the chunk to `value`.
@@ -149,6 +152,10 @@ class FakeChunks {
     std::lock_guard guard(mutex_);
     return stores_;
   }
+  int stores(const std::string& key) {
+    std::lock_guard guard(mutex_);
+    return stores_of_[key];
+  }
   int loads() {
     std::lock_guard guard(mutex_);
     return loads_;
@@ -158,6 +165,7 @@ class FakeChunks {
  private:
   std::mutex mutex_;
   std::map<std::string, std::array<int32_t, 4>> stored_;
+  std::map<std::string, int> stores_of_;
   int stores_ = 0, loads_ = 0;
   std::atomic<bool> fail_stores_ = false;
 };
@@ -307,6 +315,71 @@ TEST(ChunkSessions, ChunksBeyondTheBudgetAreStoredOldestFirst) {
   EXPECT_EQ(chunks.stored("e")[0], 5) << "destroying a session stores what it held";
   two_chunks.commit();
   EXPECT_EQ(chunks.stores(), 5);
+}
+
+std::string trail_key(int k) { return "trail/" + std::to_string(k); }
+
+// Session A opens 33 chunks and so stores the first; B, on another thread,
+// then opens that one anew: B trails A.
+struct TrailingSession {
+  FakeChunks chunks;
+  zarr::ChunkSession a;
+  std::atomic<bool> b_reopened = false;
+
+  explicit TrailingSession(std::chrono::milliseconds catch_up_wait) : a(kLargeBudget, catch_up_wait) {
+    for (int k = 0; k <= 32; ++k) a_changes(k);
+  }
+  void a_changes(int k) { a.change(trail_key(k), false, FakeChunks::set(0, 1), chunks.access(trail_key(k))); }
+  void b_changes(zarr::ChunkSession& b, int k) {
+    b.change(trail_key(k), false, FakeChunks::set(1, 2), chunks.access(trail_key(k)));
+  }
+};
+
+TEST(ChunkSessions, ASessionThatAnotherTrailsWaitsForItToCatchUp) {
+  constexpr int kChunks = 40;
+  TrailingSession sessions(std::chrono::minutes(1));
+  ASSERT_EQ(sessions.chunks.stores(trail_key(0)), 1) << "over its 32 chunks, A stored its first";
+  std::thread b([&] {
+    zarr::ChunkSession session(kLargeBudget);
+    sessions.b_changes(session, 0);
+    sessions.b_reopened = true;
+    // A would meanwhile store every chunk it holds, were it not to wait.
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    for (int k = 1; k < kChunks; ++k) sessions.b_changes(session, k);
+    session.commit();
+  });
+  while (!sessions.b_reopened) std::this_thread::yield();
+  for (int k = 33; k < kChunks; ++k) sessions.a_changes(k);
+  sessions.a.commit();
+  b.join();
+  EXPECT_EQ(sessions.chunks.stores(trail_key(0)), 2);
+  EXPECT_EQ(sessions.chunks.stores(trail_key(1)), 1) << "A stored its oldest chunk only once B had changed it too";
+  for (int k = 0; k < kChunks; ++k) {
+    EXPECT_EQ(sessions.chunks.stored(trail_key(k)), (std::array<int32_t, 4>{1, 2, 0, 0})) << trail_key(k);
+  }
+}
+
+TEST(ChunkSessions, ATrailedSessionGoesOnWhenTheOtherDoesNotCatchUp) {
+  TrailingSession sessions(std::chrono::milliseconds(100));
+  std::atomic<bool> a_done = false;
+  std::thread b([&] {
+    zarr::ChunkSession session(kLargeBudget);
+    sessions.b_changes(session, 0);
+    sessions.b_reopened = true;
+    while (!a_done) std::this_thread::yield();
+    session.commit();
+  });
+  while (!sessions.b_reopened) std::this_thread::yield();
+  auto a_goes_on = std::async(std::launch::async, [&] {
+    for (int k = 33; k < 40; ++k) sessions.a_changes(k);
+    sessions.a.commit();
+  });
+  const bool went_on = a_goes_on.wait_for(std::chrono::seconds(30)) == std::future_status::ready;
+  a_done = true;  // B's commit would end A's wait in any case
+  b.join();
+  a_goes_on.get();
+  EXPECT_TRUE(went_on) << "A waited longer than its catch-up wait";
+  EXPECT_EQ(sessions.chunks.stored(trail_key(39)), (std::array<int32_t, 4>{1, 0, 0, 0}));
 }
 
 // Every writer writes the whole array with its own value: each chunk must end

@@ -1,12 +1,16 @@
 #include "zarr/chunk_session.h"
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <exception>
 #include <mutex>
 #include <optional>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "lcstore/error.h"
 
@@ -21,7 +25,7 @@ struct ChunkSession::OpenChunk {
   };
   std::string key;
   std::string where;
-  const ChunkSession* opener;
+  uint64_t opener;  // the session's id
   std::thread::id opener_thread;
   std::mutex mutex;  // guards the fields below
   std::condition_variable settled;
@@ -42,11 +46,28 @@ using State = OpenChunk::State;
 // chunk it holds open.
 constexpr size_t kMaxOpenChunks = 32;
 
+// A session that opens a chunk looks for it among this many chunks closed last.
+constexpr size_t kRecentlyClosed = 4 * kMaxOpenChunks;
+
 // The chunks the sessions of this process hold open, by key.
 struct OpenChunks {
   std::mutex mutex;
   std::unordered_map<std::string, std::shared_ptr<OpenChunk>> by_key;
+  std::unordered_set<uint64_t> sessions;  // alive
+  // The last chunks closed, and the session that opened each.
+  std::deque<std::pair<std::string, uint64_t>> recently_closed;
+  // Session -> a session that trails it: it opened anew a chunk the first
+  // had just stored, and has come to no chunk the first holds open since.
+  std::unordered_map<uint64_t, uint64_t> trailed;
+  std::condition_variable caught_up;
+
+  void stop_trailing(uint64_t trailer) {
+    if (std::erase_if(trailed, [&](const auto& entry) { return entry.second == trailer; }) > 0) caught_up.notify_all();
+  }
 };
+
+// Sessions are known by number: a session's address may be a later one's.
+std::atomic<uint64_t> next_session_id{1};
 
 OpenChunks& open_chunks() {
   static OpenChunks instance;
@@ -73,6 +94,8 @@ void close(OpenChunk& open, std::optional<StoreFailure> failure) {
     OpenChunks& registry = open_chunks();
     std::lock_guard guard(registry.mutex);
     registry.by_key.erase(open.key);
+    registry.recently_closed.emplace_back(open.key, open.opener);
+    if (registry.recently_closed.size() > kRecentlyClosed) registry.recently_closed.pop_front();
   }
   std::lock_guard guard(open.mutex);
   open.state = State::kClosed;
@@ -108,8 +131,20 @@ void wait_until_closed(OpenChunk& open) {
 
 }  // namespace
 
+ChunkSession::ChunkSession(uint64_t memory_budget, std::chrono::milliseconds catch_up_wait)
+    : memory_budget_(memory_budget), catch_up_wait_(catch_up_wait), id_(next_session_id++) {
+  OpenChunks& registry = open_chunks();
+  std::lock_guard guard(registry.mutex);
+  registry.sessions.insert(id_);
+}
+
 ChunkSession::~ChunkSession() {
   while (!opened_.empty()) store_oldest();
+  OpenChunks& registry = open_chunks();
+  std::lock_guard guard(registry.mutex);
+  registry.sessions.erase(id_);
+  registry.trailed.erase(id_);
+  registry.stop_trailing(id_);
 }
 
 void ChunkSession::change(const std::string& key, bool overwrites_all, const std::function<void(Chunk&)>& apply,
@@ -125,9 +160,12 @@ void ChunkSession::change(const std::string& key, bool overwrites_all, const std
         entry->second = std::make_shared<OpenChunk>();
         entry->second->key = key;
         entry->second->where = access.where;
-        entry->second->opener = this;
+        entry->second->opener = id_;
         entry->second->opener_thread = std::this_thread::get_id();
         opening = true;
+        for (const auto& [closed_key, opener] : registry.recently_closed) {
+          if (closed_key == key && opener != id_ && registry.sessions.contains(opener)) registry.trailed[opener] = id_;
+        }
       }
       open = entry->second;
     }
@@ -150,7 +188,10 @@ void ChunkSession::change(const std::string& key, bool overwrites_all, const std
         throw;
       }
       opened_.push_back(std::move(open));
-      while (!opened_.empty() && (open_bytes_ > memory_budget_ || opened_.size() > kMaxOpenChunks)) store_oldest();
+      while (!opened_.empty() && (open_bytes_ > memory_budget_ || opened_.size() > kMaxOpenChunks)) {
+        wait_for_trailing_session();
+        store_oldest();
+      }
       return;
     }
 
@@ -159,15 +200,27 @@ void ChunkSession::change(const std::string& key, bool overwrites_all, const std
     if (open->state == State::kClosed) continue;  // stored meanwhile: open it anew
     // This session's commit would wait for the other one's, which this
     // thread could then never reach.
-    if (open->opener != this && open->opener_thread == std::this_thread::get_id()) {
+    if (open->opener != id_ && open->opener_thread == std::this_thread::get_id()) {
       throw Error(ErrorKind::kInvalidArgument, access.where,
                   "the chunk is held open by another session of this thread: commit that one first");
     }
     apply(open->chunk);
-    if (open->opener != this && std::find(changed_.begin(), changed_.end(), open) == changed_.end())
-      changed_.push_back(std::move(open));
+    guard.unlock();
+    if (open->opener == id_) return;
+    if (std::find(changed_.begin(), changed_.end(), open) == changed_.end()) changed_.push_back(open);
+    // This session has caught up with the one that opened the chunk.
+    std::lock_guard registry_guard(registry.mutex);
+    if (registry.trailed.erase(open->opener) > 0) registry.caught_up.notify_all();
     return;
   }
+}
+
+void ChunkSession::wait_for_trailing_session() {
+  OpenChunks& registry = open_chunks();
+  std::unique_lock guard(registry.mutex);
+  if (!registry.trailed.contains(id_)) return;
+  if (!registry.caught_up.wait_for(guard, catch_up_wait_, [&] { return !registry.trailed.contains(id_); }))
+    registry.trailed.erase(id_);
 }
 
 void ChunkSession::store_oldest() {
@@ -191,6 +244,11 @@ void ChunkSession::commit() {
     note(*open);
   }
   changed_.clear();
+  {
+    OpenChunks& registry = open_chunks();
+    std::lock_guard guard(registry.mutex);
+    registry.stop_trailing(id_);
+  }
   if (auto failure = std::exchange(failure_, std::nullopt))
     throw Error(failure->kind, failure->subject, failure->reason);
 }
