@@ -382,6 +382,20 @@ TEST(ChunkSessions, ATrailedSessionGoesOnWhenTheOtherDoesNotCatchUp) {
   EXPECT_EQ(sessions.chunks.stored(trail_key(39)), (std::array<int32_t, 4>{1, 0, 0, 0}));
 }
 
+TEST(ChunkSessions, ASessionOfTheSameThreadTrailsNone) {
+  auto one_thread = std::async(std::launch::async, [] {
+    TrailingSession sessions(std::chrono::minutes(1));
+    zarr::ChunkSession b(kLargeBudget);
+    sessions.b_changes(b, 0);
+    sessions.a_changes(33);  // B could not catch up while A waited
+    sessions.a.commit();
+    b.commit();
+    return sessions.chunks.stored(trail_key(0));
+  });
+  ASSERT_EQ(one_thread.wait_for(std::chrono::seconds(10)), std::future_status::ready) << "A waited for B";
+  EXPECT_EQ(one_thread.get(), (std::array<int32_t, 4>{1, 2, 0, 0}));
+}
+
 // Every writer writes the whole array with its own value: each chunk must end
 // holding one writer's value throughout.
 TEST(ThreadWriters, OverlappingWritesNeverMixWithinAChunk) {

@@ -55,7 +55,12 @@ struct OpenChunks {
   std::unordered_map<std::string, std::shared_ptr<OpenChunk>> by_key;
   std::unordered_set<uint64_t> sessions;  // alive
   // The last chunks closed, and the session that opened each.
-  std::deque<std::pair<std::string, uint64_t>> recently_closed;
+  struct Closed {
+    std::string key;
+    uint64_t opener;
+    std::thread::id opener_thread;
+  };
+  std::deque<Closed> recently_closed;
   // Session -> a session that trails it: it opened anew a chunk the first
   // had just stored, and has come to no chunk the first holds open since.
   std::unordered_map<uint64_t, uint64_t> trailed;
@@ -94,7 +99,7 @@ void close(OpenChunk& open, std::optional<StoreFailure> failure) {
     OpenChunks& registry = open_chunks();
     std::lock_guard guard(registry.mutex);
     registry.by_key.erase(open.key);
-    registry.recently_closed.emplace_back(open.key, open.opener);
+    registry.recently_closed.push_back({open.key, open.opener, open.opener_thread});
     if (registry.recently_closed.size() > kRecentlyClosed) registry.recently_closed.pop_front();
   }
   std::lock_guard guard(open.mutex);
@@ -163,8 +168,12 @@ void ChunkSession::change(const std::string& key, bool overwrites_all, const std
         entry->second->opener = id_;
         entry->second->opener_thread = std::this_thread::get_id();
         opening = true;
-        for (const auto& [closed_key, opener] : registry.recently_closed) {
-          if (closed_key == key && opener != id_ && registry.sessions.contains(opener)) registry.trailed[opener] = id_;
+        // (A session of this thread could not catch up while the other waits.)
+        for (const auto& closed : registry.recently_closed) {
+          if (closed.key == key && closed.opener != id_ && closed.opener_thread != std::this_thread::get_id() &&
+              registry.sessions.contains(closed.opener)) {
+            registry.trailed[closed.opener] = id_;
+          }
         }
       }
       open = entry->second;

@@ -94,8 +94,11 @@ class Array {
   // writes return once it is stored (their commit stores it, under the
   // holder's lock, if the holder has not begun to): two threads that each
   // write half of every chunk store each chunk once, not twice, and share
-  // the stores. Writers in other processes
-  // see all of a session's changes of a chunk or none.
+  // the stores. A session that another one trails by more than the chunks
+  // it holds open (the other opens anew chunks it has just stored) waits,
+  // 20 ms at most, for the other to catch up before it stores its oldest
+  // chunk, so that the two share their chunks again. Writers in other
+  // processes see all of a session's changes of a chunk or none.
   //
   // A session is used by one thread. It must change chunks in increasing
   // order of their linear index in the chunk grid (as one populate call
