@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <random>
 #include <set>
 #include <string>
 #include <thread>
@@ -658,25 +659,33 @@ TEST_P(ArrayTest, WriteChunkReplacesOneWholeChunk) {
 }
 
 TEST_P(ArrayTest, MaskedWriteOfRunsChangesOnlyTheSelectedCells) {
-  const Shape shape{12, 10};
-  Array array = create("a", int32_metadata(shape, {5, 4}));
-  const std::vector<int32_t> before = iota_values(120, 100);
-  const Selection slab{DimSelection::range(1, 12), DimSelection::all(10)};
-  const std::vector<int32_t> values = iota_values(110, 1000);
-  std::vector<std::vector<uint8_t>> masks = {std::vector<uint8_t>(110, 0), std::vector<uint8_t>(110, 1)};
-  for (size_t run : {1, 3, 7, 13}) {
-    std::vector<uint8_t> mask(110);
-    for (size_t i = 0; i < mask.size(); ++i) mask[i] = (i / run) % 2 == (run % 2);
-    masks.push_back(mask);
-  }
-  for (const std::vector<uint8_t>& mask : masks) {
-    array.write<int32_t>(select_all(shape), before);
-    array.write<int32_t>(slab, values, WriteFilter{.mask = mask});
-    std::vector<int32_t> expected = before;
-    for_each_selected(shape, slab, [&](uint64_t flat, uint64_t position) {
-      if (mask[position]) expected[flat] = values[position];
-    });
-    EXPECT_EQ(array.read<int32_t>(select_all(shape)), expected);
+  // Chunks of whole rows make the mask of a chunk one long run of flags,
+  // scanned eight at a time; chunks of 4 columns, short ones.
+  for (const Shape& chunks : {Shape{5, 4}, Shape{5, 40}}) {
+    const Shape shape{12, 40};
+    Array array = create("a" + std::to_string(chunks[1]), int32_metadata(shape, chunks));
+    const std::vector<int32_t> before = iota_values(480, 100);
+    const Selection slab{DimSelection::range(1, 12), DimSelection::all(40)};
+    const std::vector<int32_t> values = iota_values(440, 1000);
+    std::vector<std::vector<uint8_t>> masks = {std::vector<uint8_t>(440, 0), std::vector<uint8_t>(440, 1)};
+    for (size_t run : {1, 3, 7, 8, 9, 13, 17, 64}) {
+      std::vector<uint8_t> mask(440);
+      for (size_t i = 0; i < mask.size(); ++i) mask[i] = (i / run) % 2 == (run % 2);
+      masks.push_back(mask);
+    }
+    std::mt19937 random(5);
+    std::vector<uint8_t> any_nonzero(440);  // every flag that is not 0 selects its cell
+    for (uint8_t& flag : any_nonzero) flag = random() % 3 == 0 ? 0 : static_cast<uint8_t>(1 + random() % 255);
+    masks.push_back(any_nonzero);
+    for (const std::vector<uint8_t>& mask : masks) {
+      array.write<int32_t>(select_all(shape), before);
+      array.write<int32_t>(slab, values, WriteFilter{.mask = mask});
+      std::vector<int32_t> expected = before;
+      for_each_selected(shape, slab, [&](uint64_t flat, uint64_t position) {
+        if (mask[position]) expected[flat] = values[position];
+      });
+      EXPECT_EQ(array.read<int32_t>(select_all(shape)), expected) << "chunks of " << chunks[1] << " columns";
+    }
   }
 }
 
