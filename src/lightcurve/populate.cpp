@@ -272,7 +272,9 @@ PopulateResult LightCurveStore::populate(const std::string& epoch, const catalog
   // every chunk then meet in nearly all of them; with 8 held open, one thread
   // sometimes fell behind the other by more than 8 chunks, read every chunk
   // the other had stored and fell further behind (0.6-2.4x the time of one
-  // thread). The first of them to commit stores the other's chunks too.
+  // thread). A thread that falls behind by more than 32 now makes the other
+  // wait for it (chunk_session.h). The first of them to commit stores the
+  // other's chunks too.
   zarr::Array::Session session(write_layout_);
   auto piece_begin = cells.rows.begin();
   for (uint64_t first_object = 0; first_object < n_objects; first_object += piece_objects) {

@@ -153,7 +153,7 @@ ChunkSession::~ChunkSession() {
 }
 
 void ChunkSession::change(const std::string& key, bool overwrites_all, const std::function<void(Chunk&)>& apply,
-                          ChunkAccess access) {
+                          ChunkAccess access, OnThrow on_throw) {
   OpenChunks& registry = open_chunks();
   while (true) {
     std::shared_ptr<OpenChunk> open;
@@ -213,7 +213,13 @@ void ChunkSession::change(const std::string& key, bool overwrites_all, const std
       throw Error(ErrorKind::kInvalidArgument, access.where,
                   "the chunk is held open by another session of this thread: commit that one first");
     }
-    apply(open->chunk);
+    if (on_throw == OnThrow::kMayHaveChanged) {
+      Chunk changed = open->chunk;
+      apply(changed);
+      open->chunk = std::move(changed);
+    } else {
+      apply(open->chunk);
+    }
     guard.unlock();
     if (open->opener == id_) return;
     if (std::find(changed_.begin(), changed_.end(), open) == changed_.end()) changed_.push_back(open);

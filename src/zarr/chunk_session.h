@@ -89,14 +89,22 @@ class ChunkSession {
   // writers' changes may be in those chunks.
   ~ChunkSession();
 
+  // What a change leaves of the chunk when it throws.
+  enum class OnThrow {
+    kChangesNothing,  // it throws before it changes the chunk
+    // It may throw after changing part of it: it is applied in place to a
+    // chunk opened for it (which is then dropped), else to a copy.
+    kMayHaveChanged,
+  };
+
   // Applies `apply` to the chunk this process knows as `key` (which must name
   // the chunk, its array's metadata and its store alike): to the chunk some
   // session holds open, or else to the chunk this session opens through
-  // `access`. `apply` changes the chunk or throws without changing it;
-  // `overwrites_all` says it replaces every element, so that a chunk opened
-  // for it need not be read.
-  void change(const std::string& key, bool overwrites_all, const std::function<void(Chunk&)>& apply,
-              ChunkAccess access);
+  // `access`. A change that throws leaves the chunk as it was (`on_throw`
+  // says how); `overwrites_all` says it replaces every element, so that a
+  // chunk opened for it need not be read.
+  void change(const std::string& key, bool overwrites_all, const std::function<void(Chunk&)>& apply, ChunkAccess access,
+              OnThrow on_throw = OnThrow::kChangesNothing);
 
   // Stores the chunks this session opened, and those it changed that other
   // sessions opened but have not begun to store; then waits until every
