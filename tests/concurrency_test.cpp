@@ -326,7 +326,8 @@ struct TrailingSession {
   zarr::ChunkSession a;
   std::atomic<bool> b_reopened = false;
 
-  explicit TrailingSession(std::chrono::milliseconds catch_up_wait) : a(kLargeBudget, catch_up_wait) {
+  explicit TrailingSession(std::chrono::milliseconds catch_up_wait) : a(kLargeBudget, catch_up_wait) {}
+  void a_opens_33() {
     for (int k = 0; k <= 32; ++k) a_changes(k);
   }
   void a_changes(int k) { a.change(trail_key(k), false, FakeChunks::set(0, 1), chunks.access(trail_key(k))); }
@@ -338,6 +339,7 @@ struct TrailingSession {
 TEST(ChunkSessions, ASessionThatAnotherTrailsWaitsForItToCatchUp) {
   constexpr int kChunks = 40;
   TrailingSession sessions(std::chrono::minutes(1));
+  sessions.a_opens_33();
   ASSERT_EQ(sessions.chunks.stores(trail_key(0)), 1) << "over its 32 chunks, A stored its first";
   std::thread b([&] {
     zarr::ChunkSession session(kLargeBudget);
@@ -359,25 +361,54 @@ TEST(ChunkSessions, ASessionThatAnotherTrailsWaitsForItToCatchUp) {
   }
 }
 
-TEST(ChunkSessions, ATrailedSessionGoesOnWhenTheOtherDoesNotCatchUp) {
-  TrailingSession sessions(std::chrono::milliseconds(100));
-  std::atomic<bool> a_done = false;
+// The trailed thread has committed the session that B trails and begun another
+// (as a populate of the next epoch does): that one waits for B.
+TEST(ChunkSessions, TheNextSessionOfATrailedThreadWaitsToo) {
+  FakeChunks chunks;
+  auto key = [](const char* epoch, int k) { return std::string(epoch) + "/" + std::to_string(k); };
+  auto change = [&](zarr::ChunkSession& session, const std::string& chunk_key, size_t index, int32_t value) {
+    session.change(chunk_key, false, FakeChunks::set(index, value), chunks.access(chunk_key));
+  };
+  zarr::ChunkSession first(kLargeBudget);
+  for (int k = 0; k <= 32; ++k) change(first, key("e0", k), 0, 1);
+  first.commit();
+  zarr::ChunkSession next(kLargeBudget, std::chrono::minutes(1));
+  for (int k = 0; k <= 32; ++k) change(next, key("e1", k), 0, 1);
+  std::atomic<bool> b_reopened = false;
   std::thread b([&] {
     zarr::ChunkSession session(kLargeBudget);
-    sessions.b_changes(session, 0);
-    sessions.b_reopened = true;
-    while (!a_done) std::this_thread::yield();
+    change(session, key("e0", 0), 1, 2);
+    b_reopened = true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    for (int k = 1; k <= 33; ++k) change(session, key("e1", k), 1, 2);
     session.commit();
   });
-  while (!sessions.b_reopened) std::this_thread::yield();
-  auto a_goes_on = std::async(std::launch::async, [&] {
-    for (int k = 33; k < 40; ++k) sessions.a_changes(k);
+  while (!b_reopened) std::this_thread::yield();
+  change(next, key("e1", 33), 0, 1);
+  next.commit();
+  b.join();
+  EXPECT_EQ(chunks.stores(key("e1", 1)), 1) << "the next session stored its oldest chunk once B had changed it too";
+  EXPECT_EQ(chunks.stored(key("e1", 1)), (std::array<int32_t, 4>{1, 2, 0, 0}));
+}
+
+TEST(ChunkSessions, ATrailedSessionGoesOnWhenTheOtherDoesNotCatchUp) {
+  TrailingSession sessions(std::chrono::milliseconds(100));
+  std::atomic<bool> a_stored_first = false;
+  auto a = std::async(std::launch::async, [&] {
+    sessions.a_opens_33();
+    a_stored_first = true;
+    while (!sessions.b_reopened) std::this_thread::yield();
+    for (int k = 33; k < 40; ++k) sessions.a_changes(k);  // B does not come
     sessions.a.commit();
   });
-  const bool went_on = a_goes_on.wait_for(std::chrono::seconds(30)) == std::future_status::ready;
-  a_done = true;  // B's commit would end A's wait in any case
-  b.join();
-  a_goes_on.get();
+  while (!a_stored_first) std::this_thread::yield();
+  zarr::ChunkSession b(kLargeBudget);
+  sessions.b_changes(b, 0);
+  sessions.b_reopened = true;
+  const bool went_on = a.wait_for(std::chrono::seconds(30)) == std::future_status::ready;
+  if (!went_on) sessions.b_changes(b, 20);  // B catches up: that ends A's wait in any case
+  a.get();
+  b.commit();
   EXPECT_TRUE(went_on) << "A waited longer than its catch-up wait";
   EXPECT_EQ(sessions.chunks.stored(trail_key(39)), (std::array<int32_t, 4>{1, 0, 0, 0}));
 }
@@ -385,6 +416,7 @@ TEST(ChunkSessions, ATrailedSessionGoesOnWhenTheOtherDoesNotCatchUp) {
 TEST(ChunkSessions, ASessionOfTheSameThreadTrailsNone) {
   auto one_thread = std::async(std::launch::async, [] {
     TrailingSession sessions(std::chrono::minutes(1));
+    sessions.a_opens_33();
     zarr::ChunkSession b(kLargeBudget);
     sessions.b_changes(b, 0);
     sessions.a_changes(33);  // B could not catch up while A waited

@@ -1,7 +1,6 @@
 #include "zarr/chunk_session.h"
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -11,6 +10,7 @@
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 
 #include "lcstore/error.h"
 
@@ -25,7 +25,7 @@ struct ChunkSession::OpenChunk {
   };
   std::string key;
   std::string where;
-  uint64_t opener;  // the session's id
+  const ChunkSession* opener;
   std::thread::id opener_thread;
   std::mutex mutex;  // guards the fields below
   std::condition_variable settled;
@@ -53,26 +53,15 @@ constexpr size_t kRecentlyClosed = 4 * kMaxOpenChunks;
 struct OpenChunks {
   std::mutex mutex;
   std::unordered_map<std::string, std::shared_ptr<OpenChunk>> by_key;
-  std::unordered_set<uint64_t> sessions;  // alive
-  // The last chunks closed, and the session that opened each.
-  struct Closed {
-    std::string key;
-    uint64_t opener;
-    std::thread::id opener_thread;
-  };
-  std::deque<Closed> recently_closed;
-  // Session -> a session that trails it: it opened anew a chunk the first
-  // had just stored, and has come to no chunk the first holds open since.
-  std::unordered_map<uint64_t, uint64_t> trailed;
+  // The last chunks closed, and the thread whose session opened each.
+  std::deque<std::pair<std::string, std::thread::id>> recently_closed;
+  // Threads whose sessions another thread's session trails: it opened anew a
+  // chunk one of theirs had just stored, and has come to no chunk that one of
+  // theirs holds open since. (A thread, not a session: the one trailed may
+  // have committed and gone on to its next session meanwhile.)
+  std::unordered_set<std::thread::id> trailed;
   std::condition_variable caught_up;
-
-  void stop_trailing(uint64_t trailer) {
-    if (std::erase_if(trailed, [&](const auto& entry) { return entry.second == trailer; }) > 0) caught_up.notify_all();
-  }
 };
-
-// Sessions are known by number: a session's address may be a later one's.
-std::atomic<uint64_t> next_session_id{1};
 
 OpenChunks& open_chunks() {
   static OpenChunks instance;
@@ -99,7 +88,7 @@ void close(OpenChunk& open, std::optional<StoreFailure> failure) {
     OpenChunks& registry = open_chunks();
     std::lock_guard guard(registry.mutex);
     registry.by_key.erase(open.key);
-    registry.recently_closed.push_back({open.key, open.opener, open.opener_thread});
+    registry.recently_closed.emplace_back(open.key, open.opener_thread);
     if (registry.recently_closed.size() > kRecentlyClosed) registry.recently_closed.pop_front();
   }
   std::lock_guard guard(open.mutex);
@@ -136,20 +125,8 @@ void wait_until_closed(OpenChunk& open) {
 
 }  // namespace
 
-ChunkSession::ChunkSession(uint64_t memory_budget, std::chrono::milliseconds catch_up_wait)
-    : memory_budget_(memory_budget), catch_up_wait_(catch_up_wait), id_(next_session_id++) {
-  OpenChunks& registry = open_chunks();
-  std::lock_guard guard(registry.mutex);
-  registry.sessions.insert(id_);
-}
-
 ChunkSession::~ChunkSession() {
   while (!opened_.empty()) store_oldest();
-  OpenChunks& registry = open_chunks();
-  std::lock_guard guard(registry.mutex);
-  registry.sessions.erase(id_);
-  registry.trailed.erase(id_);
-  registry.stop_trailing(id_);
 }
 
 void ChunkSession::change(const std::string& key, bool overwrites_all, const std::function<void(Chunk&)>& apply,
@@ -165,15 +142,12 @@ void ChunkSession::change(const std::string& key, bool overwrites_all, const std
         entry->second = std::make_shared<OpenChunk>();
         entry->second->key = key;
         entry->second->where = access.where;
-        entry->second->opener = id_;
+        entry->second->opener = this;
         entry->second->opener_thread = std::this_thread::get_id();
         opening = true;
-        // (A session of this thread could not catch up while the other waits.)
-        for (const auto& closed : registry.recently_closed) {
-          if (closed.key == key && closed.opener != id_ && closed.opener_thread != std::this_thread::get_id() &&
-              registry.sessions.contains(closed.opener)) {
-            registry.trailed[closed.opener] = id_;
-          }
+        // (This thread could not catch up while its own other session waits.)
+        for (const auto& [closed_key, opener_thread] : registry.recently_closed) {
+          if (closed_key == key && opener_thread != std::this_thread::get_id()) registry.trailed.insert(opener_thread);
         }
       }
       open = entry->second;
@@ -198,7 +172,9 @@ void ChunkSession::change(const std::string& key, bool overwrites_all, const std
       }
       opened_.push_back(std::move(open));
       while (!opened_.empty() && (open_bytes_ > memory_budget_ || opened_.size() > kMaxOpenChunks)) {
-        wait_for_trailing_session();
+        // (A session that the budget makes store each chunk at once holds
+        // no window that another could catch up with.)
+        if (opened_.size() > kMaxOpenChunks) wait_for_trailing_session();
         store_oldest();
       }
       return;
@@ -209,7 +185,7 @@ void ChunkSession::change(const std::string& key, bool overwrites_all, const std
     if (open->state == State::kClosed) continue;  // stored meanwhile: open it anew
     // This session's commit would wait for the other one's, which this
     // thread could then never reach.
-    if (open->opener != id_ && open->opener_thread == std::this_thread::get_id()) {
+    if (open->opener != this && open->opener_thread == std::this_thread::get_id()) {
       throw Error(ErrorKind::kInvalidArgument, access.where,
                   "the chunk is held open by another session of this thread: commit that one first");
     }
@@ -221,21 +197,22 @@ void ChunkSession::change(const std::string& key, bool overwrites_all, const std
       apply(open->chunk);
     }
     guard.unlock();
-    if (open->opener == id_) return;
+    if (open->opener == this) return;
     if (std::find(changed_.begin(), changed_.end(), open) == changed_.end()) changed_.push_back(open);
     // This session has caught up with the one that opened the chunk.
     std::lock_guard registry_guard(registry.mutex);
-    if (registry.trailed.erase(open->opener) > 0) registry.caught_up.notify_all();
+    if (registry.trailed.erase(open->opener_thread) > 0) registry.caught_up.notify_all();
     return;
   }
 }
 
 void ChunkSession::wait_for_trailing_session() {
   OpenChunks& registry = open_chunks();
+  const std::thread::id thread = std::this_thread::get_id();
   std::unique_lock guard(registry.mutex);
-  if (!registry.trailed.contains(id_)) return;
-  if (!registry.caught_up.wait_for(guard, catch_up_wait_, [&] { return !registry.trailed.contains(id_); }))
-    registry.trailed.erase(id_);
+  if (!registry.trailed.contains(thread)) return;
+  if (!registry.caught_up.wait_for(guard, catch_up_wait_, [&] { return !registry.trailed.contains(thread); }))
+    registry.trailed.erase(thread);
 }
 
 void ChunkSession::store_oldest() {
@@ -259,11 +236,6 @@ void ChunkSession::commit() {
     note(*open);
   }
   changed_.clear();
-  {
-    OpenChunks& registry = open_chunks();
-    std::lock_guard guard(registry.mutex);
-    registry.stop_trailing(id_);
-  }
   if (auto failure = std::exchange(failure_, std::nullopt))
     throw Error(failure->kind, failure->subject, failure->reason);
 }

@@ -21,10 +21,10 @@
 // for a few milliseconds) finds every chunk already stored: it reads and
 // stores each again, as slowly as the other goes on, and never catches up
 // (1.8x the time, in about one run in eight). So a session that opens anew a
-// chunk another session of this process has just stored marks that one as
-// trailed; a trailed session, before it stores its oldest chunk to stay
-// within its limit, waits until the trailing one changes a chunk it holds
-// open, commits, or for at most 20 ms.
+// chunk that a session of another thread of this process has just stored
+// marks that thread as trailed; a session of a trailed thread, before it
+// stores its oldest chunk to stay within its 32, waits until a session of
+// another thread changes a chunk it holds open, or for at most 20 ms.
 //
 // Safety. Nothing is stored without the chunk's lock, which is held from the
 // read to the store: writers in other processes see all of a session's
@@ -82,7 +82,8 @@ class ChunkSession {
   // The chunks this session opened are stored, oldest first, as soon as
   // together they hold more than `memory_budget` bytes (0: each as soon as
   // it is changed) or there are more than 32 of them.
-  explicit ChunkSession(uint64_t memory_budget, std::chrono::milliseconds catch_up_wait = kCatchUpWait);
+  explicit ChunkSession(uint64_t memory_budget, std::chrono::milliseconds catch_up_wait = kCatchUpWait)
+      : memory_budget_(memory_budget), catch_up_wait_(catch_up_wait) {}
   ChunkSession(const ChunkSession&) = delete;
   ChunkSession& operator=(const ChunkSession&) = delete;
   // Stores what the session still holds open, ignoring errors: other
@@ -122,7 +123,6 @@ class ChunkSession {
 
   uint64_t memory_budget_;
   std::chrono::milliseconds catch_up_wait_;
-  uint64_t id_;
   uint64_t open_bytes_ = 0;
   std::vector<std::shared_ptr<OpenChunk>> opened_;   // by this session, oldest first
   std::vector<std::shared_ptr<OpenChunk>> changed_;  // opened by other sessions
