@@ -142,27 +142,33 @@ void populate_throughput(const fs::path& scratch) {
   const catalog::Table halves[2] = {synthetic_catalog(size, 0, 2), synthetic_catalog(size, 1, 2)};
   const std::vector<float> chunk(size.chunk_values(), 18.0f);
   const double gigabytes = static_cast<double>(size.bytes()) / 1e9;
+  // Each round runs the three modes back to back, each after a raw run: two
+  // threads are compared with the one thread of their own round, as the
+  // machine's speed moves between rounds (and raw runs vary on their own).
+  constexpr int kRounds = 5;
   fmt::print(
       "populate on {}: {} objects x {} measurements x 2 values x {} epochs, {} MB, chunks of {} objects "
-      "(median of {}; each run after a raw run, ratio = median of the pairs)\n",
-      scratch.string(), size.objects, size.measurements, size.epochs, size.bytes() / 1000000, size.object_chunk, kRuns);
+      "(median of {} rounds; each run after a raw run, ratio = median of the pairs)\n",
+      scratch.string(), size.objects, size.measurements, size.epochs, size.bytes() / 1000000, size.object_chunk,
+      kRounds);
   std::vector<double> raw_times;
   struct Mode {
     const char* name;
     unsigned threads;
     bool shared_chunks;
   };
+  const Mode modes[] = {Mode{"1 thread", 1, false}, Mode{"2 threads, disjoint epochs", 2, false},
+                        Mode{"2 threads, sharing every chunk", 2, true}};
   for (Strategy strategy : {Strategy::kV0, Strategy::kV1, Strategy::kV2}) {
-    std::vector<double> mode_ratios;  // to raw, by mode
-    for (Mode mode : {Mode{"1 thread", 1, false}, Mode{"2 threads, disjoint epochs", 2, false},
-                      Mode{"2 threads, sharing every chunk", 2, true}}) {
-      std::vector<double> times, ratios;
-      uint64_t lost = 0;
-      for (int run = 0; run < kRuns; ++run) {
+    std::vector<double> times[3], to_raw[3], to_one_thread[3];
+    uint64_t lost[3] = {};
+    for (int round = 0; round < kRounds; ++round) {
+      for (size_t m = 0; m < 3; ++m) {
+        const Mode& mode = modes[m];
         const double raw = raw_write_new_files(scratch / "raw", size, chunk);
         raw_times.push_back(raw);
         LightCurveStore store = create_store(scratch / "store", size, whole);
-        times.push_back(timed_threads(mode.threads, [&](unsigned t) {
+        times[m].push_back(timed_threads(mode.threads, [&](unsigned t) {
           for (uint64_t e = 0; e < size.epochs; ++e) {
             const std::string epoch = store.epochs().keys[e];
             if (mode.shared_chunks) {
@@ -172,19 +178,19 @@ void populate_throughput(const fs::path& scratch) {
             }
           }
         }));
-        lost += count_nan(store);
-        ratios.push_back(raw / times.back());
+        lost[m] += count_nan(store);
+        to_raw[m].push_back(raw / times[m].back());
+        to_one_thread[m].push_back(times[0].back() / times[m].back());
       }
-      const double seconds = median(times);
-      mode_ratios.push_back(median(ratios));
-      fmt::print("  {} {:<31} {:>8.1f} Mvalues/s {:>6.2f} GB/s  {:.2f}x raw{}\n", to_string(strategy), mode.name,
-                 static_cast<double>(size.values()) / seconds / 1e6, gigabytes / seconds, mode_ratios.back(),
-                 lost == 0 ? "" : fmt::format("  LOST {} VALUES", lost));
     }
-    // Against one thread through the ratios to raw, each measured next to
-    // its own raw run: the machine's speed moves between the modes' runs.
-    fmt::print("  {} 2 threads against 1: disjoint {:.2f}x, sharing {:.2f}x (from the ratios to raw)\n",
-               to_string(strategy), mode_ratios[1] / mode_ratios[0], mode_ratios[2] / mode_ratios[0]);
+    for (size_t m = 0; m < 3; ++m) {
+      const double seconds = median(times[m]);
+      fmt::print("  {} {:<31} {:>8.1f} Mvalues/s {:>6.2f} GB/s  {:.2f}x raw{}\n", to_string(strategy), modes[m].name,
+                 static_cast<double>(size.values()) / seconds / 1e6, gigabytes / seconds, median(to_raw[m]),
+                 lost[m] == 0 ? "" : fmt::format("  LOST {} VALUES", lost[m]));
+    }
+    fmt::print("  {} 2 threads against 1: disjoint {:.2f}x, sharing {:.2f}x (median of the rounds' pairs)\n",
+               to_string(strategy), median(to_one_thread[1]), median(to_one_thread[2]));
   }
   const double raw = median(raw_times);
   fmt::print("  {:<34} {:>8.1f} Mvalues/s {:>6.2f} GB/s  (median of all {} raw runs)\n",
