@@ -2,6 +2,8 @@
 BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
+# Build trees of several checkouts (git worktrees) share ccache objects.
+export CCACHE_BASEDIR := $(CURDIR)
 
 .PHONY: all deps build test demo bench bench-full sanitize-test clean format
 
