@@ -5,7 +5,7 @@ CMAKE_FLAGS ?=
 # Build trees of several checkouts (git worktrees) share ccache objects.
 export CCACHE_BASEDIR := $(CURDIR)
 
-.PHONY: all deps build test demo bench bench-full sanitize-test clean format
+.PHONY: all deps configure build test demo install bench bench-full sanitize-test clean format format-check
 
 all: build
 
@@ -15,8 +15,10 @@ deps:
 	bash scripts/install-deps
 	cd tests/interop && (test -d node_modules/zarrita || npm ci --no-audit --no-fund --loglevel=error)
 
-build: deps
+configure: deps
 	cmake -S . -B $(BUILD) $(CMAKE_FLAGS) >/dev/null
+
+build: configure
 	cmake --build $(BUILD) -j $(JOBS)
 
 test: build
@@ -24,8 +26,15 @@ test: build
 
 # The whole job on a simulated field through the real SExtractor; scale it
 # with DEMO_STARS, DEMO_EPOCHS, DEMO_SIZE (see demo/run-demo).
-demo: build
+# Builds only the program the demo runs.
+demo: configure
+	cmake --build $(BUILD) -j $(JOBS) --target lcstore_cli
 	DEMO_DIR=demo-output LCSTORE=$(BUILD)/lcstore DEMO_JOBS=$(JOBS) demo/run-demo
+
+# Headers, libraries, the lcstore program and find_package(lcstore) files.
+PREFIX ?= /usr/local
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
 
 bench: build
 	$(BUILD)/bench/codec_bench
@@ -41,15 +50,18 @@ bench-full: build
 # The concurrency and parser tests under AddressSanitizer+UBSan and ThreadSanitizer,
 # with the stress scenarios shortened to 20 repetitions.
 sanitize-test: deps
-	cmake -S . -B build-asan -DLCSTORE_SANITIZE=address >/dev/null
+	cmake -S . -B build-asan -DLCSTORE_SANITIZE=address -DLCSTORE_BUILD_BENCH=OFF >/dev/null
 	cmake --build build-asan -j $(JOBS)
 	cd build-asan && LCSTORE_STRESS_REPETITIONS=20 ctest --output-on-failure -j $(JOBS) -L sanitize
-	cmake -S . -B build-tsan -DLCSTORE_SANITIZE=thread >/dev/null
+	cmake -S . -B build-tsan -DLCSTORE_SANITIZE=thread -DLCSTORE_BUILD_BENCH=OFF >/dev/null
 	cmake --build build-tsan -j $(JOBS)
 	cd build-tsan && LCSTORE_STRESS_REPETITIONS=20 ctest --output-on-failure -j $(JOBS) -L sanitize
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')
+
+format-check:
+	clang-format --dry-run --Werror $$(git ls-files '*.cpp' '*.h')
 
 clean:
 	rm -rf $(BUILD) build-asan build-tsan demo-output

@@ -159,7 +159,7 @@ void populate_throughput(const fs::path& scratch) {
   };
   const Mode modes[] = {Mode{"1 thread", 1, false}, Mode{"2 threads, disjoint epochs", 2, false},
                         Mode{"2 threads, sharing every chunk", 2, true}};
-  for (Strategy strategy : {Strategy::kV0, Strategy::kV1, Strategy::kV2}) {
+  for (Strategy strategy : {Strategy::kMaskedSlab, Strategy::kReadModifyWrite, Strategy::kScatter}) {
     std::vector<double> times[3], to_raw[3], to_one_thread[3];
     uint64_t lost[3] = {};
     for (int round = 0; round < kRounds; ++round) {

@@ -435,7 +435,7 @@ TEST(ColumnMapping, FluxesAndIncompleteMeasurements) {
 
 TEST(ColumnMapping, TableKeyAndObjectKeyPrefixes) {
   const Table table = read_catalog(fixture("coadd", ".ascii_head.cat")).table;
-  const ColumnMapping mapping(table, {.table_key = "ch1_sci", .object_key_prefix = "I"});
+  const ColumnMapping mapping(table, {.keys = {.table_key = "ch1_sci", .object_key_prefix = "I"}});
   EXPECT_EQ(names_of(mapping), (std::vector<std::string>{"ch1_sci-auto", "ch1_sci-iso", "ch1_sci-aper",
                                                          "ch1_sci-aper_1", "ch1_sci-aper_2", "ch1_sci-aper_3"}));
   EXPECT_EQ(*mapping.find("ch1_sci-auto")->column(Value::kMag), "MAG_AUTO");
@@ -445,7 +445,7 @@ TEST(ColumnMapping, TableKeyAndObjectKeyPrefixes) {
   EXPECT_EQ(keys[0], "I1");
   EXPECT_EQ(keys[122], "I123");
 
-  const ColumnMapping by_flags(table, {.object_key_column = "flags"});
+  const ColumnMapping by_flags(table, {.keys = {.object_key_column = "flags"}});
   EXPECT_EQ(by_flags.object_key_column(), "FLAGS");
   EXPECT_EQ(by_flags.object_keys(table)[7], "2");
 }
@@ -456,7 +456,7 @@ TEST(ColumnMapping, LowerCaseNamesIdAndPlainCoordinates) {
              "id,ra,dec,x,y,mag_auto,magerr_auto,Mag_Iso,flux_radius,FLUX_AUTO\n"
              "17.0,265.1,65.5,10.5,20.5,20.1,0.1,20.2,3.1,100.0\n");
   const Table table = read_catalog(dir.path() / "a.csv").table;
-  const ColumnMapping mapping(table, {.object_key_prefix = "I"});
+  const ColumnMapping mapping(table, {.keys = {.object_key_prefix = "I"}});
   EXPECT_EQ(names_of(mapping), (std::vector<std::string>{"auto", "iso"}));
   EXPECT_TRUE(mapping.find("auto")->complete());
   EXPECT_EQ(*mapping.find("iso")->column(Value::kMag), "Mag_Iso");
@@ -483,8 +483,8 @@ TEST(ColumnMapping, ErrorsNameTheCatalog) {
         EXPECT_EQ(error.subject(), no_key.string());
         EXPECT_NE(error.reason().find("NUMBER or id"), std::string::npos) << error.what();
       }));
-  EXPECT_NO_THROW((void)ColumnMapping(without_key, {.object_key_column = "OBJECT"}));
-  EXPECT_LCSTORE_ERROR(ColumnMapping(without_key, {.object_key_column = "number"}), kBadInput);
+  EXPECT_NO_THROW((void)ColumnMapping(without_key, {.keys = {.object_key_column = "OBJECT"}}));
+  EXPECT_LCSTORE_ERROR(ColumnMapping(without_key, {.keys = {.object_key_column = "number"}}), kBadInput);
 
   const fs::path text = dir.path() / "text.ecsv";
   write_file(text,

@@ -120,6 +120,9 @@ TEST(ThreadWriters, BatchedCommitsLoseNothing) {
 // records every store: who reads, changes and stores what, and when.
 class FakeChunks {
  public:
+  // The fake store holds one array: its sessions share this registry.
+  std::shared_ptr<zarr::ChunkRegistry> registry = zarr::make_chunk_registry();
+
   zarr::ChunkAccess access(const std::string& key) {
     return {key, [] { return std::make_unique<Lock>(); },
             [this, key](bool) {
@@ -176,7 +179,7 @@ constexpr uint64_t kLargeBudget = 1 << 20;
 // too, and commits when b_commits() is called.
 struct TwoSessions {
   FakeChunks chunks;
-  zarr::ChunkSession a{kLargeBudget};
+  zarr::ChunkSession a{chunks.registry, kLargeBudget};
   std::atomic<bool> b_changed = false, b_may_commit = false;
   std::string b_error;
   std::thread b;
@@ -184,7 +187,7 @@ struct TwoSessions {
   explicit TwoSessions(const std::function<void(zarr::Chunk&)>& b_change) {
     a.change("k", false, FakeChunks::set(0, 1), chunks.access("k"));
     b = std::thread([this, b_change] {
-      zarr::ChunkSession session(kLargeBudget);
+      zarr::ChunkSession session(chunks.registry, kLargeBudget);
       try {
         session.change("k", false, b_change, chunks.access("k"));
       } catch (const std::exception& error) {
@@ -232,11 +235,11 @@ TEST(ChunkSessions, ACommitWaitsWhileAnotherSessionStoresAChunkWithItsChanges) {
     while (!release) std::this_thread::yield();
     store(std::move(chunk));
   };
-  zarr::ChunkSession a(kLargeBudget);
+  zarr::ChunkSession a(chunks.registry, kLargeBudget);
   a.change("k", false, FakeChunks::set(0, 1), slow);
   std::atomic<bool> b_changed = false, b_committed = false;
   std::thread b([&] {
-    zarr::ChunkSession session(kLargeBudget);
+    zarr::ChunkSession session(chunks.registry, kLargeBudget);
     session.change("k", false, FakeChunks::set(1, 2), chunks.access("k"));
     b_changed = true;
     while (!storing) std::this_thread::yield();
@@ -277,7 +280,7 @@ TEST(ChunkSessions, AFailedStoreFailsEveryWriterOfTheChunk) {
 
 TEST(ChunkSessions, AChunkHeldOpenByAnotherSessionOfTheSameThreadIsRefused) {
   FakeChunks chunks;
-  zarr::ChunkSession first(kLargeBudget), second(kLargeBudget);
+  zarr::ChunkSession first(chunks.registry, kLargeBudget), second(chunks.registry, kLargeBudget);
   first.change("k", false, FakeChunks::set(0, 1), chunks.access("k"));
   // Else the second session's commit would wait for the first's forever.
   EXPECT_LCSTORE_ERROR(second.change("k", false, FakeChunks::set(1, 2), chunks.access("k")), kInvalidArgument);
@@ -289,7 +292,7 @@ TEST(ChunkSessions, AChunkHeldOpenByAnotherSessionOfTheSameThreadIsRefused) {
 
 TEST(ChunkSessions, AChunkStoredMeanwhileIsReadAgain) {
   FakeChunks chunks;
-  zarr::ChunkSession first(kLargeBudget), second(kLargeBudget);
+  zarr::ChunkSession first(chunks.registry, kLargeBudget), second(chunks.registry, kLargeBudget);
   first.change("k", false, FakeChunks::set(0, 1), chunks.access("k"));
   first.commit();
   second.change("k", false, FakeChunks::set(3, 4), chunks.access("k"));
@@ -301,15 +304,15 @@ TEST(ChunkSessions, AChunkStoredMeanwhileIsReadAgain) {
 
 TEST(ChunkSessions, ChunksBeyondTheBudgetAreStoredOldestFirst) {
   FakeChunks chunks;
-  zarr::ChunkSession unbuffered(0);
+  zarr::ChunkSession unbuffered(chunks.registry, 0);
   unbuffered.change("a", false, FakeChunks::set(0, 1), chunks.access("a"));
   EXPECT_EQ(chunks.stores(), 1) << "a budget of 0 stores each chunk at once";
-  zarr::ChunkSession two_chunks(32);  // a chunk is 16 bytes
+  zarr::ChunkSession two_chunks(chunks.registry, 32);  // a chunk is 16 bytes
   for (const char* key : {"b", "c", "d"}) two_chunks.change(key, false, FakeChunks::set(0, 1), chunks.access(key));
   EXPECT_EQ(chunks.stores(), 2) << "the third chunk pushed the first out";
   EXPECT_NO_THROW(chunks.stored("b"));
   {
-    zarr::ChunkSession abandoned(kLargeBudget);
+    zarr::ChunkSession abandoned(chunks.registry, kLargeBudget);
     abandoned.change("e", false, FakeChunks::set(0, 5), chunks.access("e"));
   }
   EXPECT_EQ(chunks.stored("e")[0], 5) << "destroying a session stores what it held";
@@ -326,7 +329,7 @@ struct TrailingSession {
   zarr::ChunkSession a;
   std::atomic<bool> b_reopened = false;
 
-  explicit TrailingSession(std::chrono::milliseconds catch_up_wait) : a(kLargeBudget, catch_up_wait) {}
+  explicit TrailingSession(std::chrono::milliseconds catch_up_wait) : a(chunks.registry, kLargeBudget, catch_up_wait) {}
   void a_opens_33() {
     for (int k = 0; k <= 32; ++k) a_changes(k);
   }
@@ -342,7 +345,7 @@ TEST(ChunkSessions, ASessionThatAnotherTrailsWaitsForItToCatchUp) {
   sessions.a_opens_33();
   ASSERT_EQ(sessions.chunks.stores(trail_key(0)), 1) << "over its 32 chunks, A stored its first";
   std::thread b([&] {
-    zarr::ChunkSession session(kLargeBudget);
+    zarr::ChunkSession session(sessions.chunks.registry, kLargeBudget);
     sessions.b_changes(session, 0);
     sessions.b_reopened = true;
     // A would meanwhile store every chunk it holds, were it not to wait.
@@ -369,14 +372,14 @@ TEST(ChunkSessions, TheNextSessionOfATrailedThreadWaitsToo) {
   auto change = [&](zarr::ChunkSession& session, const std::string& chunk_key, size_t index, int32_t value) {
     session.change(chunk_key, false, FakeChunks::set(index, value), chunks.access(chunk_key));
   };
-  zarr::ChunkSession first(kLargeBudget);
+  zarr::ChunkSession first(chunks.registry, kLargeBudget);
   for (int k = 0; k <= 32; ++k) change(first, key("e0", k), 0, 1);
   first.commit();
-  zarr::ChunkSession next(kLargeBudget, std::chrono::minutes(1));
+  zarr::ChunkSession next(chunks.registry, kLargeBudget, std::chrono::minutes(1));
   for (int k = 0; k <= 32; ++k) change(next, key("e1", k), 0, 1);
   std::atomic<bool> b_reopened = false;
   std::thread b([&] {
-    zarr::ChunkSession session(kLargeBudget);
+    zarr::ChunkSession session(chunks.registry, kLargeBudget);
     change(session, key("e0", 0), 1, 2);
     b_reopened = true;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -402,7 +405,7 @@ TEST(ChunkSessions, ATrailedSessionGoesOnWhenTheOtherDoesNotCatchUp) {
     sessions.a.commit();
   });
   while (!a_stored_first) std::this_thread::yield();
-  zarr::ChunkSession b(kLargeBudget);
+  zarr::ChunkSession b(sessions.chunks.registry, kLargeBudget);
   sessions.b_changes(b, 0);
   sessions.b_reopened = true;
   const bool went_on = a.wait_for(std::chrono::seconds(30)) == std::future_status::ready;
@@ -417,7 +420,7 @@ TEST(ChunkSessions, ASessionOfTheSameThreadTrailsNone) {
   auto one_thread = std::async(std::launch::async, [] {
     TrailingSession sessions(std::chrono::minutes(1));
     sessions.a_opens_33();
-    zarr::ChunkSession b(kLargeBudget);
+    zarr::ChunkSession b(sessions.chunks.registry, kLargeBudget);
     sessions.b_changes(b, 0);
     sessions.a_changes(33);  // B could not catch up while A waited
     sessions.a.commit();

@@ -268,13 +268,12 @@ bool same_float(float stored, float expected) {
 void expect_every_epoch_ingested(const fs::path& out, const LightCurveStore& store, const Field& truth) {
   const std::string log = read_file(out / "populate.log");
   EXPECT_THAT(log, HasSubstr(fmt::format("{0} catalogs: {0} written, 0 already done, 0 failed", truth.epochs.size())));
-  const json info = store.info();
   std::vector<std::string> keys;
   for (const simulate::Epoch& epoch : truth.epochs) {
     keys.push_back(epoch.key);
     EXPECT_THAT(log, HasSubstr("epoch " + epoch.key + " <- ")) << "no populate line for " << epoch.key;
   }
-  std::vector<std::string> populated = info.at("populated_epochs").get<std::vector<std::string>>();
+  std::vector<std::string> populated = store.info().populated_epochs;
   std::sort(populated.begin(), populated.end());
   EXPECT_EQ(populated, keys);
   EXPECT_TRUE(store.read_layout_current());

@@ -89,7 +89,7 @@ std::vector<Param> thread_params() {
   for (const PopulateScenario* scenario : kScenarios) {
     for (Strategy strategy : kStrategies) {
       params.emplace_back(scenario, strategy, Sharing::kOneStore);
-      if (scenario == &kObjectPartitions && strategy == Strategy::kV1) {
+      if (scenario == &kObjectPartitions && strategy == Strategy::kReadModifyWrite) {
         params.emplace_back(scenario, strategy, Sharing::kStorePerThread);
       }
     }
@@ -118,7 +118,7 @@ TEST(LightCurveThreads, WithoutLocksV1WritersLoseValues) {
       const auto unlocked = std::make_shared<DirectoryStore>(directory, Durability::kNone, Locking::kDisabled);
       const std::vector<std::string> failures = run_threads(plan.scenario.workers, [&](int worker) {
         LightCurveStore own = LightCurveStore::open(unlocked);
-        run_populates(own, plan, worker, Strategy::kV1);
+        run_populates(own, plan, worker, Strategy::kReadModifyWrite);
       });
       EXPECT_TRUE(failures.empty()) << failures.front();
     });

@@ -33,7 +33,7 @@ namespace lcstore::testing {
 using lightcurve::LightCurveStore;
 using lightcurve::Strategy;
 
-inline const Strategy kStrategies[] = {Strategy::kV0, Strategy::kV1, Strategy::kV2};
+inline const Strategy kStrategies[] = {Strategy::kMaskedSlab, Strategy::kReadModifyWrite, Strategy::kScatter};
 
 // Who populates what: `workers` writers split the store's objects into
 // contiguous partitions, or its epochs round robin.

@@ -22,7 +22,7 @@ namespace {
 
 // (Not mmap: a file truncated while mapped would kill the process with
 // SIGBUS instead of failing the read, and mapping a file of the page cache
-// took 5x as long as read()ing it on the virtual machines this runs on.)
+// is slower than read()ing it on virtual machines; see BENCHMARKS.md.)
 CatalogFile::CatalogFile(std::string path) : path_(std::move(path)), fd_(::open(path_.c_str(), O_RDONLY | O_CLOEXEC)) {
   if (fd_ < 0) fail_io(path_, "cannot open");
   struct stat info {};

@@ -100,13 +100,13 @@ const std::string* Measurement::column(Value value) const {
 }
 
 ColumnMapping::ColumnMapping(const Table& table, MappingOptions options) : options_(std::move(options)) {
-  object_key_column_ = options_.object_key_column.empty() ? find_column(table, {"NUMBER", "id"})
-                                                          : find_column(table, {options_.object_key_column});
+  object_key_column_ = options_.keys.object_key_column.empty() ? find_column(table, {"NUMBER", "id"})
+                                                          : find_column(table, {options_.keys.object_key_column});
   if (object_key_column_.empty()) {
     detail::fail(table.source(), "",
-                 options_.object_key_column.empty()
+                 options_.keys.object_key_column.empty()
                      ? "no object key column (NUMBER or id)"
-                     : "no object key column " + detail::quote_cell(options_.object_key_column));
+                     : "no object key column " + detail::quote_cell(options_.keys.object_key_column));
   }
   coordinates_ = {find_column(table, {"ALPHA_J2000", "ra"}), find_column(table, {"DELTA_J2000", "dec"}),
                   find_column(table, {"X_IMAGE", "x"}), find_column(table, {"Y_IMAGE", "y"})};
@@ -117,7 +117,7 @@ ColumnMapping::ColumnMapping(const Table& table, MappingOptions options) : optio
     std::optional<NamedValue> named = classify(column.name());
     if (!named) continue;
     if (!column.is_numeric()) detail::fail(table.source(), column.name(), "holds text, not numbers");
-    std::string name = options_.table_key.empty() ? named->measurement : options_.table_key + "-" + named->measurement;
+    std::string name = options_.keys.table_key.empty() ? named->measurement : options_.keys.table_key + "-" + named->measurement;
     auto [it, added] = position.emplace(name, all.size());
     if (added) all.push_back(Measurement{std::move(name), {}, {}});
     std::string& slot = all[it->second].columns[static_cast<size_t>(named->value)];
@@ -154,10 +154,10 @@ std::vector<std::string> ColumnMapping::object_keys(const Table& table) const {
   for (size_t row = 0; row < column.size(); ++row) {
     switch (column.type()) {
       case ColumnType::kInt64:
-        keys.push_back(options_.object_key_prefix + std::to_string(column.int64s()[row]));
+        keys.push_back(options_.keys.object_key_prefix + std::to_string(column.int64s()[row]));
         break;
       case ColumnType::kString:
-        keys.push_back(options_.object_key_prefix + column.strings()[row]);
+        keys.push_back(options_.keys.object_key_prefix + column.strings()[row]);
         break;
       case ColumnType::kFloat64:
       case ColumnType::kFloat32: {
@@ -166,7 +166,7 @@ std::vector<std::string> ColumnMapping::object_keys(const Table& table) const {
           detail::fail(table.source(), column.name(),
                        "row " + std::to_string(row + 1) + ": the object key is not finite");
         }
-        keys.push_back(options_.object_key_prefix + format_key_number(key));
+        keys.push_back(options_.keys.object_key_prefix + format_key_number(key));
         break;
       }
     }

@@ -74,8 +74,7 @@ void decode_floats_portable(const char* run, size_t row_bytes, size_t row_begin,
 
 // The same, eight rows by eight cells at a time: eight loads, byte swaps
 // and stores, and a transposition in registers, instead of a load, swap and
-// store per cell. A third of the time of the portable loop for SExtractor's
-// rows of float32 photometry.
+// store per cell, for SExtractor's rows of float32 photometry.
 __attribute__((target("avx2"))) void decode_floats_avx2(const char* run, size_t row_bytes, size_t rows,
                                                         float* const* columns, size_t fields) {
   const __m256i swap = _mm256_setr_epi8(3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12, 3, 2, 1, 0, 7, 6, 5, 4,
@@ -86,8 +85,8 @@ __attribute__((target("avx2"))) void decode_floats_avx2(const char* run, size_t 
     float* out[8];
     for (size_t j = 0; j < 8; ++j) out[j] = columns[k + j];
     for (size_t r = 0; r < tiled_rows; r += 8) {
-      // Unrolled so that the tile stays in registers (GCC kept it on the
-      // stack: a third of the decode's time).
+      // Unrolled so that the tile stays in registers (GCC otherwise keeps
+      // it on the stack).
       __m256i row[8];
 #pragma GCC unroll 8
       for (size_t i = 0; i < 8; ++i) {
@@ -212,9 +211,8 @@ class TableReader {
     size_t row_offset = 0;
     for (int field = 1; field <= fields; ++field) plan_field(field, row_bytes_, row_offset, plans_);
     // Fields whose cells are plain big-endian numbers are decoded here from
-    // the file's bytes; CFITSIO's general path (a call per field and rows,
-    // through its block cache and converters) was 7x slower than read()ing
-    // the file. Only if the fields account for every byte of a row, as the
+    // the file's bytes, faster than CFITSIO's general path (a call per field
+    // and rows, through its block cache and converters). Only if the fields account for every byte of a row, as the
     // standard requires; else everything goes through CFITSIO.
     const bool layout_known = hdu_type == BINARY_TBL && row_offset == row_bytes_;
     for (FieldPlan& plan : plans_) plan.direct = plan.direct && layout_known;
@@ -244,12 +242,10 @@ class TableReader {
     // A piece of rows at a time, 256 KiB that the second-level cache holds
     // (read from the file when not in memory). Fields decoded from its bytes
     // are taken over the whole piece, a field (or eight float32 columns) at
-    // a time: long runs of stores into few columns, 1.1-1.2x faster than
-    // blocks of 64 rows from which every field was taken in turn. Fields
+    // a time: long runs of stores into few columns. Fields
     // read through CFITSIO go a block of the rows its small cache of
     // 2880-byte blocks holds at a time, all of them from each block, which
-    // copies each block into that cache once instead of once per field
-    // (2-3x faster).
+    // copies each block into that cache once instead of once per field.
     int status = 0;
     long cfitsio_rows = 1;
     fits_get_rowsize(fits_.get(), &cfitsio_rows, &status);

@@ -11,9 +11,12 @@ namespace lcstore::cli {
 void add_zarr_commands(CLI::App& app);
 // `lcstore fsck`; sets `exit_code` to 1 when the store has problems.
 void add_fsck_command(CLI::App& app, int& exit_code);
-// `lcstore create|populate|rechunk|info|lightcurve|epoch|region|cone`;
-// populate sets `exit_code` to 1 when a catalog failed.
-void add_lightcurve_commands(CLI::App& app, int& exit_code);
+// `lcstore create|rechunk|info`
+void add_store_commands(CLI::App& app);
+// `lcstore populate`; sets `exit_code` to 1 when a catalog failed, 130 when interrupted.
+void add_populate_command(CLI::App& app, int& exit_code);
+// `lcstore lightcurve|epoch|region|cone`
+void add_query_commands(CLI::App& app);
 // `lcstore plot`: light curves to a PNG or SVG file (PLplot, cairo driver).
 void add_plot_command(CLI::App& app);
 // `lcstore simulate`: a simulated IRAC-like field (images, truth, epoch table).

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "cli/option_names.h"
 #include "lcstore/error.h"
 #include "lcstore/memory.h"
 
@@ -30,15 +31,20 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   lcstore::cli::add_zarr_commands(app);
   lcstore::cli::add_fsck_command(app, exit_code);
-  lcstore::cli::add_lightcurve_commands(app, exit_code);
+  lcstore::cli::add_store_commands(app);
+  lcstore::cli::add_populate_command(app, exit_code);
+  lcstore::cli::add_query_commands(app);
+#ifdef LCSTORE_PLOT
   lcstore::cli::add_plot_command(app);
+#endif
   lcstore::cli::add_simulate_command(app);
   lcstore::cli::add_demo_report_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
     return app.exit(error);
-  } catch (const lcstore::Error& error) {
+  } catch (const lcstore::Error& library_error) {
+    const lcstore::Error error = lcstore::cli::in_cli_words(library_error);
     std::fprintf(stderr, "lcstore: %s: %s\n", lcstore::to_string(error.kind()), error.what());
     return 1;
   } catch (const std::exception& error) {

@@ -5,8 +5,7 @@
 //   json   an array of objects, one per row (missing values: null)
 //
 // Records are printed as they are added, so that memory does not grow with
-// their number: extracting many light curves prints millions of rows (held
-// all in memory, 1,000 light curves of 1,000 epochs took 2.4 GB). A table
+// their number: extracting many light curves prints millions of rows. A table
 // holds back only its first kTableWidthRows rows, to size its columns; a
 // later row with a wider cell is printed out of line rather than held.
 #pragma once

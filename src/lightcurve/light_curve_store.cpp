@@ -105,7 +105,7 @@ void check_create_options(const CreateOptions& options) {
   if (options.epochs.keys.empty()) throw Error(ErrorKind::kBadInput, "epochs", "no epochs given");
   if (options.measurements.empty()) throw Error(ErrorKind::kBadInput, "measurements", "no measurements given");
   if (options.values.empty()) throw Error(ErrorKind::kBadInput, "values", "no values given");
-  if (options.object_chunk == 0) throw Error(ErrorKind::kInvalidArgument, "--object-chunk", "must be positive");
+  if (options.object_chunk == 0) throw Error(ErrorKind::kInvalidArgument, "object_chunk", "must be positive");
   for (const EpochTable::Variable& variable : options.epochs.variables) {
     size_t length = std::visit([](const auto& values) { return values.size(); }, variable.values);
     if (length != options.epochs.keys.size()) {
@@ -311,8 +311,8 @@ void LightCurveStore::read_curves(const Array& array, const std::vector<std::pai
   // The curves go into blocks in storage order, so that each run of
   // consecutive objects within one chunk (shard) is read with one selection
   // straight into its place (a read per object cost more than its bytes).
-  // Blocks of 16 MiB come from the heap: one block for 320 MB of curves was
-  // mapped anew by every call, and its page faults took 15 times the reads.
+  // Blocks of 16 MiB come from the heap, which keeps them: one block for
+  // all the curves would be mapped anew by every call and fault its pages in.
   constexpr uint64_t kBlockBytes = 16 << 20;
   const uint64_t curve_values = measurement_rows.size() * values_.size() * epochs_.keys.size();
   const size_t block_curves = std::max<uint64_t>(1, kBlockBytes / (curve_values * sizeof(float)));
@@ -422,65 +422,64 @@ std::vector<ObjectMatch> LightCurveStore::cone(double ra, double dec, double rad
   return matches;
 }
 
-json LightCurveStore::info() const {
-  auto layout_info = [](const Array& array) {
-    const ArrayMetadata& metadata = array.metadata();
-    json summary = {{"array", array.path()}, {"shape", metadata.shape}, {"codecs", metadata.codecs}};
-    const json& first = metadata.codecs.at(0);
-    if (first.value("name", "") == "sharding_indexed") {
-      summary["shards"] = metadata.chunk_shape;
-      summary["chunks"] = first["configuration"]["chunk_shape"];
-    } else {
-      summary["chunks"] = metadata.chunk_shape;
-    }
-    return summary;
-  };
-  auto range_of = [](const auto& numbers) {
-    auto finite = [](auto n) { return std::isfinite(n); };
-    json range = json::array();
-    double low = INFINITY, high = -INFINITY;
-    for (auto n : numbers) {
-      if (!finite(n)) continue;
-      low = std::min<double>(low, n);
-      high = std::max<double>(high, n);
-    }
-    if (low <= high) range = {low, high};
-    return range;
-  };
-  json journal = Journal(*store_).read();
-  json populated = json::array();
-  for (const std::string& key : epochs_.keys) {
-    if (journal["epochs"].contains(key)) populated.push_back(key);
+namespace {
+
+LayoutInfo layout_info(const Array& array, LayoutInfo::Status status) {
+  const ArrayMetadata& metadata = array.metadata();
+  LayoutInfo info{.array = array.path(), .status = status, .shape = metadata.shape, .codecs = metadata.codecs};
+  const json& first = metadata.codecs.at(0);
+  if (first.value("name", "") == "sharding_indexed") {
+    info.shards = metadata.chunk_shape;
+    info.chunks = first["configuration"]["chunk_shape"].get<Shape>();
+  } else {
+    info.chunks = metadata.chunk_shape;
   }
-  json epoch_variables = json::array();
+  return info;
+}
+
+template <class Number>
+std::optional<std::pair<double, double>> finite_range(const std::vector<Number>& numbers) {
+  double low = INFINITY, high = -INFINITY;
+  for (Number n : numbers) {
+    if (!std::isfinite(n)) continue;
+    low = std::min<double>(low, n);
+    high = std::max<double>(high, n);
+  }
+  if (low > high) return std::nullopt;
+  return std::pair(low, high);
+}
+
+}  // namespace
+
+StoreInfo LightCurveStore::info() const {
+  const json journal = Journal(*store_).read();
+  const zarr::Group root = zarr::Group::open(store_, "");
+  StoreInfo info{.store = store_->describe(""),
+                 .description = root.attributes().value("description", ""),
+                 .created = root.attributes().value("created", ""),
+                 .shape = write_layout_.shape(),
+                 .measurements = measurements_,
+                 .values = values_,
+                 .epochs = epochs_.keys,
+                 .n_objects = objects_.keys.size(),
+                 .ra_range = finite_range(objects_.ra),
+                 .dec_range = finite_range(objects_.dec),
+                 .write_layout = layout_info(write_layout_, LayoutInfo::Status::kCurrent),
+                 .journal_generation = journal["generation"].get<uint64_t>()};
   for (const EpochTable::Variable& variable : epochs_.variables)
-    epoch_variables.push_back(epoch_variable_name(variable.name));
-  std::optional<Array> current = read_layout_at(journal["generation"].get<uint64_t>());
-  std::optional<Array> existing = current;
-  if (!existing && store_->get(std::string(layout::kReadLayout) + "/zarr.json"))
-    existing = Array::open(store_, layout::kReadLayout);
-  json read_layout = existing ? layout_info(*existing) : json{{"array", layout::kReadLayout}};
-  read_layout["status"] = current ? "current" : existing ? "stale" : "absent";
-  zarr::Group root = zarr::Group::open(store_, "");
-  return json{
-      {"store", store_->describe("")},
-      {"description", root.attributes().value("description", "")},
-      {"created", root.attributes().value("created", "")},
-      {"shape", write_layout_.shape()},
-      {"dimensions", {"object", "measurement", "value", "epoch"}},
-      {"n_objects", objects_.keys.size()},
-      {"measurements", measurements_},
-      {"values", values_},
-      {"epochs", epochs_.keys},
-      {"epoch_variables", epoch_variables},
-      {"object_keys", objects_.keys.empty() ? json::array() : json{objects_.keys.front(), objects_.keys.back()}},
-      {"ra_range", range_of(objects_.ra)},
-      {"dec_range", range_of(objects_.dec)},
-      {"write_layout", layout_info(write_layout_)},
-      {"read_layout", read_layout},
-      {"queries_use", current ? "read layout" : "write layout"},
-      {"populated_epochs", populated},
-      {"journal_generation", journal["generation"]}};
+    info.epoch_variables.push_back(epoch_variable_name(variable.name));
+  if (!objects_.keys.empty()) info.first_and_last_object = {objects_.keys.front(), objects_.keys.back()};
+  for (const std::string& key : epochs_.keys) {
+    if (journal["epochs"].contains(key)) info.populated_epochs.push_back(key);
+  }
+  if (std::optional<Array> current = read_layout_at(info.journal_generation)) {
+    info.read_layout = layout_info(*current, LayoutInfo::Status::kCurrent);
+  } else if (store_->get(std::string(layout::kReadLayout) + "/zarr.json")) {
+    info.read_layout = layout_info(Array::open(store_, layout::kReadLayout), LayoutInfo::Status::kStale);
+  } else {
+    info.read_layout.array = layout::kReadLayout;
+  }
+  return info;
 }
 
 }  // namespace lcstore::lightcurve

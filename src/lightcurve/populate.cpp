@@ -9,6 +9,7 @@
 #include <optional>
 #include <span>
 #include <type_traits>
+#include <unordered_map>
 #include <variant>
 
 #include "lcstore/error.h"
@@ -19,6 +20,7 @@ namespace lcstore::lightcurve {
 
 using zarr::DimSelection;
 using zarr::Selection;
+using zarr::Shape;
 
 namespace {
 
@@ -47,9 +49,8 @@ struct EpochCells {
   // of [piece.size(), measurement_rows.size(), n_values], into `out` (room
   // for piece.size() * width()); or, given `first_object`, each row at its
   // object's place in a slab of objects from `first_object` on, which has
-  // room for them. A type dispatch per cell, a pass over the whole output
-  // per column, or reading every column at once per row each cost a fifth to
-  // a third of populate.
+  // room for them. Columns are read block by block (see BENCHMARKS.md for
+  // the layouts of this loop that were measured and dropped).
   void gather(std::span<const std::pair<uint64_t, size_t>> piece, float* out,
               std::optional<uint64_t> first_object = std::nullopt) const {
     const RowPlaces places{piece, first_object};
@@ -58,7 +59,7 @@ struct EpochCells {
     // Blocks of rows, column by column: the block's output stays in cache.
     // Each column gives a block only a few cache lines, too few for the
     // hardware to see a stream, so the next block's lines are asked for
-    // while this one is copied (the gather took half as long).
+    // while this one is copied.
     constexpr size_t kBlockRows = 128;
     const size_t width = sources.size();
     const size_t tiled_width = tiled_columns(piece, sources);
@@ -103,8 +104,8 @@ struct EpochCells {
 
   // Rows [first, last) of the four float32 columns from sources[k] on, 4x4
   // cells at a time: four rows of each column are loaded, turned around in
-  // registers and stored as four cells of each row (the gather's cell by
-  // cell copy was a fifth of populate).
+  // registers and stored as four cells of each row, rather than copied cell
+  // by cell.
   static void gather_tiles(std::span<const std::pair<uint64_t, size_t>> piece, const RowPlaces& places,
                            const std::vector<const catalog::Column*>& sources, size_t k, size_t first, size_t last,
                            size_t next_last, float* out) {
@@ -141,58 +142,51 @@ std::vector<catalog::Value> parse_values(const std::vector<std::string>& names) 
 // A journal entry is one (catalog content, mapping): the same file read with
 // another table key or object key writes other cells.
 std::string journal_entry_id(const PopulateOptions& options) {
-  return fmt::format("{} table_key={} object_key={} prefix={}", options.journal_id, options.table_key,
-                     options.object_key_column, options.object_key_prefix);
+  return fmt::format("{} table_key={} object_key={} prefix={}", options.journal_id, options.keys.table_key,
+                     options.keys.object_key_column, options.keys.object_key_prefix);
 }
 
-}  // namespace
+// The store's objects as populate looks them up.
+struct ObjectLookup {
+  const std::vector<std::string>& keys;
+  const std::unordered_map<std::string, uint64_t>& rows;
+  // The keys as numbers when all are integers (SExtractor's NUMBER), else empty.
+  const std::vector<int64_t>& integer_keys;
+};
 
-PopulateResult LightCurveStore::populate(const std::string& epoch, const catalog::Table& catalog,
-                                         const PopulateOptions& options) {
-  const uint64_t e = epoch_index(epoch);
-  PopulateResult result;
-  Journal journal(*store_);
-  const std::string entry_id = journal_entry_id(options);
-  if (!options.journal_id.empty() && !options.force && journal.completed(epoch, entry_id)) {
-    result.already_done = true;
-    return result;
-  }
-
-  catalog::ColumnMapping mapping(catalog, {.values = parse_values(values_),
-                                           .table_key = options.table_key,
-                                           .object_key_column = options.object_key_column,
-                                           .object_key_prefix = options.object_key_prefix});
-  EpochCells cells;
-  // Integer keys (NUMBER) of a store whose keys are all integers are
-  // compared as numbers: making a string of each was a tenth of populate.
+// Fills cells.rows: the store row of each catalog row, by store row. Unknown
+// objects are an error unless skipped (and counted in `result`).
+void match_objects(const catalog::Table& catalog, const catalog::ColumnMapping& mapping, const ObjectLookup& objects,
+                   const PopulateOptions& options, EpochCells& cells, PopulateResult& result) {
+  // Integer keys of a store whose keys are all integers are compared as
+  // numbers, without making a string of each.
   const catalog::Column& key_column = catalog.column(mapping.object_key_column());
-  const bool integer_keys = key_column.type() == catalog::ColumnType::kInt64 && options.object_key_prefix.empty() &&
-                            !integer_object_keys_.empty();
+  const bool integer_keys = key_column.type() == catalog::ColumnType::kInt64 &&
+                            options.keys.object_key_prefix.empty() && !objects.integer_keys.empty();
   const std::vector<std::string> keys = integer_keys ? std::vector<std::string>() : mapping.object_keys(catalog);
   const std::span<const int64_t> numbers = integer_keys ? std::span(key_column.int64s()) : std::span<const int64_t>();
   auto key_of = [&](size_t catalog_row) {
     return integer_keys ? std::to_string(numbers[catalog_row]) : keys[catalog_row];
   };
   auto is_row_of = [&](uint64_t row, size_t catalog_row) {
-    return integer_keys ? integer_object_keys_[row] == numbers[catalog_row] : objects_.keys[row] == keys[catalog_row];
+    return integer_keys ? objects.integer_keys[row] == numbers[catalog_row] : objects.keys[row] == keys[catalog_row];
   };
   std::vector<std::string> unknown;
   // Epoch catalogs of a dual-image run list the objects in the detection
   // catalog's order, which is the store's, some objects possibly left out:
-  // the few rows after the last match are compared before the key is hashed
-  // (hashing was a sixth of populate, its cache misses a tenth of a catalog
-  // holding every other object).
+  // the few rows after the last match are compared before the key is hashed.
   constexpr uint64_t kRowsAhead = 4;
-  const uint64_t n_store_rows = objects_.keys.size();
+  const uint64_t n_store_rows = objects.keys.size();
   const size_t n_catalog_rows = key_column.size();
   uint64_t next_row = 0;
   for (size_t catalog_row = 0; catalog_row < n_catalog_rows; ++catalog_row) {
+    const uint64_t ahead_end = std::min(n_store_rows, next_row + kRowsAhead);
     uint64_t row = next_row;
-    while (row < std::min(n_store_rows, next_row + kRowsAhead) && !is_row_of(row, catalog_row)) ++row;
-    if (row == std::min(n_store_rows, next_row + kRowsAhead)) {
+    while (row < ahead_end && !is_row_of(row, catalog_row)) ++row;
+    if (row == ahead_end) {
       const std::string key = key_of(catalog_row);
-      auto found = object_rows_.find(key);
-      if (found == object_rows_.end()) {
+      auto found = objects.rows.find(key);
+      if (found == objects.rows.end()) {
         unknown.push_back(key);
         continue;
       }
@@ -205,19 +199,25 @@ PopulateResult LightCurveStore::populate(const std::string& epoch, const catalog
   if (!unknown.empty() && !options.skip_unknown_objects) {
     unknown.resize(std::min<size_t>(unknown.size(), 5));
     throw Error(ErrorKind::kBadInput, catalog.source(),
-                fmt::format("{} object(s) not in the store (first: {}); use --skip-unknown-objects to ignore them",
-                            n_catalog_rows - cells.rows.size(), fmt::join(unknown, ", ")));
+                fmt::format("{} object(s) not in the store (first: {}); set `skip_unknown_objects` to ignore them",
+                            result.unknown_objects_skipped, fmt::join(unknown, ", ")));
   }
   if (!std::is_sorted(cells.rows.begin(), cells.rows.end())) std::sort(cells.rows.begin(), cells.rows.end());
   for (size_t i = 1; i < cells.rows.size(); ++i) {
     if (cells.rows[i].first == cells.rows[i - 1].first) {
       throw Error(ErrorKind::kBadInput, catalog.source(),
-                  fmt::format("object {} appears in two rows", objects_.keys[cells.rows[i].first]));
+                  fmt::format("object {} appears in two rows", objects.keys[cells.rows[i].first]));
     }
   }
+}
 
-  for (uint64_t m = 0; m < measurements_.size(); ++m) {
-    const catalog::Measurement* measurement = mapping.find(measurements_[m]);
+// Fills cells.measurement_rows and cells.columns: the store measurements the
+// catalog gives, with the catalog column of each store value.
+void match_measurements(const catalog::Table& catalog, const catalog::ColumnMapping& mapping,
+                        const std::vector<std::string>& measurements, const std::vector<std::string>& values,
+                        const PopulateOptions& options, EpochCells& cells, PopulateResult& result) {
+  for (uint64_t m = 0; m < measurements.size(); ++m) {
+    const catalog::Measurement* measurement = mapping.find(measurements[m]);
     if (measurement == nullptr) continue;
     if (!measurement->complete()) {
       if (options.skip_incomplete) {
@@ -227,11 +227,11 @@ PopulateResult LightCurveStore::populate(const std::string& epoch, const catalog
       std::vector<std::string> missing;
       for (catalog::Value value : measurement->missing) missing.push_back(catalog::to_string(value));
       throw Error(ErrorKind::kBadInput, catalog.source(),
-                  fmt::format("measurement {} has no column for {}; use --skip-incomplete to leave it out",
+                  fmt::format("measurement {} has no column for {}; set `skip_incomplete` to leave it out",
                               measurement->name, fmt::join(missing, ", ")));
     }
     std::vector<const catalog::Column*> columns;
-    for (const std::string& value : values_) {
+    for (const std::string& value : values) {
       const catalog::Column& column = catalog.column(*measurement->column(catalog::parse_value(value)));
       if (!column.is_numeric()) {
         throw Error(ErrorKind::kBadInput, catalog.source(), fmt::format("column {} is not numeric", column.name()));
@@ -242,40 +242,150 @@ PopulateResult LightCurveStore::populate(const std::string& epoch, const catalog
     cells.columns.push_back(std::move(columns));
   }
   for (const catalog::Measurement& measurement : mapping.measurements()) {
-    if (std::find(measurements_.begin(), measurements_.end(), measurement.name) == measurements_.end()) {
+    if (std::find(measurements.begin(), measurements.end(), measurement.name) == measurements.end()) {
       result.measurements_ignored.push_back(measurement.name);
     }
   }
   if (cells.measurement_rows.empty() && result.incomplete_measurements_skipped.empty()) {
     throw Error(ErrorKind::kBadInput, catalog.source(),
-                fmt::format("has none of the store's measurements ({}){}", fmt::join(measurements_, ", "),
-                            options.table_key.empty() ? "" : " with table key " + options.table_key));
+                fmt::format("has none of the store's measurements ({}){}", fmt::join(measurements, ", "),
+                            options.keys.table_key.empty() ? "" : " with table key " + options.keys.table_key));
+  }
+}
+
+// Writes the catalog's cells of one object chunk of the write layout (a
+// piece of cells.rows) at one epoch, by one strategy.
+class PieceWriter {
+ public:
+  PieceWriter(zarr::Array::Session& session, const EpochCells& cells, uint64_t epoch, const Shape& shape)
+      : session_(session),
+        cells_(cells),
+        epoch_(epoch),
+        n_measurements_(shape[1]),
+        n_values_(shape[2]),
+        every_measurement_(cells.measurement_rows.size() == shape[1]) {}
+
+  void write(Strategy strategy, std::span<const std::pair<uint64_t, size_t>> piece, uint64_t first_object,
+             uint64_t end_object) {
+    piece_ = piece;
+    first_object_ = first_object;
+    piece_objects_ = end_object - first_object;
+    slab_ = {DimSelection::range(first_object, end_object), DimSelection::all(n_measurements_),
+             DimSelection::all(n_values_), DimSelection::range(epoch_, epoch_ + 1)};
+    switch (strategy) {
+      case Strategy::kMaskedSlab:
+        return masked_slab();
+      case Strategy::kReadModifyWrite:
+        return read_modify_write();
+      case Strategy::kScatter:
+        return scatter();
+    }
   }
 
-  const uint64_t n_objects = objects_.keys.size();
-  const uint64_t n_measurements = measurements_.size();
-  const uint64_t n_values = values_.size();
-  // One object chunk of the write layout at a time: its values are gathered
-  // into a buffer that stays in cache while the chunks are written from it.
-  // (Gathering a whole epoch first sent every value out to memory and back:
-  // two fifths of populate.)
-  const uint64_t piece_objects = write_layout_.metadata().chunk_shape[0];
-  const bool every_measurement = cells.measurement_rows.size() == n_measurements;
-  std::vector<float> values;
-  std::vector<float> slab;
-  std::vector<uint8_t> mask;
-  journal.begin();
+ private:
+  void masked_slab() {
+    // Every object and measurement of the piece: its values, in store order,
+    // are the whole slab, and no chunk is read before it is replaced.
+    if (piece_.size() == piece_objects_ && every_measurement_) {
+      gather_values();
+      session_.write(slab_, std::span<const float>(values_));
+      return;
+    }
+    // Else the slab is staged in memory and the mask commits only the
+    // catalog's cells, so concurrent writers of other cells keep theirs.
+    // The cells outside the mask are never read, so the slab is not filled.
+    slab_values_.resize(piece_objects_ * n_measurements_ * n_values_);
+    mask_.assign(slab_values_.size(), 0);
+    if (every_measurement_) {
+      cells_.gather(piece_, slab_values_.data(), first_object_);
+    } else {
+      gather_values();
+    }
+    for_each_run([&](size_t slab_start, size_t values_start, size_t count) {
+      if (!every_measurement_) std::copy_n(values_.begin() + values_start, count, slab_values_.begin() + slab_start);
+      std::fill_n(mask_.begin() + slab_start, count, 1);
+    });
+    session_.write(slab_, std::span<const float>(slab_values_), {.mask = mask_});
+  }
+
+  void read_modify_write() {
+    if (!every_measurement_) gather_values();
+    session_.update(slab_, [&](std::span<std::byte> bytes) {
+      auto* read_slab = reinterpret_cast<float*>(bytes.data());
+      if (every_measurement_) {
+        cells_.gather(piece_, read_slab, first_object_);
+        return;
+      }
+      for_each_run([&](size_t slab_start, size_t values_start, size_t count) {
+        std::copy_n(values_.begin() + values_start, count, read_slab + slab_start);
+      });
+    });
+  }
+
+  void scatter() {
+    gather_values();
+    std::vector<uint64_t> object_rows;
+    for (const auto& row : piece_) object_rows.push_back(row.first);
+    const Selection selection = {DimSelection::indices(std::move(object_rows)),
+                                 DimSelection::indices(cells_.measurement_rows), DimSelection::all(n_values_),
+                                 DimSelection::range(epoch_, epoch_ + 1)};
+    session_.write(selection, std::span<const float>(values_));
+  }
+
+  // The piece's values in piece order into values_.
+  void gather_values() {
+    values_.resize(piece_.size() * cells_.width());
+    cells_.gather(piece_, values_.data());
+  }
+
+  // Calls place(slab offset, values_ offset, count) for each run of the
+  // piece's values that lies contiguous in the slab: one per object if the
+  // catalog has every measurement, else one per measurement.
+  template <class Place>
+  void for_each_run(Place&& place) const {
+    const size_t object_cells = n_measurements_ * n_values_;
+    for (size_t i = 0, next = 0; i < piece_.size(); ++i) {
+      const size_t object_start = (piece_[i].first - first_object_) * object_cells;
+      if (every_measurement_) {
+        place(object_start, next, cells_.width());
+        next += cells_.width();
+        continue;
+      }
+      for (uint64_t m : cells_.measurement_rows) {
+        place(object_start + m * n_values_, next, n_values_);
+        next += n_values_;
+      }
+    }
+  }
+
+  zarr::Array::Session& session_;
+  const EpochCells& cells_;
+  const uint64_t epoch_;
+  const uint64_t n_measurements_, n_values_;
+  const bool every_measurement_;
+  // The piece being written.
+  std::span<const std::pair<uint64_t, size_t>> piece_;
+  uint64_t first_object_ = 0, piece_objects_ = 0;
+  Selection slab_;
+  // Reused from piece to piece.
+  std::vector<float> values_, slab_values_;
+  std::vector<uint8_t> mask_;
+};
+
+// Writes every cell of `cells` at `epoch`, one object chunk at a time: its
+// values are gathered into a buffer that stays in cache while the chunk is
+// written from it.
+void write_epoch(zarr::Array& write_layout, const EpochCells& cells, uint64_t epoch, Strategy strategy) {
+  const Shape& shape = write_layout.shape();
+  const uint64_t n_objects = shape[0];
+  const uint64_t piece_objects = write_layout.metadata().chunk_shape[0];
+  const bool every_measurement = cells.measurement_rows.size() == shape[1];
   // Chunks that other threads of this process change too (their catalogs
   // hold other objects of the same chunks) are read and stored once for all
-  // (Array::Session). The pieces go in increasing chunk order, as a session
-  // requires. The session holds up to 32 chunks open: two threads sharing
-  // every chunk then meet in nearly all of them; with 8 held open, one thread
-  // sometimes fell behind the other by more than 8 chunks, read every chunk
-  // the other had stored and fell further behind (0.6-2.4x the time of one
-  // thread). A thread that falls behind by more than 32 now makes the other
-  // wait for it (chunk_session.h). The first of them to commit stores the
-  // other's chunks too.
-  zarr::Array::Session session(write_layout_);
+  // (Array::Session); the pieces go in increasing chunk order, as a session
+  // requires.
+  zarr::Array::Session session(write_layout);
+  PieceWriter writer(session, cells, epoch, shape);
   auto piece_begin = cells.rows.begin();
   for (uint64_t first_object = 0; first_object < n_objects; first_object += piece_objects) {
     const uint64_t end_object = std::min(n_objects, first_object + piece_objects);
@@ -283,101 +393,45 @@ PopulateResult LightCurveStore::populate(const std::string& epoch, const catalog
     const std::span<const std::pair<uint64_t, size_t>> piece(piece_begin, piece_end);
     piece_begin = piece_end;
     if (piece.empty()) continue;  // the catalog has none of these objects
-    // v0 and v2 replace a chunk whose every cell the catalog gives with the
-    // values gathered straight into the chunk's bytes (copying them from a
-    // buffer into the chunk was a fourteenth of populate).
-    if (piece.size() == piece_objects && every_measurement && options.strategy != Strategy::kV1) {
+    // A chunk whose every cell the catalog gives is replaced by the values
+    // gathered straight into the chunk's bytes, unless the strategy is the
+    // one that reads what it changes.
+    if (piece.size() == piece_objects && every_measurement && strategy != Strategy::kReadModifyWrite) {
       Bytes elements(piece.size() * cells.width() * sizeof(float));
       cells.gather(piece, reinterpret_cast<float*>(elements.data()));
-      const uint64_t chunk[] = {first_object / piece_objects, 0, 0, e};
+      const uint64_t chunk[] = {first_object / piece_objects, 0, 0, epoch};
       session.write_chunk(chunk, std::move(elements));
       continue;
     }
-    // A piece with every measurement of its objects is gathered straight
-    // into the slab the strategy writes; else into `values`, in piece order.
-    auto gather_values = [&] {
-      values.resize(piece.size() * cells.width());
-      cells.gather(piece, values.data());
-    };
-    const uint64_t piece_size = end_object - first_object;
-    const Selection slab_selection = {DimSelection::range(first_object, end_object), DimSelection::all(n_measurements),
-                                      DimSelection::all(n_values), DimSelection::range(e, e + 1)};
-    // Calls place(slab offset, values offset, count) for each run of the
-    // piece's values that lies contiguous in a slab of the piece: one per
-    // object if the catalog has every measurement, else one per measurement.
-    auto for_each_run = [&](auto&& place) {
-      const size_t object_cells = n_measurements * n_values;
-      for (size_t i = 0, next = 0; i < piece.size(); ++i) {
-        const size_t object_start = (piece[i].first - first_object) * object_cells;
-        if (every_measurement) {
-          place(object_start, next, cells.width());
-          next += cells.width();
-          continue;
-        }
-        for (uint64_t m : cells.measurement_rows) {
-          place(object_start + m * n_values, next, n_values);
-          next += n_values;
-        }
-      }
-    };
-    switch (options.strategy) {
-      case Strategy::kV0: {
-        // Every object and measurement of the piece: its values, in store
-        // order, are the whole slab, and no chunk is read before it is replaced.
-        if (piece.size() == piece_size && every_measurement) {
-          gather_values();
-          session.write(slab_selection, std::span<const float>(values));
-          break;
-        }
-        // Else the slab is staged in memory and the mask commits only the
-        // catalog's cells, so concurrent writers of other cells keep theirs.
-        // (The cells outside the mask are never read: the slab is not filled.)
-        slab.resize(piece_size * n_measurements * n_values);
-        mask.assign(slab.size(), 0);
-        if (every_measurement) {
-          cells.gather(piece, slab.data(), first_object);
-        } else {
-          gather_values();
-        }
-        for_each_run([&](size_t slab_start, size_t values_start, size_t count) {
-          if (!every_measurement) std::copy_n(values.begin() + values_start, count, slab.begin() + slab_start);
-          std::fill_n(mask.begin() + slab_start, count, 1);
-        });
-        session.write(slab_selection, std::span<const float>(slab), {.mask = mask});
-        break;
-      }
-      case Strategy::kV1: {
-        if (!every_measurement) gather_values();
-        session.update(slab_selection, [&](std::span<std::byte> bytes) {
-          auto* read_slab = reinterpret_cast<float*>(bytes.data());
-          if (every_measurement) {
-            cells.gather(piece, read_slab, first_object);
-            return;
-          }
-          for_each_run([&](size_t slab_start, size_t values_start, size_t count) {
-            std::copy_n(values.begin() + values_start, count, read_slab + slab_start);
-          });
-        });
-        break;
-      }
-      case Strategy::kV2: {
-        gather_values();
-        std::vector<uint64_t> object_rows;
-        for (const auto& row : piece) object_rows.push_back(row.first);
-        const Selection selection = {DimSelection::indices(std::move(object_rows)),
-                                     DimSelection::indices(cells.measurement_rows), DimSelection::all(n_values),
-                                     DimSelection::range(e, e + 1)};
-        session.write(selection, std::span<const float>(values));
-        break;
-      }
-    }
+    writer.write(strategy, piece, first_object, end_object);
   }
   session.commit();
-  result.values_written = cells.rows.size() * cells.measurement_rows.size() * n_values;
+}
+
+}  // namespace
+
+PopulateResult LightCurveStore::populate(const std::string& epoch, const catalog::Table& catalog,
+                                         const PopulateOptions& options) {
+  const uint64_t e = epoch_index(epoch);
+  Journal journal(*store_);
+  const std::string entry_id = journal_entry_id(options);
+  if (!options.journal_id.empty() && !options.force && journal.completed(epoch, entry_id)) {
+    return {.already_done = true};
+  }
+  // Everything is resolved and checked before the first write.
+  PopulateResult result;
+  const catalog::ColumnMapping mapping(catalog, {.values = parse_values(values_), .keys = options.keys});
+  EpochCells cells;
+  match_objects(catalog, mapping, {objects_.keys, object_rows_, integer_object_keys_}, options, cells, result);
+  match_measurements(catalog, mapping, measurements_, values_, options, cells, result);
+
+  journal.begin();
+  write_epoch(write_layout_, cells, e, options.strategy);
+  result.values_written = cells.rows.size() * cells.measurement_rows.size() * values_.size();
   result.objects_written = cells.rows.size();
   journal.complete(epoch, options.journal_id.empty() ? std::string() : entry_id,
                    {{"catalog", catalog.source()},
-                    {"strategy", to_string(options.strategy)},
+                    {"strategy", original_name(options.strategy)},
                     {"values_written", result.values_written}});
   return result;
 }

@@ -4,11 +4,9 @@
 #include <fmt/core.h>
 
 #include <atomic>
-#include <exception>
-#include <mutex>
-#include <thread>
 
 #include "lcstore/error.h"
+#include "lcstore/parallel.h"
 #include "lcstore/lightcurve/light_curve_store.h"
 #include "lcstore/zarr/codec_specs.h"
 #include "lcstore/zarr/group.h"
@@ -36,7 +34,7 @@ std::string format_bytes(uint64_t bytes) {
 }  // namespace
 
 void LightCurveStore::rechunk(const RechunkOptions& options) {
-  if (options.object_chunk == 0) throw Error(ErrorKind::kInvalidArgument, "--object-chunk", "must be positive");
+  if (options.object_chunk == 0) throw Error(ErrorKind::kInvalidArgument, "object_chunk", "must be positive");
   const unsigned threads = std::max(1u, options.threads);
   const Shape& shape = write_layout_.shape();
   const uint64_t n_objects = shape[0];
@@ -51,9 +49,9 @@ void LightCurveStore::rechunk(const RechunkOptions& options) {
   const uint64_t shard_bytes = shard_objects * object_bytes;
   const uint64_t shards_per_thread = options.memory_budget / threads / shard_bytes;
   if (shards_per_thread <= kShardsInFlight) {
-    throw Error(ErrorKind::kInvalidArgument, "--memory",
+    throw Error(ErrorKind::kInvalidArgument, "memory_budget",
                 fmt::format("{} cannot hold {} shards of {} objects ({}) per thread for {} thread(s); "
-                            "lower --object-chunk or -j, or raise --memory",
+                            "lower `object_chunk` or `threads`, or raise `memory_budget`",
                             format_bytes(options.memory_budget), kShardsInFlight + 1, shard_objects,
                             format_bytes(shard_bytes), threads));
   }
@@ -76,34 +74,19 @@ void LightCurveStore::rechunk(const RechunkOptions& options) {
                                               written.attributes.value("coordinates", "")));
 
   const uint64_t n_bands = (n_objects + band_objects - 1) / band_objects;
-  std::atomic<uint64_t> next_band{0};
   std::atomic<uint64_t> objects_done{0};
-  std::exception_ptr failure;
-  std::mutex failure_mutex;
-  auto copy_bands = [&] {
-    std::vector<float> band;
-    try {
-      for (uint64_t b = next_band++; b < n_bands; b = next_band++) {
-        const uint64_t first = b * band_objects;
-        const uint64_t last = std::min(n_objects, first + band_objects);
-        Selection selection = {DimSelection::range(first, last), DimSelection::all(shape[1]),
-                               DimSelection::all(shape[2]), DimSelection::all(shape[3])};
-        band.resize((last - first) * object_bytes / sizeof(float));
-        write_layout_.read_into(selection, std::as_writable_bytes(std::span(band)));
-        target.write(selection, std::span<const float>(band));
-        if (options.progress) options.progress(objects_done += last - first, n_objects);
-      }
-    } catch (...) {
-      std::lock_guard lock(failure_mutex);
-      if (!failure) failure = std::current_exception();
-      next_band = n_bands;
-    }
-  };
-  std::vector<std::thread> workers;
-  for (unsigned t = 1; t < threads; ++t) workers.emplace_back(copy_bands);
-  copy_bands();
-  for (std::thread& worker : workers) worker.join();
-  if (failure) std::rethrow_exception(failure);
+  std::vector<std::vector<float>> bands(threads);  // one buffer per thread, reused band after band
+  parallel_for(n_bands, threads, [&](size_t b, unsigned worker) {
+    const uint64_t first = b * band_objects;
+    const uint64_t last = std::min(n_objects, first + band_objects);
+    Selection selection = {DimSelection::range(first, last), DimSelection::all(shape[1]), DimSelection::all(shape[2]),
+                           DimSelection::all(shape[3])};
+    std::vector<float>& band = bands[worker];
+    band.resize((last - first) * object_bytes / sizeof(float));
+    write_layout_.read_into(selection, std::as_writable_bytes(std::span(band)));
+    target.write(selection, std::span<const float>(band));
+    if (options.progress) options.progress(objects_done += last - first, n_objects);
+  });
 
   target.update_attributes([&](nlohmann::json& attributes) { attributes[layout::kGenerationAttribute] = generation; });
   zarr::Group::open(store_, "").consolidate();

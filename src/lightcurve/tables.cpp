@@ -57,7 +57,7 @@ void check_unique(const std::vector<std::string>& keys, Where&& where, const cha
 
 EpochTable EpochTable::from_keys(std::vector<std::string> keys) {
   check_unique(
-      keys, [](size_t) { return std::string("--epochs"); }, "epoch");
+      keys, [](size_t) { return std::string("epochs"); }, "epoch");
   EpochTable table;
   table.keys = std::move(keys);
   return table;
@@ -134,23 +134,48 @@ ObjectTable ObjectTable::from_catalog(const catalog::Table& table, const catalog
   return objects;
 }
 
-const char* to_string(Strategy strategy) {
-  switch (strategy) {
-    case Strategy::kV0:
-      return "v0";
-    case Strategy::kV1:
-      return "v1";
-    case Strategy::kV2:
-      return "v2";
-  }
-  return "?";
+namespace {
+
+struct StrategyNames {
+  Strategy strategy;
+  const char* name;
+  const char* original;
+};
+constexpr StrategyNames kStrategies[] = {
+    {Strategy::kMaskedSlab, "masked_slab", "v0"},
+    {Strategy::kReadModifyWrite, "read_modify_write", "v1"},
+    {Strategy::kScatter, "scatter", "v2"},
+};
+
+const StrategyNames& names_of(Strategy strategy) {
+  for (const StrategyNames& names : kStrategies)
+    if (names.strategy == strategy) return names;
+  throw Error(ErrorKind::kInvalidArgument, "strategy", "not a strategy");
 }
 
+}  // namespace
+
+const char* to_string(Strategy strategy) { return names_of(strategy).name; }
+const char* original_name(Strategy strategy) { return names_of(strategy).original; }
+
 Strategy parse_strategy(std::string_view name) {
-  for (Strategy strategy : {Strategy::kV0, Strategy::kV1, Strategy::kV2}) {
-    if (name == to_string(strategy)) return strategy;
+  for (const StrategyNames& names : kStrategies) {
+    if (name == names.name || name == names.original) return names.strategy;
   }
-  throw Error(ErrorKind::kInvalidArgument, "--strategy", fmt::format("\"{}\" is not v0, v1 or v2", name));
+  throw Error(ErrorKind::kInvalidArgument, "strategy",
+              fmt::format("\"{}\" is not masked_slab (v0), read_modify_write (v1) or scatter (v2)", name));
+}
+
+const char* to_string(LayoutInfo::Status status) {
+  switch (status) {
+    case LayoutInfo::Status::kAbsent:
+      return "absent";
+    case LayoutInfo::Status::kStale:
+      return "stale";
+    case LayoutInfo::Status::kCurrent:
+      return "current";
+  }
+  return "?";
 }
 
 std::string catalog_content_id(const std::filesystem::path& path) {

@@ -3,17 +3,15 @@
 #include <fmt/core.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cmath>
-#include <exception>
 #include <memory>
 #include <mutex>
 #include <numbers>
-#include <thread>
 #include <variant>
 
 #include "lcstore/error.h"
+#include "lcstore/parallel.h"
 #include "simulate/random.h"
 #include "simulate/render.h"
 
@@ -202,31 +200,14 @@ void write_field(const Field& field, const std::filesystem::path& directory, uns
   std::error_code error;
   std::filesystem::create_directories(directory, error);
   if (error) throw Error(ErrorKind::kIo, directory.string(), "cannot create the directory: " + error.message());
-  // Image 0 is the coadd, image e + 1 epoch e; threads take the next one.
-  const size_t n_images = field.epochs.size() + 1;
-  std::atomic<size_t> next{0};
-  std::mutex failure_mutex;
-  std::exception_ptr failure;
-  auto work = [&] {
-    for (size_t image = next++; image < n_images; image = next++) {
-      try {
-        if (image == 0) {
-          write_coadd(field, directory);
-        } else {
-          write_epoch(field, image - 1, directory);
-        }
-      } catch (...) {
-        std::lock_guard lock(failure_mutex);
-        if (!failure) failure = std::current_exception();
-      }
+  // Image 0 is the coadd, image e + 1 epoch e.
+  parallel_for(field.epochs.size() + 1, threads, [&](size_t image, unsigned) {
+    if (image == 0) {
+      write_coadd(field, directory);
+    } else {
+      write_epoch(field, image - 1, directory);
     }
-  };
-  std::vector<std::thread> workers;
-  const size_t n_threads = std::clamp<size_t>(threads, 1, n_images);
-  for (size_t t = 1; t < n_threads; ++t) workers.emplace_back(work);
-  work();
-  for (std::thread& worker : workers) worker.join();
-  if (failure) std::rethrow_exception(failure);
+  });
   detail::write_truth(field, directory / kTruthFile);
   detail::write_epochs_csv(field, directory / kEpochsFile);
 }

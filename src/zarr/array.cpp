@@ -10,293 +10,10 @@
 #include "zarr/chunk_session.h"
 #include "zarr/codec.h"
 #include "zarr/node_io.h"
+#include "zarr/selection_plan.h"
+#include "zarr/transfer.h"
 
 namespace lcstore::zarr {
-
-namespace {
-
-// The selected indices of one dimension that fall into one chunk.
-struct ChunkPart {
-  uint64_t chunk = 0;              // chunk index along the dimension
-  std::vector<uint64_t> local;     // index within the chunk
-  std::vector<uint64_t> position;  // index within the selection block
-  bool consecutive = true;         // local and position both step by one
-};
-
-std::vector<ChunkPart> split_dimension(const DimSelection& selection, uint64_t extent, uint64_t chunk_extent,
-                                       size_t dimension, const std::string& subject) {
-  std::map<uint64_t, ChunkPart> parts;
-  // Ranges and most index lists stay in one chunk for long runs: the map is
-  // searched only when the chunk changes.
-  ChunkPart* current = nullptr;
-  for (uint64_t position = 0; position < selection.count(); ++position) {
-    uint64_t index = selection[position];
-    if (index >= extent) {
-      throw Error(ErrorKind::kInvalidArgument, subject,
-                  "index " + std::to_string(index) + " is out of bounds for dimension " + std::to_string(dimension) +
-                      " of extent " + std::to_string(extent));
-    }
-    if (current == nullptr || current->chunk != index / chunk_extent) {
-      current = &parts[index / chunk_extent];
-      current->chunk = index / chunk_extent;
-    }
-    ChunkPart& part = *current;
-    uint64_t local = index % chunk_extent;
-    if (!part.local.empty() && (local != part.local.back() + 1 || position != part.position.back() + 1)) {
-      part.consecutive = false;
-    }
-    part.local.push_back(local);
-    part.position.push_back(position);
-  }
-  std::vector<ChunkPart> list;
-  for (auto& [chunk, part] : parts) list.push_back(std::move(part));
-  return list;
-}
-
-// The chunks a selection touches, as per-dimension parts whose product is the
-// set of (chunk, cells) pairs.
-class SelectionPlan {
- public:
-  SelectionPlan(const Selection& selection, const ArrayMetadata& metadata, const std::string& subject)
-      : block_shape_(selection_shape(selection)) {
-    if (selection.size() != metadata.shape.size()) {
-      throw Error(ErrorKind::kInvalidArgument, subject,
-                  "selection has " + std::to_string(selection.size()) + " dimensions, the array " +
-                      std::to_string(metadata.shape.size()));
-    }
-    for (size_t d = 0; d < selection.size(); ++d) {
-      dimensions_.push_back(split_dimension(selection[d], metadata.shape[d], metadata.chunk_shape[d], d, subject));
-    }
-  }
-
-  const Shape& block_shape() const { return block_shape_; }
-
-  // Calls visit(chunk_coords, parts) for every touched chunk.
-  template <typename Visit>
-  void for_each_chunk(Visit&& visit) const {
-    Shape counts;
-    for (const auto& parts : dimensions_) counts.push_back(parts.size());
-    std::vector<const ChunkPart*> parts(dimensions_.size());
-    Shape coords(dimensions_.size());
-    for_each_index(counts, [&](const Shape& index) {
-      for (size_t d = 0; d < dimensions_.size(); ++d) {
-        parts[d] = &dimensions_[d][index[d]];
-        coords[d] = parts[d]->chunk;
-      }
-      visit(coords, parts);
-    });
-  }
-
- private:
-  Shape block_shape_;
-  std::vector<std::vector<ChunkPart>> dimensions_;
-};
-
-// The caller's side of a transfer: the selection's cells, in C order.
-using Block = ChunkView;
-
-enum class Direction { kChunkToBlock, kBlockToChunk };
-
-// Copies `count` cells of `Width` bytes, `from_step` and `to_step` cells
-// apart; a fixed size lets the compiler copy each cell with one move.
-template <size_t Width>
-void copy_strided(std::byte* to, uint64_t to_step, const std::byte* from, uint64_t from_step, uint64_t count) {
-  for (uint64_t k = 0; k < count; ++k) std::memcpy(to + k * to_step * Width, from + k * from_step * Width, Width);
-}
-
-void copy_strided(std::byte* to, uint64_t to_step, const std::byte* from, uint64_t from_step, uint64_t count,
-                  size_t width) {
-  switch (width) {
-    case 1:
-      return copy_strided<1>(to, to_step, from, from_step, count);
-    case 2:
-      return copy_strided<2>(to, to_step, from, from_step, count);
-    case 4:
-      return copy_strided<4>(to, to_step, from, from_step, count);
-    case 8:
-      return copy_strided<8>(to, to_step, from, from_step, count);
-    case 16:
-      return copy_strided<16>(to, to_step, from, from_step, count);
-    default:
-      for (uint64_t k = 0; k < count; ++k) std::memcpy(to + k * to_step * width, from + k * from_step * width, width);
-  }
-}
-
-// The first flag in [from, end) that is not 0. Eight flags are tested at a
-// time: a staged slab's mask is runs of an object's cells, and testing flag by
-// flag was a sixteenth of two threads populating halves of the same chunks.
-const uint8_t* first_set(const uint8_t* from, const uint8_t* end) {
-  for (; end - from >= 8; from += 8) {
-    uint64_t flags;
-    std::memcpy(&flags, from, 8);
-    if (flags != 0) return from + std::countr_zero(flags) / 8;  // little-endian: the first flag is the low byte
-  }
-  while (from < end && *from == 0) ++from;
-  return from;
-}
-
-// The first flag in [from, end) that is 0.
-const uint8_t* first_unset(const uint8_t* from, const uint8_t* end) {
-  if (from >= end) return end;
-  const void* zero = std::memchr(from, 0, static_cast<size_t>(end - from));
-  return zero == nullptr ? end : static_cast<const uint8_t*>(zero);
-}
-
-// Moves the cells named by `parts` between `chunk` (whose first element is at
-// chunk-local index `origin`) and `block`. A filter, for block-to-chunk moves,
-// skips cells.
-void transfer(const std::vector<const ChunkPart*>& parts, Chunk& chunk, const Shape& origin, const Block& block,
-              Direction direction, const WriteFilter& filter, const FillValue& fill) {
-  // A chunk opened to be overwritten whole has no elements yet.
-  if (chunk.data.empty() && chunk.strings.empty()) chunk = Chunk::sized(chunk.data_type, chunk.shape);
-  const size_t rank = parts.size();
-  const size_t width = item_size(chunk.data_type);
-  const bool filtered = !filter.mask.empty() || filter.skip_fill_values;
-  const std::vector<uint64_t> chunk_strides = strides_of(chunk.shape);
-  const std::vector<uint64_t> block_strides = strides_of(block.shape);
-  auto wanted = [&](uint64_t in_block) {
-    if (!filter.mask.empty() && filter.mask[in_block] == 0) return false;
-    if (filter.skip_fill_values) {
-      if (chunk.data_type == DataType::kString) return block.strings[in_block] != fill.text();
-      return std::memcmp(block.bytes + in_block * width, fill.bytes(), width) != 0;
-    }
-    return true;
-  };
-
-  // Trailing dimensions with one selected cell are a fixed offset, and the
-  // cells of the dimensions before them lie a fixed step apart in the chunk
-  // and in the block: an epoch chunk read into a block of many epochs puts
-  // one cell every n_epochs.
-  size_t inner = rank;
-  uint64_t chunk_offset = 0, block_offset = 0;
-  while (inner > 0 && parts[inner - 1]->local.size() == 1) {
-    const size_t d = --inner;
-    chunk_offset += (parts[d]->local[0] - origin[d]) * chunk_strides[d];
-    block_offset += parts[d]->position[0] * block_strides[d];
-  }
-  const uint64_t chunk_step = inner == 0 ? 1 : chunk_strides[inner - 1];
-  const uint64_t block_step = inner == 0 ? 1 : block_strides[inner - 1];
-  // `count` cells, `chunk_step` and `block_step` apart, from in_chunk/in_block on.
-  auto move = [&](uint64_t in_chunk, uint64_t in_block, uint64_t count) {
-    if (chunk.data_type == DataType::kString) {
-      for (uint64_t k = 0; k < count; ++k) {
-        std::string& in_chunk_k = chunk.strings[in_chunk + k * chunk_step];
-        std::string& in_block_k = block.strings[in_block + k * block_step];
-        if (direction == Direction::kChunkToBlock)
-          in_block_k = in_chunk_k;
-        else
-          in_chunk_k = in_block_k;
-      }
-      return;
-    }
-    std::byte* chunk_cells = chunk.data.data() + in_chunk * width;
-    std::byte* block_cells = block.bytes + in_block * width;
-    if (chunk_step == 1 && block_step == 1) {
-      if (direction == Direction::kChunkToBlock)
-        std::memcpy(block_cells, chunk_cells, count * width);
-      else
-        std::memcpy(chunk_cells, block_cells, count * width);
-    } else if (direction == Direction::kChunkToBlock) {
-      copy_strided(block_cells, block_step, chunk_cells, chunk_step, count, width);
-    } else {
-      copy_strided(chunk_cells, chunk_step, block_cells, block_step, count, width);
-    }
-  };
-
-  // Dimensions before those that the selection takes whole, in the chunk and
-  // in the block alike, fold into one run of `row` cells (contiguous when no
-  // trailing dimension had one cell), so whole slabs move with one copy.
-  size_t folded = inner;
-  uint64_t row = 1;
-  while (folded > 0) {
-    const size_t d = folded - 1;
-    const ChunkPart& part = *parts[d];
-    const uint64_t n = part.local.size();
-    if (!part.consecutive || part.local[0] != origin[d] || n != chunk.shape[d] || part.position[0] != 0 ||
-        n != block.shape[d]) {
-      break;
-    }
-    row *= n;
-    folded = d;
-  }
-  auto move_row = [&](uint64_t in_chunk, uint64_t in_block, uint64_t count) {
-    if (!filtered) return move(in_chunk, in_block, count);
-    // Runs of wanted cells move with one copy each: a staged slab's mask is
-    // mostly long runs. A mask over adjacent cells is scanned for the ends
-    // of its runs directly (testing each cell was a seventh of populate).
-    if (!filter.skip_fill_values && block_step == 1) {
-      const uint8_t* cells_wanted = filter.mask.data() + in_block;
-      const uint8_t* const end = cells_wanted + count;
-      for (const uint8_t* k = cells_wanted; k < end;) {
-        const uint8_t* run = first_set(k, end);
-        k = first_unset(run, end);
-        const auto first = static_cast<uint64_t>(run - cells_wanted);
-        if (k > run) move(in_chunk + first * chunk_step, in_block + first, static_cast<uint64_t>(k - run));
-      }
-      return;
-    }
-    for (uint64_t k = 0; k < count;) {
-      while (k < count && !wanted(in_block + k * block_step)) ++k;
-      const uint64_t run = k;
-      while (k < count && wanted(in_block + k * block_step)) ++k;
-      if (k > run) move(in_chunk + run * chunk_step, in_block + run * block_step, k - run);
-    }
-  };
-  if (folded == 0) return move_row(chunk_offset, block_offset, row);
-
-  const size_t pivot = folded - 1;
-  const ChunkPart& last = *parts[pivot];
-  std::vector<size_t> index(pivot, 0);
-  while (true) {
-    uint64_t chunk_base = chunk_offset, block_base = block_offset;
-    for (size_t d = 0; d < pivot; ++d) {
-      chunk_base += (parts[d]->local[index[d]] - origin[d]) * chunk_strides[d];
-      block_base += parts[d]->position[index[d]] * block_strides[d];
-    }
-    if (last.consecutive) {
-      move_row(chunk_base + (last.local[0] - origin[pivot]) * chunk_strides[pivot],
-               block_base + last.position[0] * block_strides[pivot], last.local.size() * row);
-    } else {
-      for (size_t k = 0; k < last.local.size(); ++k) {
-        move_row(chunk_base + (last.local[k] - origin[pivot]) * chunk_strides[pivot],
-                 block_base + last.position[k] * block_strides[pivot], row);
-      }
-    }
-    size_t d = pivot;
-    while (d > 0 && ++index[d - 1] == parts[d - 1]->local.size()) index[--d] = 0;
-    if (d == 0) return;
-  }
-}
-
-// True when the parts name every valid cell of the chunk at `coords`, so a
-// write needs not read the chunk first.
-bool covers_chunk(const std::vector<const ChunkPart*>& parts, const Shape& coords, const ArrayMetadata& metadata) {
-  for (size_t d = 0; d < parts.size(); ++d) {
-    uint64_t begin = coords[d] * metadata.chunk_shape[d];
-    uint64_t valid = std::min(metadata.chunk_shape[d], metadata.shape[d] - begin);
-    if (!parts[d]->consecutive || parts[d]->local.front() != 0 || parts[d]->local.size() != valid) return false;
-  }
-  return true;
-}
-
-// Where the cells that `parts` select of a chunk start in `block`, when they
-// are one contiguous range of it: one box of the chunk that spans the
-// block's later dimensions whole (a run of objects' light curves).
-std::optional<uint64_t> contiguous_in_block(const std::vector<const ChunkPart*>& parts, const Shape& block_shape) {
-  for (size_t d = 0; d < parts.size(); ++d) {
-    if (!parts[d]->consecutive) return std::nullopt;
-    if (d > 0 && (parts[d]->position[0] != 0 || parts[d]->local.size() != block_shape[d])) return std::nullopt;
-  }
-  return parts.empty() ? 0 : parts[0]->position[0] * strides_of(block_shape)[0];
-}
-
-uint64_t linear_index(const Shape& coords, const Shape& grid) {
-  uint64_t linear = 0;
-  for (size_t d = 0; d < coords.size(); ++d) linear = linear * grid[d] + coords[d];
-  return linear;
-}
-
-}  // namespace
 
 // The part of a chunk a read selects, decoded: `region` holds the chunk's
 // cells from `origin` on.
@@ -324,7 +41,7 @@ class ArrayChunks {
   // Chunks one cell wide in the last dimension (a light-curve store's epoch
   // chunks) put one cell every n cells of the block: transferred one by one,
   // each sweeps the whole block, which for a large block means every cache
-  // line again per chunk (two fifths of a rechunk). Runs of such chunks that
+  // line again per chunk. Runs of such chunks that
   // differ only in the last dimension are decoded first and transferred
   // together, a cache-sized tile of the first dimension at a time.
   void read(const SelectionPlan& plan, const Block& block) const {
@@ -440,13 +157,9 @@ class ArrayChunks {
   // its lock. A change that throws leaves the chunk as it was (see OnThrow).
   void change(ChunkSession& session, const Shape& coords, bool overwrites_all, const std::function<void(Chunk&)>& apply,
               ChunkSession::OnThrow on_throw = ChunkSession::OnThrow::kChangesNothing) const {
-    // Only writers through the same metadata object share open chunks: the
-    // same store, array path and codecs.
     const std::string chunk_key = key(coords);
-    const std::string open_key = std::to_string(reinterpret_cast<uintptr_t>(&store_)) + ":" +
-                                 std::to_string(reinterpret_cast<uintptr_t>(&codecs_)) + ":" + chunk_key;
     session.change(
-        open_key, overwrites_all, apply,
+        chunk_key, overwrites_all, apply,
         ChunkAccess{where(coords), [chunks = *this, coords] { return chunks.lock(coords); },
                     [chunks = *this, coords](bool unread) { return chunks.load(coords, unread); },
                     [chunks = *this, chunk_key](Chunk chunk) { chunks.publish(chunk_key, std::move(chunk)); }},
@@ -469,7 +182,10 @@ class ArrayChunks {
 };
 
 Array::Array(std::shared_ptr<Store> store, std::string path, ArrayMetadata metadata)
-    : store_(std::move(store)), path_(std::move(path)), metadata_(std::move(metadata)) {
+    : store_(std::move(store)),
+      path_(std::move(path)),
+      metadata_(std::move(metadata)),
+      open_chunks_(make_chunk_registry()) {
   const std::string subject = store_->describe(join_key(path_, "zarr.json"));
   codecs_ = std::make_shared<const CodecChain>(CodecChain::parse(
       metadata_.codecs, ChunkSpec{metadata_.data_type, metadata_.chunk_shape, metadata_.fill_value}, subject));
@@ -583,7 +299,7 @@ std::map<uint64_t, Shape> chunks_in_lock_order(const SelectionPlan& plan, const 
 }  // namespace
 
 Array::Session::Session(Array& array, uint64_t memory_budget)
-    : array_(array), chunks_(std::make_unique<ChunkSession>(memory_budget)) {}
+    : array_(array), chunks_(std::make_unique<ChunkSession>(array.open_chunks_, memory_budget)) {}
 
 Array::Session::~Session() = default;
 
@@ -646,9 +362,7 @@ void Array::Session::update(const Selection& selection, const std::function<void
     // A whole chunk (not one cut short by the array's edge) is the chunk's
     // own bytes in the same order: they are changed in place, in a copy
     // only where the chunk holds other changes, which a change that throws
-    // must leave as they were. (Copying them out and back through a buffer
-    // zeroed first was a sixth of populate with v1; copying them every time,
-    // 4% of it with one thread and 8% with two sharing the chunks.)
+    // must leave as they were.
     if (plan.block_shape() == array_.metadata_.chunk_shape && covers_chunk(parts, coords, array_.metadata_)) {
       chunks.change(
           *chunks_, coords, false, [&](Chunk& chunk) { modify(chunk.data); }, ChunkSession::OnThrow::kMayHaveChanged);
@@ -747,7 +461,7 @@ uint64_t Array::Batch::commit() {
   }
 
   ArrayChunks chunks(*array_.store_, array_, *array_.codecs_);
-  ChunkSession session(0);
+  ChunkSession session(array_.open_chunks_, 0);
   for (const auto& [linear, entry] : chunks_touched) {
     const auto& [coords, touches] = entry;
     chunks.change(session, coords, false, [&](Chunk& chunk) {

@@ -49,8 +49,10 @@ constexpr size_t kMaxOpenChunks = 32;
 // A session that opens a chunk looks for it among this many chunks closed last.
 constexpr size_t kRecentlyClosed = 4 * kMaxOpenChunks;
 
-// The chunks the sessions of this process hold open, by key.
-struct OpenChunks {
+}  // namespace
+
+class ChunkRegistry {
+ public:
   std::mutex mutex;
   std::unordered_map<std::string, std::shared_ptr<OpenChunk>> by_key;
   // The last chunks closed, and the thread whose session opened each.
@@ -61,12 +63,17 @@ struct OpenChunks {
   // have committed and gone on to its next session meanwhile.)
   std::unordered_set<std::thread::id> trailed;
   std::condition_variable caught_up;
+
+  // Takes `open` out of the registry and wakes its waiters.
+  void close(OpenChunk& open, std::optional<StoreFailure> failure);
+  // Stores `open` if it is still open, under the lock its opener took, and
+  // closes it; returns false if another session has begun to store it.
+  bool store_if_open(OpenChunk& open);
 };
 
-OpenChunks& open_chunks() {
-  static OpenChunks instance;
-  return instance;
-}
+std::shared_ptr<ChunkRegistry> make_chunk_registry() { return std::make_shared<ChunkRegistry>(); }
+
+namespace {
 
 uint64_t bytes_of(const Chunk& chunk) { return chunk.data.size() + chunk.strings.size() * sizeof(std::string); }
 
@@ -82,14 +89,19 @@ StoreFailure failure_of(const std::exception_ptr& error, const std::string& wher
   }
 }
 
-// Takes `open` out of the registry and wakes its waiters.
-void close(OpenChunk& open, std::optional<StoreFailure> failure) {
+void wait_until_closed(OpenChunk& open) {
+  std::unique_lock guard(open.mutex);
+  open.settled.wait(guard, [&] { return open.state == State::kClosed; });
+}
+
+}  // namespace
+
+void ChunkRegistry::close(OpenChunk& open, std::optional<StoreFailure> failure) {
   {
-    OpenChunks& registry = open_chunks();
-    std::lock_guard guard(registry.mutex);
-    registry.by_key.erase(open.key);
-    registry.recently_closed.emplace_back(open.key, open.opener_thread);
-    if (registry.recently_closed.size() > kRecentlyClosed) registry.recently_closed.pop_front();
+    std::lock_guard guard(mutex);
+    by_key.erase(open.key);
+    recently_closed.emplace_back(open.key, open.opener_thread);
+    if (recently_closed.size() > kRecentlyClosed) recently_closed.pop_front();
   }
   std::lock_guard guard(open.mutex);
   open.state = State::kClosed;
@@ -97,9 +109,7 @@ void close(OpenChunk& open, std::optional<StoreFailure> failure) {
   open.settled.notify_all();
 }
 
-// Stores `open` if it is still open, under the lock its opener took, and
-// closes it; returns false if another session has begun to store it.
-bool store_if_open(OpenChunk& open) {
+bool ChunkRegistry::store_if_open(OpenChunk& open) {
   Chunk chunk;
   {
     std::lock_guard guard(open.mutex);
@@ -118,20 +128,13 @@ bool store_if_open(OpenChunk& open) {
   return true;
 }
 
-void wait_until_closed(OpenChunk& open) {
-  std::unique_lock guard(open.mutex);
-  open.settled.wait(guard, [&] { return open.state == State::kClosed; });
-}
-
-}  // namespace
-
 ChunkSession::~ChunkSession() {
   while (!opened_.empty()) store_oldest();
 }
 
 void ChunkSession::change(const std::string& key, bool overwrites_all, const std::function<void(Chunk&)>& apply,
                           ChunkAccess access, OnThrow on_throw) {
-  OpenChunks& registry = open_chunks();
+  ChunkRegistry& registry = *registry_;
   while (true) {
     std::shared_ptr<OpenChunk> open;
     bool opening = false;
@@ -167,7 +170,7 @@ void ChunkSession::change(const std::string& key, bool overwrites_all, const std
         open->state = State::kOpen;
         open->settled.notify_all();
       } catch (...) {
-        close(*open, std::nullopt);
+        registry_->close(*open, std::nullopt);
         throw;
       }
       opened_.push_back(std::move(open));
@@ -207,7 +210,7 @@ void ChunkSession::change(const std::string& key, bool overwrites_all, const std
 }
 
 void ChunkSession::wait_for_trailing_session() {
-  OpenChunks& registry = open_chunks();
+  ChunkRegistry& registry = *registry_;
   const std::thread::id thread = std::this_thread::get_id();
   std::unique_lock guard(registry.mutex);
   if (!registry.trailed.contains(thread)) return;
@@ -219,7 +222,7 @@ void ChunkSession::store_oldest() {
   std::shared_ptr<OpenChunk> open = std::move(opened_.front());
   opened_.erase(opened_.begin());
   open_bytes_ -= open->bytes;
-  if (!store_if_open(*open)) wait_until_closed(*open);
+  if (!registry_->store_if_open(*open)) wait_until_closed(*open);
   note(*open);
 }
 
@@ -230,7 +233,7 @@ void ChunkSession::note(const OpenChunk& open) {
 void ChunkSession::commit() {
   while (!opened_.empty()) store_oldest();
   // The other sessions store theirs oldest first; the newest are taken here.
-  for (auto open = changed_.rbegin(); open != changed_.rend(); ++open) store_if_open(**open);
+  for (auto open = changed_.rbegin(); open != changed_.rend(); ++open) registry_->store_if_open(**open);
   for (const std::shared_ptr<OpenChunk>& open : changed_) {
     wait_until_closed(*open);
     note(*open);

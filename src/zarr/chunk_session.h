@@ -19,8 +19,8 @@
 // descriptor). Two writers sharing every chunk then meet in nearly all of
 // them, but one that falls more than 32 chunks behind the other (preempted
 // for a few milliseconds) finds every chunk already stored: it reads and
-// stores each again, as slowly as the other goes on, and never catches up
-// (1.8x the time, in about one run in eight). So a session that opens anew a
+// stores each again, as slowly as the other goes on, and never catches up.
+// So a session that opens anew a
 // chunk that a session of another thread of this process has just stored
 // marks that thread as trailed; a session of a trailed thread, before it
 // stores its oldest chunk to stay within its 32, waits until a session of
@@ -73,6 +73,14 @@ struct StoreFailure {
   std::string reason;
 };
 
+// The chunks the sessions of one array hold open, shared by those sessions.
+// The Array owns it (its copies share it: they are one array) and every
+// session on the array holds it too, so it lives while either does. Writers
+// through another Array object of the same store and path share nothing
+// here; they still exclude each other by the chunks' locks.
+class ChunkRegistry;
+std::shared_ptr<ChunkRegistry> make_chunk_registry();
+
 class ChunkSession {
  public:
   // How long a session that another trails waits, at most, before it stores
@@ -82,8 +90,9 @@ class ChunkSession {
   // The chunks this session opened are stored, oldest first, as soon as
   // together they hold more than `memory_budget` bytes (0: each as soon as
   // it is changed) or there are more than 32 of them.
-  explicit ChunkSession(uint64_t memory_budget, std::chrono::milliseconds catch_up_wait = kCatchUpWait)
-      : memory_budget_(memory_budget), catch_up_wait_(catch_up_wait) {}
+  ChunkSession(std::shared_ptr<ChunkRegistry> registry, uint64_t memory_budget,
+               std::chrono::milliseconds catch_up_wait = kCatchUpWait)
+      : registry_(std::move(registry)), memory_budget_(memory_budget), catch_up_wait_(catch_up_wait) {}
   ChunkSession(const ChunkSession&) = delete;
   ChunkSession& operator=(const ChunkSession&) = delete;
   // Stores what the session still holds open, ignoring errors: other
@@ -98,9 +107,8 @@ class ChunkSession {
     kMayHaveChanged,
   };
 
-  // Applies `apply` to the chunk this process knows as `key` (which must name
-  // the chunk, its array's metadata and its store alike): to the chunk some
-  // session holds open, or else to the chunk this session opens through
+  // Applies `apply` to the chunk `key` of the registry's array: to the chunk
+  // some session holds open, or else to the chunk this session opens through
   // `access`. A change that throws leaves the chunk as it was (`on_throw`
   // says how); `overwrites_all` says it replaces every element, so that a
   // chunk opened for it need not be read.
@@ -121,6 +129,7 @@ class ChunkSession {
   // Records the first failure to store a chunk that held this session's changes.
   void note(const OpenChunk& open);
 
+  std::shared_ptr<ChunkRegistry> registry_;
   uint64_t memory_budget_;
   std::chrono::milliseconds catch_up_wait_;
   uint64_t open_bytes_ = 0;

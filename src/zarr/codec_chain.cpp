@@ -78,7 +78,7 @@ void CodecChain::decode_into(ByteView encoded, const ChunkView& target, const Sh
                              const std::string& where) const {
   const Box whole{Shape(spec_.shape.size(), 0), spec_.shape};
   // Elements stored as they are copy straight from the encoded bytes, not
-  // through a chunk of their own (a third of reading many light curves).
+  // through a chunk of their own.
   if (stores_as_is() && encoded.size() == array_to_bytes_->fixed_encoded_size(spec_)) {
     copy_box(encoded.data(), spec_.shape, whole, target, target_start);
     return;

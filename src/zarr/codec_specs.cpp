@@ -26,7 +26,7 @@ int parse_level(const std::vector<std::string>& parts, size_t index, int fallbac
   try {
     return std::stoi(parts[index]);
   } catch (const std::exception&) {
-    throw Error(ErrorKind::kInvalidArgument, "--codec", "bad level in \"" + spec + "\"");
+    throw Error(ErrorKind::kInvalidArgument, "codec", "bad level in \"" + spec + "\"");
   }
 }
 
@@ -48,7 +48,7 @@ std::optional<json> codec_entry(const std::string& spec, DataType type) {
                   {"typesize", std::max<size_t>(item_size(type), 1)},
                   {"blocksize", 0}}}};
   }
-  throw Error(ErrorKind::kInvalidArgument, "--codec",
+  throw Error(ErrorKind::kInvalidArgument, "codec",
               "\"" + spec + "\" is not none, zstd[:L], gzip[:L], blosc:CNAME[:L][:shuffle|bitshuffle|noshuffle] or crc32c");
 }
 

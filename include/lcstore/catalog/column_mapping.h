@@ -30,9 +30,8 @@ const char* to_string(Value value);
 // Inverse of to_string; throws Error(kInvalidArgument) for any other name.
 Value parse_value(std::string_view name);
 
-struct MappingOptions {
-  // The values every measurement should have.
-  std::vector<Value> values = {Value::kMag, Value::kMagErr};
+// How a catalog's columns name the store's measurements and objects.
+struct CatalogKeys {
   // When set, measurement names get it as a prefix: "ch1_sci" turns "auto"
   // into "ch1_sci-auto", so catalogs of several bands can share one store.
   std::string table_key;
@@ -41,6 +40,12 @@ struct MappingOptions {
   std::string object_key_column;
   // Prepended to every object key: "I" turns NUMBER 123 into "I123".
   std::string object_key_prefix;
+};
+
+struct MappingOptions {
+  // The values every measurement should have.
+  std::vector<Value> values = {Value::kMag, Value::kMagErr};
+  CatalogKeys keys;
 };
 
 struct Measurement {

@@ -31,8 +31,7 @@ const char* to_string(ColumnType type);
 
 // Allocates as std::allocator, but resize() leaves new numbers
 // uninitialised: the FITS reader grows its columns a piece of rows at a
-// time and writes every new cell at once, and zeroing them first took a
-// sixth of its time.
+// time and writes every new cell at once, so zeroing them first is wasted.
 template <typename T>
 struct UninitializedAllocator : std::allocator<T> {
   template <typename U>

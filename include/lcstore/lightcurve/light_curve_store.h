@@ -86,22 +86,26 @@ struct CreateOptions {
   std::string description = "lcstore light curves";
 };
 
+// How populate() brings a catalog's cells into the chunks of their epoch.
+// All three write identical stores; they differ in what they read and
+// stage. Users of the original know them as v0, v1 and v2.
 enum class Strategy {
-  kV0,  // stage the epoch slab in memory, commit a masked write of the cells given
-  kV1,  // region transaction: read the epoch slab, modify it, write it back
-  kV2,  // scatter the catalog's cells with one orthogonal write
+  kMaskedSlab,       // v0: stage each chunk's slab of the epoch in memory, commit a masked write of the catalog's cells
+  kReadModifyWrite,  // v1: read each slab, change the catalog's cells in it, write it back (a region transaction)
+  kScatter,          // v2: write the catalog's cells with one orthogonal (object index x measurement) selection
 };
-// "v0", "v1", "v2"; parse_strategy throws Error(kInvalidArgument) otherwise.
+// "masked_slab", "read_modify_write", "scatter".
 const char* to_string(Strategy strategy);
+// "v0", "v1", "v2".
+const char* original_name(Strategy strategy);
+// Either name; throws Error(kInvalidArgument) with subject "strategy" otherwise.
 Strategy parse_strategy(std::string_view name);
 
 struct PopulateOptions {
-  Strategy strategy = Strategy::kV0;
-  // How catalog columns map to measurements and object keys. The values
-  // requested are always the store's own.
-  std::string table_key;
-  std::string object_key_column;
-  std::string object_key_prefix;
+  Strategy strategy = Strategy::kMaskedSlab;
+  // How catalog columns name measurements and objects. The values written
+  // are always the store's own.
+  catalog::CatalogKeys keys;
   // Catalog objects that are not in the store: an error, or skipped and counted.
   bool skip_unknown_objects = false;
   // Store measurements the catalog has only some value columns of: an error,
@@ -158,6 +162,39 @@ struct ObjectMatch {
   double separation_arcsec;  // cone search only; 0 for region
 };
 
+// One layout of the light curves (an array of the group) as info() sees it.
+struct LayoutInfo {
+  enum class Status {
+    kAbsent,   // no such array
+    kStale,    // written before the last populate began (read layout only)
+    kCurrent,  // what queries read
+  };
+  std::string array;  // its path in the group
+  Status status = Status::kAbsent;
+  // Empty when absent. `chunks` are the inner chunks of a sharded array,
+  // `shards` its shards (empty when unsharded).
+  zarr::Shape shape, chunks, shards;
+  nlohmann::json codecs;  // as its zarr.json lists them
+};
+// "absent", "stale", "current".
+const char* to_string(LayoutInfo::Status status);
+
+// What a store holds, for `lcstore info` and the Python package.
+struct StoreInfo {
+  std::string store;  // where it is (Store::describe)
+  std::string description, created;
+  zarr::Shape shape;  // object, measurement, value, epoch
+  std::vector<std::string> measurements, values, epochs;
+  std::vector<std::string> epoch_variables;  // their array names: "epoch_mjd"
+  uint64_t n_objects = 0;
+  std::vector<std::string> first_and_last_object;  // empty for a store of no objects
+  // [min, max] of the finite positions; nullopt when there is none.
+  std::optional<std::pair<double, double>> ra_range, dec_range;
+  LayoutInfo write_layout, read_layout;
+  std::vector<std::string> populated_epochs;  // in the store's epoch order
+  uint64_t journal_generation = 0;
+};
+
 class LightCurveStore {
  public:
   // Creates the group (replacing nothing: throws Error(kInvalidArgument) if
@@ -209,7 +246,7 @@ class LightCurveStore {
   std::vector<ObjectMatch> cone(double ra, double dec, double radius_arcsec) const;
 
   // Status, shapes and chunks of both layouts, coordinate ranges, journal.
-  nlohmann::json info() const;
+  StoreInfo info() const;
 
  private:
   LightCurveStore(std::shared_ptr<Store> store, zarr::Array write_layout);

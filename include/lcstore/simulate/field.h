@@ -135,8 +135,8 @@ std::string epoch_image_name(const Epoch& epoch);
 //    variable, variability, amp, period (days), phase, peak_mjd, width_days,
 //    as parallel arrays (null where not applicable), the options, and per
 //    epoch its key, aorkey, mjd, zero_point_offset and every star's true mag;
-//  * epochs.csv: "epoch,mjd,aorkey" and one row per epoch, for
-//    `lcstore create --epochs-file`.
+//  * epochs.csv: "epoch,mjd,aorkey" and one row per epoch, the epoch file
+//    that EpochTable::read takes.
 // Images are rendered by up to `threads` threads. Throws Error(kIo) naming
 // the file that could not be written.
 void write_field(const Field& field, const std::filesystem::path& directory, unsigned threads = 1);

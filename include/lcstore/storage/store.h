@@ -40,8 +40,7 @@ class ValueReader {
   virtual Bytes read(uint64_t offset, uint64_t length) const = 0;
   Bytes read_all() const { return read(0, size()); }
   // As read(offset, into.size()), into memory the caller provides: it need
-  // not be zeroed first, as a new Bytes is (zeroing the read buffers was a
-  // quarter of reading light curves in bulk).
+  // not be zeroed first, as a new Bytes is.
   virtual void read_into(uint64_t offset, std::span<std::byte> into) const;
 };
 

@@ -25,6 +25,7 @@
 namespace lcstore::zarr {
 
 class CodecChain;
+class ChunkRegistry;
 class ChunkSession;
 
 // Restricts a write to some of the selected cells.
@@ -185,6 +186,9 @@ class Array {
   std::string path_;
   ArrayMetadata metadata_;
   std::shared_ptr<const CodecChain> codecs_;
+  // The chunks this array's sessions hold open (src/zarr/chunk_session.h),
+  // shared by the copies of this array.
+  std::shared_ptr<ChunkRegistry> open_chunks_;
 };
 
 }  // namespace lcstore::zarr

@@ -1,4 +1,4 @@
-// Codec chains from short specs, the syntax of every --codec option:
+// Codec chains from short specs ("zstd:3", "blosc:lz4:5:shuffle"), one per codec:
 //   none | zstd[:LEVEL] | gzip[:LEVEL] | crc32c
 //   | blosc:CNAME[:LEVEL][:shuffle|bitshuffle|noshuffle]
 #pragma once

@@ -90,7 +90,7 @@ class BytesCodec final : public ArrayToBytesCodec {
 
  private:
   // As decode, from bytes just read: kept as the chunk's own when they are
-  // its elements as they are (copying them was a sixth of a read-modify-write).
+  // its elements as they are, not copied.
   Chunk decode_read(Bytes encoded, const ChunkSpec& spec, const std::string& where) const {
     if (!stores_as_is(spec) || encoded.size() != encoded_size(spec)) return decode(encoded, spec, where);
     Chunk chunk;

@@ -8,10 +8,6 @@
 namespace lcstore::zarr::codecs {
 
 // CRC-32C of `data`, continuing from `crc` (the CRC of the bytes before it).
-// Uses the SSE4.2 crc32 instruction when the CPU has it.
 uint32_t crc32c(ByteView data, uint32_t crc = 0);
-// The table-driven computation, exposed so tests can check it against the
-// instruction on machines that have both.
-uint32_t crc32c_portable(ByteView data, uint32_t crc = 0);
 
 }  // namespace lcstore::zarr::codecs

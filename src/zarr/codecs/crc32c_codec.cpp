@@ -1,14 +1,13 @@
 // The "crc32c" codec (zarr-specs v3 codecs/crc32c): the data followed by its
-// CRC-32C, 4 bytes little-endian. No Debian package ships a CRC-32C library
-// (zlib's crc32 is the other polynomial), so it is implemented here.
-#include <array>
+// CRC-32C, 4 bytes little-endian, computed by ISA-L (zlib's crc32 is the
+// other polynomial).
+#include <isa-l/crc.h>
+
+#include <algorithm>
+#include <climits>
 #include <cstring>
 
 #include "zarr/codecs/crc32c.h"
-
-#if defined(__x86_64__)
-#include <nmmintrin.h>
-#endif
 
 #include <fmt/format.h>
 
@@ -20,70 +19,7 @@
 namespace lcstore::zarr {
 namespace {
 
-constexpr uint32_t kPolynomial = 0x82F63B78u;  // reflected Castagnoli polynomial
 constexpr size_t kChecksumSize = 4;
-
-// Slice-by-8: table[k][b] is the CRC of byte b followed by k zero bytes, so
-// eight input bytes are folded with eight independent look-ups.
-using Tables = std::array<std::array<uint32_t, 256>, 8>;
-
-constexpr Tables make_tables() {
-  Tables tables{};
-  for (uint32_t b = 0; b < 256; ++b) {
-    uint32_t crc = b;
-    for (int bit = 0; bit < 8; ++bit) crc = (crc >> 1) ^ (kPolynomial & (0u - (crc & 1u)));
-    tables[0][b] = crc;
-  }
-  for (size_t k = 1; k < 8; ++k) {
-    for (size_t b = 0; b < 256; ++b) tables[k][b] = (tables[k - 1][b] >> 8) ^ tables[0][tables[k - 1][b] & 0xFFu];
-  }
-  return tables;
-}
-
-constexpr Tables kTables = make_tables();
-
-// Both variants work on the pre-inverted register value.
-uint32_t update_portable(uint32_t crc, const unsigned char* p, size_t n) {
-  for (; n >= 8; n -= 8, p += 8) {
-    uint32_t low;
-    uint32_t high;
-    std::memcpy(&low, p, 4);
-    std::memcpy(&high, p + 4, 4);
-    low ^= crc;  // the register lines up with the first four (little-endian) bytes
-    crc = kTables[7][low & 0xFFu] ^ kTables[6][(low >> 8) & 0xFFu] ^ kTables[5][(low >> 16) & 0xFFu] ^
-          kTables[4][low >> 24] ^ kTables[3][high & 0xFFu] ^ kTables[2][(high >> 8) & 0xFFu] ^
-          kTables[1][(high >> 16) & 0xFFu] ^ kTables[0][high >> 24];
-  }
-  for (; n > 0; --n, ++p) crc = (crc >> 8) ^ kTables[0][(crc ^ *p) & 0xFFu];
-  return crc;
-}
-
-#if defined(__x86_64__)
-__attribute__((target("sse4.2"))) uint32_t update_sse42(uint32_t crc, const unsigned char* p, size_t n) {
-  uint64_t wide = crc;
-  for (; n >= 8; n -= 8, p += 8) {
-    uint64_t word;
-    std::memcpy(&word, p, 8);
-    wide = _mm_crc32_u64(wide, word);
-  }
-  auto narrow = static_cast<uint32_t>(wide);
-  for (; n > 0; --n, ++p) narrow = _mm_crc32_u8(narrow, *p);
-  return narrow;
-}
-#endif
-
-using Update = uint32_t (*)(uint32_t, const unsigned char*, size_t);
-
-Update select_update() {
-#if defined(__x86_64__)
-  if (__builtin_cpu_supports("sse4.2")) return update_sse42;
-#endif
-  return update_portable;
-}
-
-uint32_t run(Update update, ByteView data, uint32_t crc) {
-  return ~update(~crc, reinterpret_cast<const unsigned char*>(data.data()), data.size());
-}
 
 class Crc32cCodec final : public BytesToBytesCodec {
  public:
@@ -118,11 +54,18 @@ class Crc32cCodec final : public BytesToBytesCodec {
 }  // namespace
 
 uint32_t codecs::crc32c(ByteView data, uint32_t crc) {
-  static const Update update = select_update();
-  return run(update, data, crc);
+  // ISA-L works on the register value, not inverted before and after, and
+  // takes an int length.
+  uint32_t state = ~crc;
+  // crc32_iscsi only reads the buffer, though its parameter is not const.
+  auto* bytes = reinterpret_cast<unsigned char*>(const_cast<std::byte*>(data.data()));
+  for (size_t done = 0; done < data.size();) {
+    const size_t part = std::min<size_t>(data.size() - done, INT_MAX);
+    state = crc32_iscsi(bytes + done, static_cast<int>(part), state);
+    done += part;
+  }
+  return ~state;
 }
-
-uint32_t codecs::crc32c_portable(ByteView data, uint32_t crc) { return run(update_portable, data, crc); }
 
 std::shared_ptr<const BytesToBytesCodec> codecs::make_crc32c(const nlohmann::json& configuration,
                                                              const std::string& subject) {
