@@ -234,7 +234,7 @@ function drawCurves(panels: HTMLElement, hover: HTMLElement, curves: LightCurve[
     const panel = element("div", { class: "panel", "data-objects": group.map((c) => c.object).join(","), "data-points": String(finite) });
     panels.append(panel);
     const options: uPlot.Options = {
-      title: group.map((c) => `object ${c.object}`).join(", ") + ` (${finite} points)`,
+      title: group.map((c) => `object ${c.object}`).join(", ") + ` (${finite} points${folding ? `, folded at P = ${period}` : ""})`,
       width: Math.min(900, page.clientWidth - 20),
       height: 260,
       scales: { x: { time: false }, y: { dir: -1 } },
