@@ -86,6 +86,7 @@ std::vector<double> http_latencies(int port, const Options& options, Target&& ta
     threads.emplace_back([&, c] {
       httplib::Client client("127.0.0.1", port);
       client.set_keep_alive(true);
+      client.set_tcp_nodelay(true);
       std::mt19937 random(c + 1);
       if (!client.Get("/api/info")) ++failures;  // opens the connection
       ++ready;
