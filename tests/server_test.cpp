@@ -290,7 +290,9 @@ TEST_F(ServerTest, InfoDescribesTheStore) {
   EXPECT_THAT(info["epoch_variables"].get<std::vector<std::string>>(),
               ::testing::UnorderedElementsAre("epoch_mjd", "epoch_aorkey"));
   EXPECT_EQ(info["images"], json({"coadd", "000", "001", "002", "003"}));
-  EXPECT_TRUE(info["read_layout_current"].get<bool>());
+  EXPECT_EQ(info["read_layout"]["status"], "current");
+  EXPECT_EQ(info["read_layout"]["shards"], json({64, 6, 2, 4}));
+  EXPECT_EQ(info["write_layout"]["chunks"][3], 1);
 }
 
 TEST_F(ServerTest, ConeBoxAndIdsAreTheLibrarysAnswersPaged) {
@@ -695,7 +697,7 @@ TEST_F(ServerTest, PopulateAndRechunkBesideTheServer) {
     populate.push_back((kField / fmt::format("epoch_{}.fits_ldac.cat", key)).string());
   const CommandResult populated = lcstore(populate);
   EXPECT_EQ(populated.exit_code, 0) << populated;
-  EXPECT_FALSE(get_json("/api/info")["read_layout_current"].get<bool>());
+  EXPECT_EQ(get_json("/api/info")["read_layout"]["status"], "stale");
   const CommandResult rechunked = lcstore({"rechunk", store_path(), "--object-chunk", "32"});
   EXPECT_EQ(rechunked.exit_code, 0) << rechunked;
   done = true;
@@ -704,7 +706,8 @@ TEST_F(ServerTest, PopulateAndRechunkBesideTheServer) {
   EXPECT_EQ(mismatches, 0);
   // The new read layout (32 objects a shard) is served without a restart.
   const json info = get_json("/api/info");
-  EXPECT_TRUE(info["read_layout_current"].get<bool>());
+  EXPECT_EQ(info["read_layout"]["status"], "current");
+  EXPECT_EQ(info["read_layout"]["shards"], json({32, 6, 2, 4}));
   EXPECT_EQ(get("/api/lightcurves?ids=1,100,200&measurement=auto")->body, expected);
 }
 

@@ -179,30 +179,6 @@ std::optional<std::string> measurement_of(const Query& query, const LightCurveSt
   return measurement;
 }
 
-// A chunking summary of one layout: chunk shape, and the shard shape when sharded.
-json layout_json(const zarr::Array& array) {
-  const zarr::ArrayMetadata& metadata = array.metadata();
-  json summary = {{"array", array.path()}, {"shape", metadata.shape}};
-  const json& first = metadata.codecs.at(0);
-  if (first.value("name", "") == "sharding_indexed") {
-    summary["shards"] = metadata.chunk_shape;
-    summary["chunks"] = first["configuration"]["chunk_shape"];
-  } else {
-    summary["chunks"] = metadata.chunk_shape;
-  }
-  return summary;
-}
-
-json range_json(const std::vector<double>& numbers) {
-  double low = INFINITY, high = -INFINITY;
-  for (double n : numbers) {
-    if (!std::isfinite(n)) continue;
-    low = std::min(low, n);
-    high = std::max(high, n);
-  }
-  return low <= high ? json{low, high} : json::array();
-}
-
 }  // namespace
 
 struct Server::State {
@@ -246,6 +222,8 @@ struct Server::State {
       variables.push_back(name);
       std::visit([&](const auto& values) { epoch_table[name] = values; }, variable.values);
     }
+    // The layouts and coordinate ranges as `lcstore info` reports them.
+    const json summary = lc.info();
     const Limits& limits = options.limits;
     send_json(response, {{"shape", lc.write_layout().shape()},
                          {"dimensions", {"object", "measurement", "value", "epoch"}},
@@ -254,10 +232,10 @@ struct Server::State {
                          {"values", lc.values()},
                          {"epochs", epoch_table},
                          {"epoch_variables", variables},
-                         {"ra_range", range_json(lc.object_table().ra)},
-                         {"dec_range", range_json(lc.object_table().dec)},
-                         {"write_layout", layout_json(lc.write_layout())},
-                         {"read_layout_current", lc.read_layout_current()},
+                         {"ra_range", summary["ra_range"]},
+                         {"dec_range", summary["dec_range"]},
+                         {"write_layout", summary["write_layout"]},
+                         {"read_layout", summary["read_layout"]},
                          {"images", images.available(epochs.keys)},
                          {"limits",
                           {{"max_page", limits.max_page},

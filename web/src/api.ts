@@ -10,7 +10,7 @@ export interface Info {
   ra_range: number[];
   dec_range: number[];
   write_layout: { chunks: number[]; shards?: number[] };
-  read_layout_current: boolean;
+  read_layout: { status: "absent" | "current" | "stale"; shards?: number[] };
   images: string[];
   limits: { max_page: number; max_curves: number; max_ids: number; max_cutout_pixels: number };
 }

@@ -66,7 +66,8 @@ function renderOverview(): void {
   add("measurements", info.measurements.join(", "));
   add("values", info.values.join(", "));
   add("write layout", `chunks [${info.write_layout.chunks.join(", ")}]`);
-  add("read layout", info.read_layout_current ? "current" : "missing or stale (queries read the write layout)");
+  const read = info.read_layout;
+  add("read layout", read.status === "current" ? `current, shards [${read.shards?.join(", ")}]` : `${read.status} (queries read the write layout)`);
   add("RA range", info.ra_range.map((v) => v.toFixed(5)).join(" .. "));
   add("Dec range", info.dec_range.map((v) => v.toFixed(5)).join(" .. "));
   add("images", info.images.join(", ") || "none");
