@@ -153,11 +153,23 @@ async function main() {
   await page.click("button[data-tab='sky']");
   await page.waitForSelector("#sky");
   const projection = JSON.parse(await page.getAttribute("#sky", "data-projection"));
-  const other = page1.objects.find((o) => o.object !== target && o.ra > projection.raMin && o.ra < projection.raMax);
-  const { raMin, raMax, decMin, decMax, width, height, pad } = projection;
-  const x = pad + ((raMax - other.ra) / (raMax - raMin)) * (width - 2 * pad);
-  const y = pad + ((decMax - other.dec) / (decMax - decMin)) * (height - 2 * pad);
+  const other = page1.objects.find((o) => o.object !== target);
+  const { raMid, decMid, raScale, scale, width, height } = projection;
+  const x = width / 2 - (other.ra - raMid) * raScale * scale;
+  const y = height / 2 - (other.dec - decMid) * scale;
+  // A drag draws a circle and searches the cone; its objects can be selected.
+  const box = await (await page.$("#sky")).boundingBox();
+  await page.mouse.move(box.x + width / 2, box.y + height / 2);
+  await page.mouse.down();
+  await page.mouse.move(box.x + width / 2 + 80, box.y + height / 2, { steps: 5 });
+  await page.mouse.up();
+  await page.waitForSelector("#select-cone");
+  const found = Number((await page.textContent("#cone-results")).match(/: (\d+) objects/)[1]);
+  check(found > 0, `dragging a circle finds ${found} objects in the cone`);
   await page.screenshot({ path: join(artifacts, "5-sky.png") });
+  await page.click("#select-cone");
+  await page.waitForFunction((n) => (new URLSearchParams(location.hash.slice(1)).get("selected") ?? "").split(",").length === n, Math.min(found, info.limits.max_page));
+  check(true, "the cone's objects are selected, in the URL");
   await page.click("#sky", { position: { x, y } });
   await page.waitForSelector(".panel canvas");
   const clicked = await page.getAttribute(".panel", "data-objects");

@@ -273,10 +273,13 @@ function renderSky(): void {
   const width = Math.min(900, page.clientWidth - 20), height = 600, pad = 20;
   const canvas = element("canvas", { id: "sky", width: String(width), height: String(height) });
   const [raMin, raMax] = info.ra_range, [decMin, decMax] = info.dec_range;
-  canvas.dataset.projection = JSON.stringify({ raMin, raMax, decMin, decMax, width, height, pad });
-  // East is left: RA grows to the left.
-  const px = (ra: number) => pad + ((raMax - ra) / (raMax - raMin || 1)) * (width - 2 * pad);
-  const py = (dec: number) => pad + ((decMax - dec) / (decMax - decMin || 1)) * (height - 2 * pad);
+  const raMid = (raMin + raMax) / 2, decMid = (decMin + decMax) / 2;
+  // A degree of RA spans cos(dec) degrees on the sky; east is left.
+  const raScale = Math.cos((decMid * Math.PI) / 180);
+  const scale = Math.min((width - 2 * pad) / ((raMax - raMin) * raScale || 1e-9), (height - 2 * pad) / (decMax - decMin || 1e-9));
+  canvas.dataset.projection = JSON.stringify({ raMid, decMid, raScale, scale, width, height });
+  const px = (ra: number) => width / 2 - (ra - raMid) * raScale * scale;
+  const py = (dec: number) => height / 2 - (dec - decMid) * scale;
   const ctx = canvas.getContext("2d")!;
   const results = element("div", { id: "cone-results" });
   const draw = (circle?: [number, number, number]) => {
@@ -294,10 +297,7 @@ function renderSky(): void {
       ctx.stroke();
     }
   };
-  const toSky = (x: number, y: number) => ({
-    ra: raMax - ((x - pad) / (width - 2 * pad)) * (raMax - raMin),
-    dec: decMax - ((y - pad) / (height - 2 * pad)) * (decMax - decMin),
-  });
+  const toSky = (x: number, y: number) => ({ ra: raMid - (x - width / 2) / (raScale * scale), dec: decMid - (y - height / 2) / scale });
   let start: [number, number] | null = null;
   canvas.onmousedown = (event) => (start = [event.offsetX, event.offsetY]);
   canvas.onmousemove = (event) => {
@@ -319,8 +319,7 @@ function renderSky(): void {
       return;
     }
     const centre = toSky(x, y);
-    const edge = toSky(x, y + radiusPixels);
-    const radius = Math.abs(edge.dec - centre.dec) * 3600;
+    const radius = (radiusPixels / scale) * 3600;
     getJson<ObjectPage>("api/objects", { ra: centre.ra, dec: centre.dec, radius, limit: info.limits.max_page })
       .then((found) => {
         const select = element("button", { id: "select-cone" }, `select these ${found.objects.length}`);
