@@ -1,5 +1,5 @@
 # lcstore_layer(NAME SOURCES src... [DEPENDS layer...] [PUBLIC_LIBS lib...] [PRIVATE_LIBS lib...]
-#               [FLAT_HEADERS])
+#               [FLAT_HEADERS] [NO_INSTALL])
 #
 # Defines the library lcstore_NAME (alias lcstore::NAME) of one layer. Its
 # public headers are include/lcstore/NAME/ and its private ones src/NAME/.
@@ -8,7 +8,7 @@
 # to those two folders, so an include of a higher layer's header is a
 # "No such file" error rather than a dependency nobody declared.
 function(lcstore_layer name)
-  cmake_parse_arguments(ARG "FLAT_HEADERS" "" "SOURCES;DEPENDS;PUBLIC_LIBS;PRIVATE_LIBS" ${ARGN})
+  cmake_parse_arguments(ARG "FLAT_HEADERS;NO_INSTALL" "" "SOURCES;DEPENDS;PUBLIC_LIBS;PRIVATE_LIBS" ${ARGN})
   set(target lcstore_${name})
   add_library(${target} ${ARG_SOURCES})
   add_library(lcstore::${name} ALIAS ${target})
@@ -26,7 +26,9 @@ function(lcstore_layer name)
     endforeach()
   else()
     lcstore_link(${PROJECT_SOURCE_DIR}/include/lcstore/${name} ${public_root}/lcstore/${name})
-    install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/lcstore/${name} DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/lcstore)
+    if(NOT ARG_NO_INSTALL)
+      install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/lcstore/${name} DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/lcstore)
+    endif()
   endif()
   lcstore_link(${PROJECT_SOURCE_DIR}/src/${name} ${private_root}/${name})
 
@@ -39,8 +41,10 @@ function(lcstore_layer name)
   endforeach()
   target_link_libraries(${target} PUBLIC ${layer_libs} ${ARG_PUBLIC_LIBS} PRIVATE ${ARG_PRIVATE_LIBS})
   lcstore_warnings(${target})
-  install(TARGETS ${target} EXPORT lcstoreTargets
-    ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
+  if(NOT ARG_NO_INSTALL)
+    install(TARGETS ${target} EXPORT lcstoreTargets
+      ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
+  endif()
   # The private include root of a layer, for its tests (which may test internals).
   set_property(TARGET ${target} PROPERTY LCSTORE_PRIVATE_INCLUDE ${private_root})
 endfunction()

@@ -1583,7 +1583,10 @@ TEST(EpochTableRead, EmptyOrMissingFile) {
 TEST(Strategies, NamesRoundTrip) {
   for (Strategy strategy : kStrategies)
     EXPECT_EQ(lightcurve::parse_strategy(lightcurve::to_string(strategy)), strategy);
-  EXPECT_STREQ(lightcurve::to_string(Strategy::kScatter), "v2");
+  for (Strategy strategy : kStrategies)
+    EXPECT_EQ(lightcurve::parse_strategy(lightcurve::original_name(strategy)), strategy);
+  EXPECT_STREQ(lightcurve::to_string(Strategy::kScatter), "scatter");
+  EXPECT_STREQ(lightcurve::original_name(Strategy::kScatter), "v2");
   EXPECT_LCSTORE_ERROR(lightcurve::parse_strategy("v3"), kInvalidArgument);
 }
 

@@ -23,5 +23,7 @@ void add_plot_command(CLI::App& app);
 void add_simulate_command(CLI::App& app);
 // `lcstore demo-report`: what a store built from a simulated field recovered of it.
 void add_demo_report_command(CLI::App& app);
+// `lcstore serve`: the HTTP API and viewer of a store (src/server).
+void add_serve_command(CLI::App& app);
 
 }  // namespace lcstore::cli

@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
 #endif
   lcstore::cli::add_simulate_command(app);
   lcstore::cli::add_demo_report_command(app);
+  lcstore::cli::add_serve_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

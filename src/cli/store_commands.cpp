@@ -13,6 +13,7 @@
 #include "cli/progress.h"
 #include "lcstore/catalog/read_catalog.h"
 #include "lcstore/error.h"
+#include "lcstore/lightcurve/info_json.h"
 #include "lcstore/storage/directory_store.h"
 
 namespace lcstore::cli {
@@ -159,41 +160,6 @@ void add_rechunk_command(CLI::App& app) {
   command->add_flag("--json", arguments->json_output, "Print the result as JSON");
   command->add_flag("-q,--quiet", arguments->quiet, "Print only errors");
   command->callback([arguments] { rechunk(*arguments); });
-}
-
-json to_json(const LayoutInfo& layout) {
-  json out = {{"array", layout.array}, {"status", to_string(layout.status)}};
-  if (layout.status == LayoutInfo::Status::kAbsent) return out;
-  out["shape"] = layout.shape;
-  out["chunks"] = layout.chunks;
-  if (!layout.shards.empty()) out["shards"] = layout.shards;
-  out["codecs"] = layout.codecs;
-  return out;
-}
-
-json to_json(const std::optional<std::pair<double, double>>& range) {
-  return range ? json{range->first, range->second} : json::array();
-}
-
-json to_json(const StoreInfo& info) {
-  return json{{"store", info.store},
-              {"description", info.description},
-              {"created", info.created},
-              {"shape", info.shape},
-              {"dimensions", {"object", "measurement", "value", "epoch"}},
-              {"n_objects", info.n_objects},
-              {"measurements", info.measurements},
-              {"values", info.values},
-              {"epochs", info.epochs},
-              {"epoch_variables", info.epoch_variables},
-              {"object_keys", info.first_and_last_object},
-              {"ra_range", to_json(info.ra_range)},
-              {"dec_range", to_json(info.dec_range)},
-              {"write_layout", to_json(info.write_layout)},
-              {"read_layout", to_json(info.read_layout)},
-              {"queries_use", info.read_layout.status == LayoutInfo::Status::kCurrent ? "read layout" : "write layout"},
-              {"populated_epochs", info.populated_epochs},
-              {"journal_generation", info.journal_generation}};
 }
 
 std::string describe_layout(const LayoutInfo& layout) {
