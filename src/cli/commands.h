@@ -21,4 +21,7 @@ void add_simulate_command(CLI::App& app);
 // `lcstore demo-report`: what a store built from a simulated field recovered of it.
 void add_demo_report_command(CLI::App& app);
 
+// `lcstore features|calibrate|objects`: variability features, zero points, selection by feature.
+void add_feature_commands(CLI::App& app);
+
 }  // namespace lcstore::cli
