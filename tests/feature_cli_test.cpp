@@ -228,5 +228,26 @@ TEST(FeatureCli, ObjectsSelectAndSortInEveryFormat) {
   EXPECT_THAT(bad.err, HasSubstr("unexpected \"chi2\" at column 1"));
 }
 
+TEST(FeatureCli, PlotFoldsOnAPeriodOrTheBestOne) {
+  FieldStore field;
+  const std::string out = (field.directory.path() / "folded.png").string();
+  const CommandResult before = lcstore({"plot", field.path, "5", "--fold", "best", "--out", out});
+  EXPECT_EQ(before.exit_code, 1);
+  EXPECT_THAT(before.err, HasSubstr("no features computed"));
+  succeed({"features", field.path, "--measurement", "auto", "-q"});
+  succeed({"calibrate", field.path, "--measurement", "auto"});
+  const json plain = json::parse(succeed({"plot", field.path, "5", "--out", out, "--json"}));
+  const json folded =
+      json::parse(succeed({"plot", field.path, "5", "--fold", "best", "--calibrated", "--out", out, "--json"}));
+  EXPECT_EQ(folded["points"], 2 * plain["points"].get<int>());  // two cycles
+  EXPECT_EQ(folded["x_axis"], "phase (two cycles)");
+  EXPECT_EQ(read_file(out).substr(1, 3), "PNG");
+  EXPECT_EQ(json::parse(succeed({"plot", field.path, "5", "--fold", "12.5", "--out", out, "--json"}))["points"],
+            folded["points"]);
+  const CommandResult bad = lcstore({"plot", field.path, "5", "--fold", "-3", "--out", out});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_THAT(bad.err, HasSubstr("neither a positive period nor best"));
+}
+
 }  // namespace
 }  // namespace lcstore::testing

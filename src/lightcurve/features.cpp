@@ -138,7 +138,9 @@ double false_alarm_probability(double z, double max_frequency, std::span<const d
   const double gamma = std::sqrt(2 / nh) * std::exp(std::lgamma(nh / 2) - std::lgamma((nh - 1) / 2));
   const double tau =
       gamma * max_frequency * effective_baseline * std::pow(1 - z, (nk - 1) / 2) * std::sqrt(nh / 2 * z);
-  return 1 - (1 - single) * std::exp(-tau);
+  // 1 - (1 - single) exp(-tau), without the cancellation that rounds a
+  // small probability to 0.
+  return -std::expm1(-tau) + single * std::exp(-tau);
 }
 
 }  // namespace
