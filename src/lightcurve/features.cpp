@@ -6,10 +6,12 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cmath>
 #include <limits>
 #include <numbers>
 #include <numeric>
+#include <utility>
 
 #include "lcstore/error.h"
 #include "lightcurve/curve_columns.h"
@@ -27,6 +29,55 @@ double quantile(std::span<const double> sorted, double p) {
   const size_t below = static_cast<size_t>(position);
   if (below + 1 >= sorted.size()) return sorted.back();
   return sorted[below] + (position - static_cast<double>(below)) * (sorted[below + 1] - sorted[below]);
+}
+
+// Float32 values as unsigned integers in the same order: positive ones with
+// the sign bit set, negative ones with every bit flipped.
+uint32_t sortable_key(float value) {
+  const uint32_t bits = std::bit_cast<uint32_t>(value);
+  return (bits & 0x80000000u) != 0 ? ~bits : bits | 0x80000000u;
+}
+float from_sortable_key(uint32_t key) {
+  return std::bit_cast<float>((key & 0x80000000u) != 0 ? key & 0x7fffffffu : ~key);
+}
+
+// Least-significant-digit radix sort of the keys, a byte a pass, skipping the
+// bytes every key shares (a curve's magnitudes share their sign and
+// exponent). Hand-written: std::sort took 70% of the cheap features' time on
+// 1,000 epochs, mostly mispredicted comparisons, and neither the standard
+// library nor the project's dependencies has a radix sort.
+void radix_sort(std::vector<uint32_t>& keys, std::vector<uint32_t>& buffer) {
+  std::array<std::array<uint32_t, 256>, 4> counts{};
+  for (uint32_t key : keys) {
+    for (size_t byte = 0; byte < 4; ++byte) ++counts[byte][(key >> (8 * byte)) & 0xff];
+  }
+  buffer.resize(keys.size());
+  for (size_t byte = 0; byte < 4; ++byte) {
+    std::array<uint32_t, 256>& offsets = counts[byte];
+    if (offsets[(keys.front() >> (8 * byte)) & 0xff] == keys.size()) continue;
+    uint32_t total = 0;
+    for (uint32_t& offset : offsets) total += std::exchange(offset, total);
+    for (uint32_t key : keys) buffer[offsets[(key >> (8 * byte)) & 0xff]++] = key;
+    keys.swap(buffer);
+  }
+}
+
+// The median of |x - median| from the sorted values: the deviations below
+// and above the median are two sorted runs, merged outwards from it until
+// the middle one (a sixth of the time that selecting it took).
+double median_absolute_deviation(std::span<const double> sorted, double median) {
+  const size_t n = sorted.size();
+  size_t above = static_cast<size_t>(std::lower_bound(sorted.begin(), sorted.end(), median) - sorted.begin());
+  size_t below = above;  // the deviations sorted[below - 1], sorted[below - 2], ... lie below the median
+  auto next = [&] {
+    if (below > 0 && (above == n || median - sorted[below - 1] <= sorted[above] - median)) {
+      return median - sorted[--below];
+    }
+    return sorted[above++] - median;
+  };
+  double deviation = 0;
+  for (size_t k = 0; k <= (n - 1) / 2; ++k) deviation = next();
+  return n % 2 == 1 ? deviation : (deviation + next()) / 2;
 }
 
 // Sums over the epochs of one frequency, weights normalised to sum 1 and y
@@ -240,9 +291,14 @@ void compute_features(std::span<const double> times, std::span<const float> magn
   set(Feature::kNGood, n);
   if (count == 0) return;
 
+  // The magnitudes came as float32, so sorting them as such is exact.
+  std::vector<uint32_t>& keys = scratch.keys;
+  keys.resize(count);
+  for (size_t i = 0; i < count; ++i) keys[i] = sortable_key(static_cast<float>(m[i]));
+  radix_sort(keys, scratch.key_buffer);
   std::vector<double>& sorted = scratch.sorted;
-  sorted.assign(m.begin(), m.end());
-  std::sort(sorted.begin(), sorted.end());
+  sorted.resize(count);
+  for (size_t i = 0; i < count; ++i) sorted[i] = from_sortable_key(keys[i]);
   const double median = quantile(sorted, 0.5);
   set(Feature::kMedian, median);
   set(Feature::kIqr, quantile(sorted, 0.75) - quantile(sorted, 0.25));
@@ -250,8 +306,7 @@ void compute_features(std::span<const double> times, std::span<const float> magn
   set(Feature::kRange, sorted.back() - sorted.front());
   // A constant curve's means are its value exactly, so its spread is exactly 0, not rounding noise.
   const bool constant = sorted.front() == sorted.back();
-  for (size_t i = 0; i < count; ++i) sorted[i] = std::abs(m[i] - median);
-  set(Feature::kMad, median_in_place(sorted));
+  set(Feature::kMad, median_absolute_deviation(sorted, median));
 
   double sum_w = 0, sum_wm = 0;
   if (weighted) {

@@ -47,6 +47,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <string>
 #include <vector>
@@ -127,6 +128,7 @@ void lomb_scargle(std::span<const double> t, std::span<const double> y, std::spa
 // empty (no error value). `scratch` is reused between calls.
 struct FeatureScratch {
   std::vector<double> t, m, d, sorted, power;
+  std::vector<uint32_t> keys, key_buffer;
 };
 void compute_features(std::span<const double> times, std::span<const float> magnitudes, std::span<const float> errors,
                       const FrequencyGrid& grid, FeatureScratch& scratch, std::span<double> out);
