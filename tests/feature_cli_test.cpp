@@ -7,6 +7,7 @@
 //  * `objects` selects and sorts as the filter says, the same rows in every format;
 //  * errors (no time variable, no zero points, a bad filter) exit 1 with a
 //    message naming the cause and write nothing.
+#include <fmt/core.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -15,8 +16,6 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <fmt/core.h>
 
 #include "lcstore/lightcurve/feature_query.h"
 #include "lcstore/lightcurve/light_curve_store.h"
@@ -194,8 +193,8 @@ TEST(FeatureCli, ObjectsSelectAndSortInEveryFormat) {
   const std::vector<uint64_t> expected = select_objects(features, all, &filter, &order, 10);
   ASSERT_EQ(expected.size(), 10u);
 
-  const std::vector<std::string> query = {"objects",   field.path, "--measurement", "auto", "--where",
-                                          where,       "--sort",   "-stetson_j",    "--limit", "10"};
+  const std::vector<std::string> query = {"objects", field.path, "--measurement", "auto",    "--where",
+                                          where,     "--sort",   "-stetson_j",    "--limit", "10"};
   std::vector<std::string> json_query = query;
   json_query.insert(json_query.end(), {"--format", "json"});
   const json rows = json::parse(succeed(json_query));
@@ -212,7 +211,8 @@ TEST(FeatureCli, ObjectsSelectAndSortInEveryFormat) {
   csv_query.insert(csv_query.end(), {"--format", "csv"});
   const std::string csv = succeed(csv_query);
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 11);
-  EXPECT_THAT(csv, ::testing::StartsWith("object,ra,dec,n_good,weighted_mean,chi2_reduced,stetson_j,period,period_fap\n"));
+  EXPECT_THAT(csv,
+              ::testing::StartsWith("object,ra,dec,n_good,weighted_mean,chi2_reduced,stetson_j,period,period_fap\n"));
   const std::string table = succeed(query);
   EXPECT_EQ(std::count(table.begin(), table.end(), '\n'), 11);
 

@@ -4,6 +4,8 @@
 // zero errors), the frequency grid's defaults, and feature filters.
 // Comparison with the light-curve package and astropy is in
 // tests/features_python.
+#include "lcstore/lightcurve/features.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -14,7 +16,6 @@
 
 #include "lcstore/error.h"
 #include "lcstore/lightcurve/feature_query.h"
-#include "lcstore/lightcurve/features.h"
 
 namespace lcstore::lightcurve {
 namespace {
@@ -22,8 +23,8 @@ namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr float kNaNf = std::numeric_limits<float>::quiet_NaN();
 
-std::vector<double> features_of(const std::vector<double>& t, const std::vector<float>& m,
-                                const std::vector<float>& d, const FrequencyGrid& grid = {}) {
+std::vector<double> features_of(const std::vector<double>& t, const std::vector<float>& m, const std::vector<float>& d,
+                                const FrequencyGrid& grid = {}) {
   FeatureScratch scratch;
   std::vector<double> out(kFeatureCount);
   compute_features(t, m, d, grid, scratch, out);
@@ -173,9 +174,9 @@ TEST(Features, ZeroErrorsLeaveWeightedFeaturesNaNAndWeighEpochsEqually) {
   curve.d[5] = 0;
   const std::vector<double> f = features_of(curve.t, curve.m, curve.d, frequency_grid(curve.t, {}));
   EXPECT_EQ(get(f, Feature::kNGood), 100);
-  for (Feature weighted : {Feature::kWeightedMean, Feature::kWeightedMeanError, Feature::kChi2Reduced,
-                           Feature::kStetsonJ, Feature::kStetsonK, Feature::kStetsonL, Feature::kSlope,
-                           Feature::kSlopeError}) {
+  for (Feature weighted :
+       {Feature::kWeightedMean, Feature::kWeightedMeanError, Feature::kChi2Reduced, Feature::kStetsonJ,
+        Feature::kStetsonK, Feature::kStetsonL, Feature::kSlope, Feature::kSlopeError}) {
     EXPECT_TRUE(std::isnan(get(f, weighted))) << feature_names()[static_cast<size_t>(weighted)];
   }
   EXPECT_GT(get(f, Feature::kStd), 0);

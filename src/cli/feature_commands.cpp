@@ -74,8 +74,8 @@ void run_features(const FeaturesArguments& arguments) {
   options.time_variable = arguments.time_variable;
   options.periodogram = {arguments.min_period, arguments.max_period, arguments.oversample};
   options.threads = arguments.threads;
-  const uint64_t n_measurements = arguments.measurements.empty() ? opened.curves.measurements().size()
-                                                                 : arguments.measurements.size();
+  const uint64_t n_measurements =
+      arguments.measurements.empty() ? opened.curves.measurements().size() : arguments.measurements.size();
   Progress progress("features", opened.curves.objects().size() * n_measurements,
                     !arguments.quiet && !arguments.json_output);
   options.progress = [&](uint64_t done, uint64_t) { progress.set(done); };
@@ -141,8 +141,7 @@ struct ObjectsArguments {
   std::string where, sort;
   uint64_t limit = 0;
   std::vector<double> cone, region;
-  std::vector<std::string> columns = {"n_good", "weighted_mean", "chi2_reduced", "stetson_j", "period",
-                                      "period_fap"};
+  std::vector<std::string> columns = {"n_good", "weighted_mean", "chi2_reduced", "stetson_j", "period", "period_fap"};
   OutputFormat format = OutputFormat::kTable;
 };
 
@@ -181,8 +180,8 @@ void run_objects(const ObjectsArguments& arguments) {
     candidates.push_back(match.index);
     separation[match.index] = match.separation_arcsec;
   }
-  const std::vector<uint64_t> selected = select_objects(features, candidates, filter ? &*filter : nullptr,
-                                                        order ? &*order : nullptr, arguments.limit);
+  const std::vector<uint64_t> selected =
+      select_objects(features, candidates, filter ? &*filter : nullptr, order ? &*order : nullptr, arguments.limit);
   std::vector<std::string> columns = {"object", "ra", "dec"};
   if (arguments.cone.size() == 3) columns.push_back("separation_arcsec");
   for (Feature feature : shown) columns.push_back(feature_names()[static_cast<size_t>(feature)]);

@@ -59,7 +59,8 @@ std::vector<Token> tokenize(std::string_view expression) {
     if (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-' || c == '+') {
       while (end < expression.size()) {
         const char next = expression[end];
-        const bool exponent_sign = (next == '-' || next == '+') && (expression[end - 1] == 'e' || expression[end - 1] == 'E') &&
+        const bool exponent_sign = (next == '-' || next == '+') &&
+                                   (expression[end - 1] == 'e' || expression[end - 1] == 'E') &&
                                    std::isdigit(static_cast<unsigned char>(expression[i]));
         if (!(std::isalnum(static_cast<unsigned char>(next)) || next == '_' || next == '.' || exponent_sign)) break;
         ++end;
@@ -127,9 +128,10 @@ class Parser {
     compare.left = parse_operand();
     const Token& op = next("expected a comparison");
     static const std::vector<std::pair<std::string, Comparison>> kComparisons = {
-        {"<", Comparison::kLess},   {"<=", Comparison::kLessEqual}, {">", Comparison::kGreater},
-        {">=", Comparison::kGreaterEqual}, {"==", Comparison::kEqual},    {"!=", Comparison::kNotEqual}};
-    auto found = std::find_if(kComparisons.begin(), kComparisons.end(), [&](const auto& c) { return c.first == op.text; });
+        {"<", Comparison::kLess},          {"<=", Comparison::kLessEqual}, {">", Comparison::kGreater},
+        {">=", Comparison::kGreaterEqual}, {"==", Comparison::kEqual},     {"!=", Comparison::kNotEqual}};
+    auto found =
+        std::find_if(kComparisons.begin(), kComparisons.end(), [&](const auto& c) { return c.first == op.text; });
     if (found == kComparisons.end()) fail_at(op, "expected <, <=, >, >=, == or !=");
     compare.comparison = found->second;
     compare.right = parse_operand();

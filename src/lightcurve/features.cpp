@@ -138,9 +138,9 @@ double power_at(std::span<const double> t, std::span<const double> w, std::span<
 // Every kReseed frequencies the rotation restarts from exact values, which
 // bounds its rounding drift.
 __attribute__((target_clones("avx2", "default"))) void grid_power(const double* t, const double* w, const double* y,
-                                                                   size_t n, double yy, const FrequencyGrid& grid,
-                                                                   double* c, double* s, double* step_c,
-                                                                   double* step_s, double* power) {
+                                                                  size_t n, double yy, const FrequencyGrid& grid,
+                                                                  double* c, double* s, double* step_c, double* step_s,
+                                                                  double* power) {
   constexpr size_t kReseed = 512;
   for (size_t i = 0; i < n; ++i) {
     step_c[i] = std::cos(kTwoPi * grid.step * t[i]);
@@ -175,8 +175,7 @@ __attribute__((target_clones("avx2", "default"))) void grid_power(const double* 
 // Baluev 2008, eqs. 4-6, for the "standard" normalisation with one
 // parameter (the mean) under the null and three (mean, sine, cosine) under
 // the alternative, as astropy's fap_baluev.
-double false_alarm_probability(double z, double max_frequency, std::span<const double> t,
-                               std::span<const double> w) {
+double false_alarm_probability(double z, double max_frequency, std::span<const double> t, std::span<const double> w) {
   const double n = static_cast<double>(t.size());
   const double nh = n - 1, nk = n - 3;
   const double single = std::pow(1 - z, nk / 2);
@@ -187,8 +186,7 @@ double false_alarm_probability(double z, double max_frequency, std::span<const d
   }
   const double effective_baseline = std::sqrt(4 * std::numbers::pi * (mean_t2 - mean_t * mean_t));
   const double gamma = std::sqrt(2 / nh) * std::exp(std::lgamma(nh / 2) - std::lgamma((nh - 1) / 2));
-  const double tau =
-      gamma * max_frequency * effective_baseline * std::pow(1 - z, (nk - 1) / 2) * std::sqrt(nh / 2 * z);
+  const double tau = gamma * max_frequency * effective_baseline * std::pow(1 - z, (nk - 1) / 2) * std::sqrt(nh / 2 * z);
   // 1 - (1 - single) exp(-tau), without the cancellation that rounds a
   // small probability to 0.
   return -std::expm1(-tau) + single * std::exp(-tau);
@@ -197,11 +195,28 @@ double false_alarm_probability(double z, double max_frequency, std::span<const d
 }  // namespace
 
 const std::vector<std::string>& feature_names() {
-  static const std::vector<std::string> names = {
-      "n_good",    "weighted_mean", "weighted_mean_error", "median",    "std",       "mad",
-      "iqr",       "amplitude",     "range",               "skewness",  "kurtosis",  "chi2_reduced",
-      "stetson_j", "stetson_k",     "stetson_l",           "eta",       "excess_variance",
-      "slope",     "slope_error",   "period",              "period_power", "period_fap"};
+  static const std::vector<std::string> names = {"n_good",
+                                                 "weighted_mean",
+                                                 "weighted_mean_error",
+                                                 "median",
+                                                 "std",
+                                                 "mad",
+                                                 "iqr",
+                                                 "amplitude",
+                                                 "range",
+                                                 "skewness",
+                                                 "kurtosis",
+                                                 "chi2_reduced",
+                                                 "stetson_j",
+                                                 "stetson_k",
+                                                 "stetson_l",
+                                                 "eta",
+                                                 "excess_variance",
+                                                 "slope",
+                                                 "slope_error",
+                                                 "period",
+                                                 "period_power",
+                                                 "period_fap"};
   return names;
 }
 
@@ -209,7 +224,8 @@ Feature feature_named(const std::string& name) {
   const std::vector<std::string>& names = feature_names();
   auto found = std::find(names.begin(), names.end(), name);
   if (found == names.end()) {
-    throw Error(ErrorKind::kNotFound, name, fmt::format("no such feature; the features are {}", fmt::join(names, ", ")));
+    throw Error(ErrorKind::kNotFound, name,
+                fmt::format("no such feature; the features are {}", fmt::join(names, ", ")));
   }
   return static_cast<Feature>(found - names.begin());
 }
@@ -251,8 +267,7 @@ void lomb_scargle(std::span<const double> t, std::span<const double> y, std::spa
   std::vector<double> rotation(4 * t.size());
   double* base = rotation.data();
   const size_t n = t.size();
-  grid_power(t.data(), w.data(), centred.data(), n, yy, grid, base, base + n, base + 2 * n, base + 3 * n,
-             power.data());
+  grid_power(t.data(), w.data(), centred.data(), n, yy, grid, base, base + n, base + 2 * n, base + 3 * n, power.data());
 }
 
 void compute_features(std::span<const double> times, std::span<const float> magnitudes, std::span<const float> errors,
@@ -386,9 +401,8 @@ void compute_features(std::span<const double> times, std::span<const float> magn
   power.resize(grid.count);
   const std::span<const double> dy = weighted ? std::span<const double>(d) : std::span<const double>();
   lomb_scargle(t, m, dy, grid, power);
-  const auto best = std::max_element(power.begin(), power.end(), [](double a, double b) {
-    return std::isnan(a) || (!std::isnan(b) && a < b);
-  });
+  const auto best = std::max_element(power.begin(), power.end(),
+                                     [](double a, double b) { return std::isnan(a) || (!std::isnan(b) && a < b); });
   if (std::isnan(*best)) return;
   // Golden-section search for the peak between the neighbouring grid
   // frequencies: the grid alone places it within half a step.

@@ -98,8 +98,7 @@ std::vector<double> compute_measurement(const LightCurveStore& curves, const std
             std::copy_n(data.begin() + static_cast<ptrdiff_t>(*rows.mag_err * n_epochs), n_epochs, err.begin());
           }
           if (zero_points) apply_zero_points(*zero_points, mag, err);
-          compute_features(times, mag, err, grid, scratch,
-                           std::span(result).subspan(o * kFeatureCount, kFeatureCount));
+          compute_features(times, mag, err, grid, scratch, std::span(result).subspan(o * kFeatureCount, kFeatureCount));
         }
         if (options.progress) options.progress(done += last - first, total);
       }
@@ -163,7 +162,8 @@ FeatureRunResult compute_store_features(std::shared_ptr<Store> store, const Ligh
           {"generation", generation},
           {"calibrated", options.calibrated},
           {"time_variable", "epoch_" + options.time_variable},
-          {"frequency_grid", {{"minimum", result.grid.minimum}, {"step", result.grid.step}, {"count", result.grid.count}}}};
+          {"frequency_grid",
+           {{"minimum", result.grid.minimum}, {"step", result.grid.step}, {"count", result.grid.count}}}};
     });
     result.curves += curves.objects().size();
   }
@@ -183,8 +183,7 @@ const char* to_string(FeatureStatus status) {
   return "unknown";
 }
 
-std::map<std::string, MeasurementFeatures> feature_status(std::shared_ptr<Store> store,
-                                                          const LightCurveStore& curves) {
+std::map<std::string, MeasurementFeatures> feature_status(std::shared_ptr<Store> store, const LightCurveStore& curves) {
   std::map<std::string, MeasurementFeatures> status;
   for (const std::string& measurement : curves.measurements()) status[measurement] = {};
   std::optional<Array> array = open_features(store);

@@ -83,10 +83,9 @@ Photometry read_photometry(const LightCurveStore& curves, const std::string& mea
   return photometry;
 }
 
-ZeroPointFit fit(const Photometry& photometry, uint64_t n_objects, uint64_t n_epochs,
-                 const CalibrationOptions& options, const std::string& measurement) {
-  const uint64_t min_epochs =
-      options.min_epochs > 0 ? options.min_epochs : std::max<uint64_t>(3, (n_epochs + 1) / 2);
+ZeroPointFit fit(const Photometry& photometry, uint64_t n_objects, uint64_t n_epochs, const CalibrationOptions& options,
+                 const std::string& measurement) {
+  const uint64_t min_epochs = options.min_epochs > 0 ? options.min_epochs : std::max<uint64_t>(3, (n_epochs + 1) / 2);
   auto good = [&](uint64_t o, uint64_t e) {
     const float mag = photometry.mag[o * n_epochs + e], err = photometry.err[o * n_epochs + e];
     return std::isfinite(mag) && err > 0 && err <= options.max_error;
@@ -183,7 +182,8 @@ std::vector<ZeroPointFit> calibrate(std::shared_ptr<Store> store, const LightCur
   const std::vector<std::string> measurements = measurements_to_use(curves, options.measurements);
   const MagnitudeRows rows = magnitude_rows(curves);
   if (!rows.mag_err) {
-    throw Error(ErrorKind::kNotFound, "mag_err", "zero points are fitted with the magnitude errors, and the store has none");
+    throw Error(ErrorKind::kNotFound, "mag_err",
+                "zero points are fitted with the magnitude errors, and the store has none");
   }
   const uint64_t n_objects = curves.objects().size(), n_epochs = curves.epochs().keys.size();
   std::vector<ZeroPointFit> fits;
@@ -215,8 +215,8 @@ void apply_zero_points(const ZeroPoints& zero_points, std::span<float> magnitude
   for (size_t e = 0; e < magnitudes.size(); ++e) {
     magnitudes[e] = static_cast<float>(magnitudes[e] - zero_points.values[e]);
     if (!errors.empty()) {
-      errors[e] = static_cast<float>(
-          std::sqrt(double(errors[e]) * errors[e] + zero_points.errors[e] * zero_points.errors[e]));
+      errors[e] =
+          static_cast<float>(std::sqrt(double(errors[e]) * errors[e] + zero_points.errors[e] * zero_points.errors[e]));
     }
   }
 }

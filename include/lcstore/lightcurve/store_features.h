@@ -56,8 +56,7 @@ struct MeasurementFeatures {
   uint64_t generation = 0;
 };
 // Per measurement of the store: whether its features are absent, current or stale.
-std::map<std::string, MeasurementFeatures> feature_status(std::shared_ptr<Store> store,
-                                                          const LightCurveStore& curves);
+std::map<std::string, MeasurementFeatures> feature_status(std::shared_ptr<Store> store, const LightCurveStore& curves);
 
 // The stored features of one measurement: n_objects x kFeatureCount values,
 // object-major. Throws Error(kNotFound) if they were never computed.
