@@ -42,6 +42,7 @@ bench: build
 	$(BUILD)/bench/catalog_bench
 	$(BUILD)/bench/lightcurve_bench
 	$(BUILD)/bench/serve_bench
+	.venv/bin/python bench/features_bench.py --program $(BUILD)/bench/features_bench
 
 # The IRAC Dark Field scale pipeline (16 GB of light curves; about 35 GB of
 # free disk under $$TMPDIR, default /tmp): see bench/full-scale.

@@ -26,4 +26,7 @@ void add_demo_report_command(CLI::App& app);
 // `lcstore serve`: the HTTP API and viewer of a store (src/server).
 void add_serve_command(CLI::App& app);
 
+// `lcstore features|calibrate|objects`: variability features, zero points, selection by feature.
+void add_feature_commands(CLI::App& app);
+
 }  // namespace lcstore::cli

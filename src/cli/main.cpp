@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
   lcstore::cli::add_simulate_command(app);
   lcstore::cli::add_demo_report_command(app);
   lcstore::cli::add_serve_command(app);
+  lcstore::cli::add_feature_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

@@ -17,12 +17,14 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <limits>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -33,6 +35,8 @@
 #include "cli/commands.h"
 #include "lcstore/error.h"
 #include "lcstore/lightcurve/light_curve_store.h"
+#include "lcstore/lightcurve/store_features.h"
+#include "lcstore/lightcurve/zero_points.h"
 #include "lcstore/storage/directory_store.h"
 
 namespace lcstore::cli {
@@ -89,8 +93,15 @@ std::pair<double, double> padded_range(double low, double high, double fraction,
   return {middle - half, middle + half};
 }
 
+// How the panels show the curves: folded on a period per object (empty: not
+// folded), calibrated with the stored zero points (none: as stored).
+struct CurveView {
+  std::vector<double> periods;
+  std::optional<ZeroPoints> zero_points;
+};
+
 Figure build_figure(const LightCurveStore& store, const std::string& store_path, const std::vector<std::string>& objects,
-                    const std::string& measurement) {
+                    const std::string& measurement, const CurveView& view) {
   const std::vector<std::string>& values = store.values();
   const auto mag_at = std::find(values.begin(), values.end(), "mag");
   if (mag_at == values.end()) {
@@ -109,7 +120,15 @@ Figure build_figure(const LightCurveStore& store, const std::string& store_path,
   for (double value : x) {
     if (std::isfinite(value)) first = std::min(first, value), last = std::max(last, value);
   }
-  if (figure.x_label == "MJD") {
+  const bool folded = !view.periods.empty();
+  if (folded && figure.x_label != "MJD") {
+    throw Error(ErrorKind::kNotFound, store_path, "folding needs the epoch times, and the store has no epoch_mjd");
+  }
+  if (folded) {
+    figure.x_label = "phase (two cycles)";
+    figure.x_min = 0;
+    figure.x_max = 2;
+  } else if (figure.x_label == "MJD") {
     std::tie(figure.x_min, figure.x_max) = padded_range(first, last, 0.04, 0.5);
   } else if (std::isfinite(first)) {
     figure.x_min = first - 0.5;
@@ -119,18 +138,28 @@ Figure build_figure(const LightCurveStore& store, const std::string& store_path,
   // Throws Error(kNotFound) naming an unknown object or measurement.
   const std::vector<LightCurve> curves = store.light_curves(objects, measurement);
   size_t points = 0;
-  for (const LightCurve& curve : curves) {
+  for (size_t k = 0; k < curves.size(); ++k) {
+    const LightCurve& curve = curves[k];
     Panel panel;
-    panel.title = fmt::format("object {}, {}", curve.object, measurement);
+    panel.title = fmt::format("object {}, {}{}", curve.object, measurement, view.zero_points ? " calibrated" : "");
+    if (folded) panel.title += fmt::format(", P = {:.6g} d", view.periods[k]);
+    const auto row = [&](size_t r) { return curve.data.subspan(r * n_epochs, n_epochs); };
+    std::vector<float> mags(row(mag_row).begin(), row(mag_row).end());
+    std::vector<float> errs;
+    if (has_err) errs.assign(row(err_row).begin(), row(err_row).end());
+    if (view.zero_points) apply_zero_points(*view.zero_points, mags, errs);
     for (size_t e = 0; e < n_epochs; ++e) {
-      const double mag = curve.data[mag_row * n_epochs + e];
+      const double mag = mags[e];
       if (!std::isfinite(mag) || !std::isfinite(x[e])) continue;
-      double err = has_err ? static_cast<double>(curve.data[err_row * n_epochs + e]) : 0.0;
+      double err = has_err ? static_cast<double>(errs[e]) : 0.0;
       if (!std::isfinite(err) || err < 0) err = 0.0;
-      panel.x.push_back(x[e]);
-      panel.mag.push_back(mag);
-      panel.mag_low.push_back(mag - err);
-      panel.mag_high.push_back(mag + err);
+      const double phase = folded ? (x[e] - first) / view.periods[k] - std::floor((x[e] - first) / view.periods[k]) : 0;
+      for (double position : folded ? std::vector<double>{phase, phase + 1} : std::vector<double>{x[e]}) {
+        panel.x.push_back(position);
+        panel.mag.push_back(mag);
+        panel.mag_low.push_back(mag - err);
+        panel.mag_high.push_back(mag + err);
+      }
     }
     points += panel.x.size();
     figure.panels.push_back(std::move(panel));
@@ -375,6 +404,8 @@ struct PlotArguments {
   std::vector<std::string> objects;
   std::string out;
   std::string measurement;
+  std::string fold;  // a period, "best", or empty
+  bool calibrated = false;
   int width = 1200;
   int height = 800;
   bool json_output = false;
@@ -391,15 +422,45 @@ const char* device_for(const fs::path& path) {
                           extension.empty() ? "(no extension)" : extension));
 }
 
+// The period to fold each object on: --fold's number, or with "best" the
+// period lcstore features found.
+std::vector<double> fold_periods(const std::shared_ptr<Store>& directory_store, const LightCurveStore& store,
+                                 const PlotArguments& arguments, const std::string& measurement) {
+  if (arguments.fold != "best") {
+    double period = 0;
+    const char* end = arguments.fold.data() + arguments.fold.size();
+    const auto [stop, error] = std::from_chars(arguments.fold.data(), end, period);
+    if (error != std::errc() || stop != end || !(period > 0) || !std::isfinite(period)) {
+      throw Error(ErrorKind::kInvalidArgument, "--fold",
+                  fmt::format("\"{}\" is neither a positive period nor best", arguments.fold));
+    }
+    return std::vector<double>(arguments.objects.size(), period);
+  }
+  const std::vector<double> features = read_features(directory_store, store, measurement);
+  std::vector<double> periods;
+  for (const std::string& object : arguments.objects) {
+    const double period = features[store.object_index(object) * kFeatureCount + static_cast<size_t>(Feature::kPeriod)];
+    if (!std::isfinite(period)) {
+      throw Error(ErrorKind::kNotFound, object, "has no period: too few good epochs, or a constant curve");
+    }
+    periods.push_back(period);
+  }
+  return periods;
+}
+
 void plot(const PlotArguments& arguments) {
   const fs::path out(arguments.out);
   const char* device = device_for(out);
   const fs::path directory = out.parent_path().empty() ? fs::path(".") : out.parent_path();
   if (!fs::is_directory(directory)) throw Error(ErrorKind::kNotFound, directory.string(), "no such directory for --out");
   if (!fs::is_directory(arguments.store)) throw Error(ErrorKind::kNotFound, arguments.store, "no such directory");
-  LightCurveStore store = LightCurveStore::open(std::make_shared<DirectoryStore>(arguments.store));
+  const auto directory_store = std::make_shared<DirectoryStore>(arguments.store);
+  LightCurveStore store = LightCurveStore::open(directory_store);
   const std::string measurement = choose_measurement(store, arguments.measurement);
-  const Figure figure = build_figure(store, arguments.store, arguments.objects, measurement);
+  CurveView view;
+  if (arguments.calibrated) view.zero_points = stored_zero_points(store, measurement);
+  if (!arguments.fold.empty()) view.periods = fold_periods(directory_store, store, arguments, measurement);
+  const Figure figure = build_figure(store, arguments.store, arguments.objects, measurement, view);
   render(figure, directory / out.filename(), device, arguments.width, arguments.height);
 
   size_t points = 0;
@@ -429,6 +490,7 @@ void add_plot_command(CLI::App& app) {
   command->footer(
       "Examples:\n  lcstore plot field.lcs 42 97 1203 --out curves.png\n"
       "  lcstore plot field.lcs 42 --measurement aper_2 --out curve.svg --width 900 --height 400\n"
+      "  lcstore plot field.lcs 42 97 --fold best --calibrated --out folded.png   (two cycles of phase)\n"
       "  (the format follows the --out extension: .png or .svg; missing epochs are left out)");
   command->add_option("STORE", arguments->store, "Store directory")->required();
   command->add_option("OBJECT", arguments->objects, "Object keys, one panel each")->required();
@@ -436,6 +498,9 @@ void add_plot_command(CLI::App& app) {
   command->add_option("--measurement", arguments->measurement, "Measurement to plot (default: auto, else the store's first)");
   command->add_option("--width", arguments->width, "Width in pixels (points for SVG)")->capture_default_str()->check(CLI::Range(100, 20000));
   command->add_option("--height", arguments->height, "Height in pixels (points for SVG)")->capture_default_str()->check(CLI::Range(100, 20000));
+  command->add_option("--fold", arguments->fold,
+                      "Fold on this period (days), or on each object's best period from lcstore features: best");
+  command->add_flag("--calibrated", arguments->calibrated, "Apply the zero points of lcstore calibrate");
   command->add_flag("--json", arguments->json_output, "Print the result as JSON");
   command->callback([arguments] { plot(*arguments); });
 }
