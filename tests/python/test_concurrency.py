@@ -20,6 +20,9 @@ from conftest import synthetic_catalog
 
 OBJECTS, EPOCHS, WORKERS = 400, 5, 4
 REPETITIONS = int(os.environ.get("LCSTORE_STRESS_REPETITIONS", "100"))
+# test_compat.py runs the scenario 100 times per method in processes; here
+# each start method runs it a tenth as often.
+PROCESS_REPETITIONS = max(1, REPETITIONS // 10)
 EPOCH_KEYS = [f"e{epoch}" for epoch in range(EPOCHS)]
 
 
@@ -42,20 +45,20 @@ def populate_partition(path: str, worker: int, strategy: str) -> int:
     )
 
 
-def run_scenario(tmp_path, pool, strategy: str, expected: np.ndarray) -> None:
-    for repetition in range(REPETITIONS):
+def run_scenario(tmp_path, pool, strategy: str, expected: np.ndarray, repetitions: int) -> None:
+    for repetition in range(repetitions):
         path = str(tmp_path / f"{strategy}-{repetition}")
         lcstore.create(path, synthetic_catalog(OBJECTS, 0), EPOCH_KEYS, object_chunk=1000)
         written = list(pool.map(populate_partition, [path] * WORKERS, range(WORKERS), [strategy] * WORKERS))
         assert sum(written) == OBJECTS * EPOCHS * 4, f"run {repetition}"
-        np.testing.assert_array_equal(lcstore.open(path).lightcurves(lcstore.open(path).objects), expected,
-                                      err_msg=f"{strategy} run {repetition}")
+        stored = lcstore.open(path)
+        np.testing.assert_array_equal(stored.lightcurves(stored.objects), expected, err_msg=f"{strategy} run {repetition}")
 
 
 @pytest.mark.parametrize("strategy", lcstore.store.STRATEGIES)
 def test_threads_with_their_own_stores_lose_nothing(tmp_path, strategy):
     with ThreadPoolExecutor(WORKERS) as pool:
-        run_scenario(tmp_path, pool, strategy, expected_curves())
+        run_scenario(tmp_path, pool, strategy, expected_curves(), REPETITIONS)
 
 
 @pytest.mark.parametrize("start_method", ["fork", "spawn"])
@@ -63,7 +66,7 @@ def test_threads_with_their_own_stores_lose_nothing(tmp_path, strategy):
 def test_processes_lose_nothing(tmp_path, strategy, start_method):
     context = multiprocessing.get_context(start_method)
     with ProcessPoolExecutor(WORKERS, mp_context=context) as pool:
-        run_scenario(tmp_path, pool, strategy, expected_curves())
+        run_scenario(tmp_path, pool, strategy, expected_curves(), PROCESS_REPETITIONS)
 
 
 def test_one_store_shared_by_threads_that_populate_and_read(tmp_path):
