@@ -154,6 +154,7 @@ class Store:
         self._native: _lcstore.NativeStore | None = native
         self._path = str(native.path)
         self._mode = mode
+        self._labels: dict[str, Any] = {}
 
     # ---- lifetime ---------------------------------------------------------
 
@@ -198,36 +199,49 @@ class Store:
         """``"r"`` or ``"r+"``."""
         return self._mode
 
+    # A store's labels and positions never change once it is created, so they
+    # are read from the engine once; callers get copies of the lists and
+    # read-only arrays.
+    def _label(self, name: str, read: Callable[[_lcstore.NativeStore], Any]) -> Any:
+        native = self._open()
+        if name not in self._labels:
+            self._labels[name] = read(native)
+        label = self._labels[name]
+        return list(label) if isinstance(label, list) else label
+
     @property
     def objects(self) -> list[str]:
         """The object keys, in store order."""
-        return self._open().objects
+        return self._label("objects", lambda native: native.objects)
 
     @property
     def measurements(self) -> list[str]:
         """The measurement names (``"auto"``, ``"aper_1"``, ...)."""
-        return self._open().measurements
+        return self._label("measurements", lambda native: native.measurements)
 
     @property
     def values(self) -> list[str]:
         """The values of each measurement (``"mag"``, ``"mag_err"``, ...)."""
-        return self._open().values
+        return self._label("values", lambda native: native.values)
 
     @property
     def epochs(self) -> list[str]:
         """The epoch keys."""
-        return self._open().epochs
+        return self._label("epochs", lambda native: native.epochs)
 
     @property
     def epoch_variables(self) -> dict[str, Any]:
         """Per-epoch variables (stored as ``epoch_<name>``): numpy arrays, or lists of str."""
-        return dict(self._open().epoch_variables)
+        return dict(self._label("epoch_variables", lambda native: dict(_read_only(native.epoch_variables))))
 
     @property
     def positions(self) -> dict[str, np.ndarray]:
         """Per-object ``ra``, ``dec`` (degrees) and ``x_image``, ``y_image`` (pixels)."""
-        ra, dec, x, y = self._open().object_positions
-        return {"ra": ra, "dec": dec, "x_image": x, "y_image": y}
+
+        def read(native: _lcstore.NativeStore) -> dict[str, np.ndarray]:
+            return dict(_read_only(zip(("ra", "dec", "x_image", "y_image"), native.object_positions)))
+
+        return dict(self._label("positions", read))
 
     # ---- writing ----------------------------------------------------------
 
@@ -387,19 +401,34 @@ class Store:
         import xarray as xr
 
         native = self._open()
-        data = native.light_curves([_key("object", object)], None if measurement is None else str(measurement))[0]
-        row = native.object_index(str(object))
-        positions = self.positions
-        coords: dict[str, Any] = {
-            "object": str(object),
-            "measurement": self.measurements if measurement is None else [str(measurement)],
-            "value": self.values,
-            "epoch": self.epochs,
-            **{name: cells[row] for name, cells in positions.items()},
-            **{f"epoch_{name}": ("epoch", cells) for name, cells in self.epoch_variables.items()},
-        }
-        array = xr.DataArray(data, dims=("measurement", "value", "epoch"), coords=coords, name="lightcurves")
-        return array if measurement is None else array.isel(measurement=0)
+        key = _key("object", object)
+        chosen = None if measurement is None else str(measurement)
+        data = native.light_curves([key], chosen)[0]
+        variables, indexes, dims = self._label(("curve", chosen), lambda _: self._curve_coordinates(chosen))
+        row = native.object_index(key)
+        scalars = {"object": key, **{name: cells[row] for name, cells in self.positions.items()}}
+        coords = xr.Coordinates(
+            {**variables, **{name: xr.Variable((), value) for name, value in scalars.items()}}, indexes=indexes
+        )
+        return xr.DataArray(data if chosen is None else data[0], coords=coords, dims=dims, name="lightcurves")
+
+    def _curve_coordinates(self, measurement: str | None) -> tuple[dict, dict, tuple]:
+        """The coordinates every light curve shares, with their indexes (made once: they dominate a read)."""
+        import xarray as xr
+
+        template = xr.DataArray(
+            np.empty((1 if measurement else len(self.measurements), len(self.values), len(self.epochs))),
+            dims=("measurement", "value", "epoch"),
+            coords={
+                "measurement": [measurement] if measurement else self.measurements,
+                "value": self.values,
+                "epoch": self.epochs,
+                **{f"epoch_{name}": ("epoch", cells) for name, cells in self.epoch_variables.items()},
+            },
+        )
+        if measurement is not None:
+            template = template.isel(measurement=0)
+        return dict(template.coords.variables), dict(template.xindexes), template.dims
 
     def epoch(self, key: str):
         """Every object's values at one epoch: an ``xarray.DataArray`` with dims ``(object, measurement, value)``."""
@@ -474,6 +503,13 @@ def epochs_of(catalogs: Sequence[Any], epochs: Sequence[str] | None, epoch_from_
     return keys
 
 
+def _read_only(named: Iterable[tuple[str, Any]]) -> Iterable[tuple[str, Any]]:
+    for name, cells in named:
+        if isinstance(cells, np.ndarray):
+            cells.setflags(write=False)
+        yield name, cells
+
+
 def _progress(progress: bool | Callable[[PopulateReport], None], total: int):
     """A function to call with each finished report and one to call at the end."""
     if callable(progress):
@@ -497,6 +533,8 @@ def _key(what: str, key: Any) -> str:
 def _keys(what: str, keys: Any) -> list[str]:
     if isinstance(keys, (str, bytes)):
         raise InvalidArgumentError(what, "is a single str; give a sequence of keys")
+    if isinstance(keys, list) and all(type(key) is str for key in keys):
+        return keys
     return [_key(what, key) for key in keys]
 
 
