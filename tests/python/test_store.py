@@ -184,3 +184,13 @@ def test_read_catalog_gives_columns_or_an_astropy_table(field_fixtures):
     assert table.meta["format"] == "ecsv" and len(table) == len(reference)
     cleaned = lcstore.read_catalog(path, invalid_to_nan=True)
     assert np.isnan(cleaned["MAG_AUTO"][columns["MAG_AUTO"] >= 50]).all()
+
+
+def test_populate_many_with_a_progress_bar_and_a_failure_raises_after_the_rest(tmp_path, capsys):
+    store = lcstore.create(tmp_path / "s", synthetic_catalog(30, 0), ["a", "b", "c"])
+    catalogs = [synthetic_catalog(30, 0), synthetic_catalog(31, 1), synthetic_catalog(30, 2)]
+    with pytest.raises(lcstore.BadInputError, match="not in the store"):
+        store.populate_many(catalogs, epochs=["a", "b", "c"], threads=1, progress=True)
+    assert "populate" in capsys.readouterr().err  # the tqdm bar
+    curves = store.lightcurves(store.objects)
+    assert not np.isnan(curves[:, :, :, [0, 2]]).any() and np.isnan(curves[:, :, :, 1]).all()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import xarray as xr
 
 import lcstore
@@ -44,6 +45,7 @@ def test_selections_read_only_what_they_ask(tmp_path):
     np.testing.assert_array_equal(one, everything[42, :, 1, :])
 
 
+@pytest.mark.filterwarnings("ignore:The specified chunks separate the stored chunks")
 def test_chunks_give_dask_arrays_of_the_same_values(tmp_path):
     store = populated(tmp_path)
     chunked = xr.open_dataset(store.path, engine="lcstore", chunks={})
