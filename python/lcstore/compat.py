@@ -322,5 +322,7 @@ class LightcurveStorage:
         """Closes the store."""
         if self._store is not None:
             self._store.close()
+        if self.lightcurves is not None:
+            self.lightcurves.close()
         self._store = None
         self.lightcurves = None
