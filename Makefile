@@ -15,14 +15,18 @@ deps:
 	bash scripts/install-deps
 	cd tests/interop && (test -d node_modules/zarrita || npm ci --no-audit --no-fund --loglevel=error)
 
+# The Python extension is built with the rest, for the pytest suite.
+PYTHON_FLAGS = -DLCSTORE_BUILD_PYTHON=ON -DPython_EXECUTABLE=$(CURDIR)/.venv/bin/python
+
 configure: deps
-	cmake -S . -B $(BUILD) $(CMAKE_FLAGS) >/dev/null
+	cmake -S . -B $(BUILD) $(PYTHON_FLAGS) $(CMAKE_FLAGS) >/dev/null
 
 build: configure
 	cmake --build $(BUILD) -j $(JOBS)
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	PYTHONPATH=$(abspath $(BUILD))/python .venv/bin/python -m pytest -q tests/python
 
 # The whole job on a simulated field through the real SExtractor; scale it
 # with DEMO_STARS, DEMO_EPOCHS, DEMO_SIZE (see demo/run-demo).

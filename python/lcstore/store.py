@@ -1,0 +1,547 @@
+"""Light-curve stores: create, open, populate and query them."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from . import _lcstore, _tables
+from ._tables import PathLike
+from .errors import BadInputError, ClosedStoreError, Error, InvalidArgumentError, ReadOnlyError
+
+# The original's names, then the engine's names for the same strategies.
+STRATEGIES = ("v0", "v1", "v2", "masked_slab", "read_modify_write", "scatter")
+
+
+@dataclass(frozen=True)
+class PopulateReport:
+    """What one populate did.
+
+    ``already_done`` is true when the journal shows the same catalog was
+    populated into this epoch before, so nothing was written. ``format`` is
+    the catalog file's format, empty for an in-memory catalog.
+    """
+
+    epoch: str
+    catalog: str
+    already_done: bool
+    values_written: int
+    objects_written: int
+    unknown_objects_skipped: int
+    incomplete_measurements_skipped: list[str] = field(default_factory=list)
+    measurements_ignored: list[str] = field(default_factory=list)
+    format: str = ""
+
+
+@dataclass(frozen=True)
+class Matches:
+    """Objects found by a region or cone search, nearest first for a cone."""
+
+    objects: np.ndarray  # object keys (str)
+    rows: np.ndarray  # their rows in the store (uint64)
+    separation_arcsec: np.ndarray  # distance from the cone's centre; 0 for a region
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+def _epoch_table(epochs: Any) -> tuple[list[str], list[tuple[str, Any]]]:
+    """Epoch keys and variables from a sequence of keys or a table of them."""
+    if isinstance(epochs, str) or epochs is None:
+        raise InvalidArgumentError("epochs", "give a sequence of epoch keys or a table with an 'epoch' or 'key' column")
+    if isinstance(epochs, Mapping) or hasattr(epochs, "colnames") or hasattr(epochs, "to_numpy"):
+        columns = dict(_tables._columns(epochs))
+        key_column = next((name for name in ("epoch", "key") if name in columns), None)
+        if key_column is None:
+            raise InvalidArgumentError("epochs", f"has no 'epoch' or 'key' column among {sorted(columns)}")
+        keys = [str(key) for key in np.asarray(columns.pop(key_column)).tolist()]
+        variables = []
+        for name, cells in columns.items():
+            array = np.asarray(cells)
+            numeric = array.dtype.kind in "iuf"
+            values = array.astype(np.float64).tolist() if numeric else [str(cell) for cell in array.tolist()]
+            variables.append((name.removeprefix("epoch_"), values))
+        return keys, variables
+    return [str(key) for key in epochs], []
+
+
+def create(
+    path: PathLike,
+    objects: Any,
+    epochs: Any,
+    measurements: Sequence[str] | None = None,
+    values: Sequence[str] = ("mag", "mag_err"),
+    *,
+    object_chunk: int = 1000,
+    codecs: Sequence[str] = (),
+    description: str = "lcstore light curves",
+    table_key: str = "",
+    object_key_column: str = "",
+    object_key_prefix: str = "",
+) -> Store:
+    """Creates a light-curve store at ``path``, every value NaN, and opens it ``"r+"``.
+
+    ``objects`` gives the object keys and positions: a catalog file (the
+    detection catalog), an astropy ``Table``, a pandas ``DataFrame`` or a dict
+    of arrays, with columns named as SExtractor (``NUMBER``, ``ALPHA_J2000``,
+    ``DELTA_J2000``, ``X_IMAGE``, ``Y_IMAGE``) or plainly (``id``, ``ra``,
+    ``dec``, ``x``, ``y``). ``epochs`` is a sequence of epoch keys, or a table
+    (dict, astropy, pandas) whose ``epoch`` (or ``key``) column holds the keys
+    and whose other columns become per-epoch variables such as ``mjd``.
+    ``measurements`` defaults to every measurement of the objects catalog that
+    has all of ``values`` (``"mag"``, ``"mag_err"``, ``"flux"``, ``"flux_err"``).
+    ``object_chunk`` is the objects per chunk of the write layout; ``codecs``
+    the compressors in lcstore's codec syntax (``["zstd:3"]``).
+    ``table_key``, ``object_key_column`` and ``object_key_prefix`` map catalog
+    columns as in :meth:`Store.populate`.
+
+    Raises :class:`~lcstore.errors.InvalidArgumentError` if ``path`` already
+    holds a store, :class:`~lcstore.errors.BadInputError` for a catalog
+    without the columns needed.
+    """
+    table = _tables.load(objects)
+    found = _lcstore.object_table(table, list(values), table_key, object_key_column, object_key_prefix)
+    chosen = list(found["measurements"]) if measurements is None else [str(m) for m in measurements]
+    if not chosen:
+        raise BadInputError(
+            table.source, "has no measurement with every requested value column; name them with measurements="
+        )
+    epoch_keys, epoch_variables = _epoch_table(epochs)
+    native = _lcstore.NativeStore.create(
+        os.fspath(path),
+        found["keys"],
+        found["ra"],
+        found["dec"],
+        found["x"],
+        found["y"],
+        epoch_keys,
+        epoch_variables,
+        chosen,
+        list(values),
+        int(object_chunk),
+        list(codecs),
+        description,
+    )
+    return Store(native, "r+")
+
+
+def open(path: PathLike, mode: str = "r") -> Store:  # noqa: A001 - the package's verb, as zarr.open
+    """Opens the light-curve store at ``path``: ``mode="r"`` to read, ``"r+"`` to populate and rechunk too.
+
+    Opens stores lcstore wrote and stores xarray wrote with ``to_zarr`` in the
+    same layout. Raises :class:`~lcstore.errors.NotFoundError` if there is none.
+    """
+    if mode not in ("r", "r+"):
+        raise InvalidArgumentError("mode", f"is {mode!r}; give 'r' or 'r+'")
+    return Store(_lcstore.NativeStore.open(os.fspath(path)), mode)
+
+
+class Store:
+    """An open light-curve store ``lightcurves[object, measurement, value, epoch]``.
+
+    A store may be used from many threads at once: the engine does its work
+    without the GIL, and populates of the same or different epochs in any
+    number of threads and processes lose nothing. A store pickles as its path
+    and mode, so it can be passed to worker processes, which reopen it.
+    """
+
+    def __init__(self, native: _lcstore.NativeStore, mode: str) -> None:
+        self._native: _lcstore.NativeStore | None = native
+        self._path = str(native.path)
+        self._mode = mode
+        self._labels: dict[str, Any] = {}
+
+    # ---- lifetime ---------------------------------------------------------
+
+    def close(self) -> None:
+        """Closes the store; later calls raise :class:`~lcstore.errors.ClosedStoreError`."""
+        self._native = None
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def __reduce__(self):
+        return open, (self._path, self._mode)
+
+    def __repr__(self) -> str:
+        state = "closed" if self._native is None else f"{len(self.objects)} objects x {len(self.epochs)} epochs"
+        return f"<lcstore.Store {self._path!r} mode={self._mode!r} {state}>"
+
+    def _open(self) -> _lcstore.NativeStore:
+        native = self._native
+        if native is None:
+            raise ClosedStoreError(self._path, "the store is closed")
+        return native
+
+    def _writable(self) -> _lcstore.NativeStore:
+        native = self._open()
+        if self._mode != "r+":
+            raise ReadOnlyError(self._path, "the store is open read-only; open it with mode='r+' to write")
+        return native
+
+    # ---- labels -----------------------------------------------------------
+
+    @property
+    def path(self) -> str:
+        """The store's directory."""
+        return self._path
+
+    @property
+    def mode(self) -> str:
+        """``"r"`` or ``"r+"``."""
+        return self._mode
+
+    # A store's labels and positions never change once it is created, so they
+    # are read from the engine once; callers get copies of the lists and
+    # read-only arrays.
+    def _label(self, name: str, read: Callable[[_lcstore.NativeStore], Any]) -> Any:
+        native = self._open()
+        if name not in self._labels:
+            self._labels[name] = read(native)
+        label = self._labels[name]
+        return list(label) if isinstance(label, list) else label
+
+    @property
+    def objects(self) -> list[str]:
+        """The object keys, in store order."""
+        return self._label("objects", lambda native: native.objects)
+
+    @property
+    def measurements(self) -> list[str]:
+        """The measurement names (``"auto"``, ``"aper_1"``, ...)."""
+        return self._label("measurements", lambda native: native.measurements)
+
+    @property
+    def values(self) -> list[str]:
+        """The values of each measurement (``"mag"``, ``"mag_err"``, ...)."""
+        return self._label("values", lambda native: native.values)
+
+    @property
+    def epochs(self) -> list[str]:
+        """The epoch keys."""
+        return self._label("epochs", lambda native: native.epochs)
+
+    @property
+    def epoch_variables(self) -> dict[str, Any]:
+        """Per-epoch variables (stored as ``epoch_<name>``): numpy arrays, or lists of str."""
+        return dict(self._label("epoch_variables", lambda native: dict(_read_only(native.epoch_variables))))
+
+    @property
+    def positions(self) -> dict[str, np.ndarray]:
+        """Per-object ``ra``, ``dec`` (degrees) and ``x_image``, ``y_image`` (pixels)."""
+
+        def read(native: _lcstore.NativeStore) -> dict[str, np.ndarray]:
+            return dict(_read_only(zip(("ra", "dec", "x_image", "y_image"), native.object_positions)))
+
+        return dict(self._label("positions", read))
+
+    # ---- writing ----------------------------------------------------------
+
+    def populate(
+        self,
+        epoch: str,
+        catalog: Any,
+        strategy: str = "v0",
+        *,
+        table_key: str = "",
+        object_key_column: str = "",
+        object_key_prefix: str = "",
+        skip_unknown_objects: bool = False,
+        skip_incomplete: bool = False,
+        invalid_to_nan: bool = False,
+        journal_id: str = "",
+        force: bool = False,
+    ) -> PopulateReport:
+        """Writes one epoch's catalog into the store.
+
+        ``catalog`` is a catalog file (any format :func:`read_catalog` reads)
+        or an in-memory table (astropy ``Table``, pandas ``DataFrame``, dict of
+        arrays). ``strategy`` is how the epoch's cells are written, all three
+        safe under concurrency: ``"v0"`` a masked write of the cells given,
+        ``"v1"`` a read-modify-write of the epoch's slab, ``"v2"`` one scatter.
+
+        Catalog columns map to the store's measurements by SExtractor's names
+        (``MAG_<m>``/``MAGERR_<m>`` give measurement ``<m>``) with
+        ``table_key`` prefixed (``"ch1-auto"``); objects are keyed by
+        ``object_key_column`` (default ``NUMBER``, else ``id``) with
+        ``object_key_prefix`` prepended. Unknown objects and measurements
+        lacking a value column are errors unless ``skip_unknown_objects`` /
+        ``skip_incomplete``. ``invalid_to_nan`` (files only) turns SExtractor's
+        99.0 magnitudes into NaN.
+
+        A catalog file is journaled by its content: populating the same file
+        into the same epoch again does nothing (``already_done``) unless
+        ``force``. An in-memory catalog is journaled only under a
+        ``journal_id`` you give.
+
+        Everything is checked before the first write, so an error
+        (:class:`~lcstore.errors.NotFoundError` for an unknown epoch or object,
+        :class:`~lcstore.errors.BadInputError` for a catalog missing columns)
+        leaves the store unchanged.
+        """
+        native = self._writable()
+        if strategy not in STRATEGIES:
+            raise InvalidArgumentError("strategy", f"is {strategy!r}; give one of {', '.join(STRATEGIES)}")
+        mapping = (str(table_key), str(object_key_column), str(object_key_prefix))
+        if _tables.is_path(catalog):
+            if journal_id:
+                raise InvalidArgumentError("journal_id", "a catalog file is journaled by its content; omit journal_id")
+            name = os.fspath(catalog)
+            fields = native.populate_file(
+                str(epoch), name, invalid_to_nan, strategy, *mapping, skip_unknown_objects, skip_incomplete, force
+            )
+        else:
+            if invalid_to_nan:
+                raise InvalidArgumentError("invalid_to_nan", "applies to catalog files only")
+            table = _tables.to_native(catalog)
+            name = table.source
+            fields = native.populate(
+                str(epoch), table, strategy, *mapping, skip_unknown_objects, skip_incomplete, journal_id, force
+            )
+        return PopulateReport(epoch=str(epoch), catalog=name, **fields)
+
+    def populate_many(
+        self,
+        catalogs: Sequence[Any],
+        epochs: Sequence[str] | None = None,
+        *,
+        epoch_from_name: str | None = None,
+        threads: int | None = None,
+        progress: bool | Callable[[PopulateReport], None] = False,
+        **populate_options: Any,
+    ) -> list[PopulateReport]:
+        """Populates many catalogs, ``threads`` at a time (default: one per core).
+
+        Each catalog's epoch is the matching item of ``epochs``, or the first
+        group of the regular expression ``epoch_from_name`` searched in the
+        catalog file's name (``r"epoch_(\\w+)\\.cat"``). ``progress=True``
+        shows a tqdm bar when tqdm is installed; a callable is called with
+        each report as it completes. ``populate_options`` are those of
+        :meth:`populate`.
+
+        Resuming: each catalog file is journaled when it completes, so after
+        an interruption or a failure, the same call again skips the catalogs
+        done (``already_done``) and writes the rest. Every catalog is tried;
+        if any failed, the first failure is raised after the others finish.
+        """
+        self._writable()
+        catalogs = list(catalogs)
+        keys = epochs_of(catalogs, epochs, epoch_from_name)
+        report_progress, finish = _progress(progress, len(catalogs))
+        workers = max(1, min(threads or os.cpu_count() or 1, len(catalogs) or 1))
+
+        def one(index: int) -> PopulateReport | BaseException:
+            try:
+                report = self.populate(keys[index], catalogs[index], **populate_options)
+            except Error as error:
+                return error
+            report_progress(report)
+            return report
+
+        try:
+            with ThreadPoolExecutor(workers) as pool:
+                outcomes = list(pool.map(one, range(len(catalogs))))
+        finally:
+            finish()
+        failures = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
+        if failures:
+            raise failures[0]
+        return outcomes  # type: ignore[return-value]
+
+    def rechunk(self, object_chunk: int = 256, *, memory_budget: int = 1 << 30, threads: int | None = None) -> None:
+        """Builds the read layout: shards of ``object_chunk`` objects holding every epoch.
+
+        Afterwards light-curve reads touch only each object's bytes, until the
+        next populate (queries then read the write layout again). Stages at
+        most ``memory_budget`` bytes at once over ``threads`` threads.
+        """
+        native = self._writable()
+        native.rechunk(int(object_chunk), int(memory_budget), int(threads or os.cpu_count() or 1))
+
+    # ---- reading ----------------------------------------------------------
+
+    def info(self) -> dict[str, Any]:
+        """Status, shapes and chunks of both layouts, coordinate ranges and the journal, as a dict."""
+        return json.loads(self._open().info_json())
+
+    @property
+    def read_layout_current(self) -> bool:
+        """Whether the read layout exists and no populate started since it was made."""
+        return self._open().read_layout_current()
+
+    def lightcurves(self, objects: Iterable[str], measurement: str | None = None) -> np.ndarray:
+        """Light curves of many objects: float32 ``[object, measurement, value, epoch]``, NaN where missing.
+
+        With ``measurement`` the second axis has that one measurement. Objects
+        are read in storage order, so asking for many at once is much cheaper
+        than one at a time; when they are consecutive rows the array is the
+        engine's own read buffer, not a copy. Raises
+        :class:`~lcstore.errors.NotFoundError` for an unknown object or
+        measurement before reading anything.
+        """
+        keys = _keys("objects", objects)
+        return self._open().light_curves(keys, None if measurement is None else str(measurement))
+
+    def lightcurve(self, object: str, measurement: str | None = None):  # noqa: A002 - the original's name
+        """One object's light curve as an ``xarray.DataArray``.
+
+        Dims ``(measurement, value, epoch)``, or ``(value, epoch)`` with
+        ``measurement``; coordinates ``object``, ``ra``, ``dec``, ``x_image``,
+        ``y_image`` and the epoch variables (``epoch_mjd``), as the original's
+        ``lightcurves.sel(object=...)``.
+        """
+        import xarray as xr
+
+        native = self._open()
+        key = _key("object", object)
+        chosen = None if measurement is None else str(measurement)
+        data = native.light_curves([key], chosen)[0]
+        variables, indexes, dims = self._label(("curve", chosen), lambda _: self._curve_coordinates(chosen))
+        row = native.object_index(key)
+        scalars = {"object": key, **{name: cells[row] for name, cells in self.positions.items()}}
+        coords = xr.Coordinates(
+            {**variables, **{name: xr.Variable((), value) for name, value in scalars.items()}}, indexes=indexes
+        )
+        return xr.DataArray(data if chosen is None else data[0], coords=coords, dims=dims, name="lightcurves")
+
+    def _curve_coordinates(self, measurement: str | None) -> tuple[dict, dict, tuple]:
+        """The coordinates every light curve shares, with their indexes (made once: they dominate a read)."""
+        import xarray as xr
+
+        template = xr.DataArray(
+            np.empty((1 if measurement else len(self.measurements), len(self.values), len(self.epochs))),
+            dims=("measurement", "value", "epoch"),
+            coords={
+                "measurement": [measurement] if measurement else self.measurements,
+                "value": self.values,
+                "epoch": self.epochs,
+                **{f"epoch_{name}": ("epoch", cells) for name, cells in self.epoch_variables.items()},
+            },
+        )
+        if measurement is not None:
+            template = template.isel(measurement=0)
+        return dict(template.coords.variables), dict(template.xindexes), template.dims
+
+    def epoch(self, key: str):
+        """Every object's values at one epoch: an ``xarray.DataArray`` with dims ``(object, measurement, value)``."""
+        import xarray as xr
+
+        native = self._open()
+        data = native.epoch(_key("epoch", key))
+        return xr.DataArray(
+            data,
+            dims=("object", "measurement", "value"),
+            coords={
+                "object": native.objects,
+                "measurement": native.measurements,
+                "value": native.values,
+                "epoch": str(key),
+                **{name: ("object", cells) for name, cells in self.positions.items()},
+            },
+            name="lightcurves",
+        )
+
+    def region(self, ra: tuple[float, float], dec: tuple[float, float]) -> Matches:
+        """Objects with ``ra[0] <= ra <= ra[1]`` and ``dec[0] <= dec <= dec[1]`` (degrees).
+
+        ``ra[0] > ra[1]`` is a box through RA 0/360.
+        """
+        (ra_min, ra_max), (dec_min, dec_max) = _pair("ra", ra), _pair("dec", dec)
+        return self._matches(self._open().region(ra_min, ra_max, dec_min, dec_max))
+
+    def cone(self, ra: float, dec: float, radius_arcsec: float) -> Matches:
+        """Objects within ``radius_arcsec`` of (``ra``, ``dec``) in degrees, nearest first."""
+        return self._matches(self._open().cone(float(ra), float(dec), float(radius_arcsec)))
+
+    def _matches(self, found: tuple[np.ndarray, np.ndarray]) -> Matches:
+        rows, separations = found
+        keys = np.asarray(self.objects, dtype=object)[rows.astype(np.intp)] if len(rows) else np.array([], dtype=object)
+        return Matches(objects=keys.astype(str), rows=rows, separation_arcsec=separations)
+
+    def to_xarray(self, chunks: Any = None):
+        """The store as an ``xarray.Dataset``, its light curves read lazily through the engine.
+
+        The same Dataset ``xr.open_dataset(path, engine="lcstore")`` gives;
+        ``chunks`` makes its variables dask arrays.
+        """
+        import xarray as xr
+
+        return xr.open_dataset(self._path, engine="lcstore", chunks=chunks)
+
+
+def epochs_of(catalogs: Sequence[Any], epochs: Sequence[str] | None, epoch_from_name: str | None) -> list[str]:
+    """The epoch of each catalog: ``epochs`` itself, or matched from each file name by ``epoch_from_name``."""
+    if (epochs is None) == (epoch_from_name is None):
+        raise InvalidArgumentError("epochs", "give either epochs or epoch_from_name")
+    if epochs is not None:
+        keys = _keys("epochs", epochs)
+        if len(keys) != len(catalogs):
+            raise InvalidArgumentError("epochs", f"has {len(keys)} keys for {len(catalogs)} catalogs")
+        return keys
+    try:
+        pattern = re.compile(epoch_from_name)
+    except re.error as error:
+        raise InvalidArgumentError("epoch_from_name", str(error)) from None
+    keys = []
+    for catalog in catalogs:
+        if not _tables.is_path(catalog):
+            raise InvalidArgumentError("epoch_from_name", "needs catalog files; give epochs for in-memory catalogs")
+        match = pattern.search(os.path.basename(os.fspath(catalog)))
+        if match is None or match.lastindex is None or match.group(1) is None:
+            raise InvalidArgumentError(
+                os.fspath(catalog), f"the file name does not match epoch_from_name {epoch_from_name!r} with a group"
+            )
+        keys.append(match.group(1))
+    return keys
+
+
+def _read_only(named: Iterable[tuple[str, Any]]) -> Iterable[tuple[str, Any]]:
+    for name, cells in named:
+        if isinstance(cells, np.ndarray):
+            cells.setflags(write=False)
+        yield name, cells
+
+
+def _progress(progress: bool | Callable[[PopulateReport], None], total: int):
+    """A function to call with each finished report and one to call at the end."""
+    if callable(progress):
+        return progress, lambda: None
+    if not progress:
+        return (lambda _report: None), lambda: None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return (lambda _report: None), lambda: None
+    bar = tqdm(total=total, desc="populate", unit="catalog")
+    return (lambda _report: bar.update(1)), bar.close
+
+
+def _key(what: str, key: Any) -> str:
+    if not isinstance(key, (str, np.str_)):
+        raise InvalidArgumentError(what, f"is a {type(key).__name__}; give the key as a str")
+    return str(key)
+
+
+def _keys(what: str, keys: Any) -> list[str]:
+    if isinstance(keys, (str, bytes)):
+        raise InvalidArgumentError(what, "is a single str; give a sequence of keys")
+    if isinstance(keys, list) and all(type(key) is str for key in keys):
+        return keys
+    return [_key(what, key) for key in keys]
+
+
+def _pair(what: str, bounds: Any) -> tuple[float, float]:
+    try:
+        low, high = bounds
+        return float(low), float(high)
+    except (TypeError, ValueError):
+        raise InvalidArgumentError(what, f"is {bounds!r}; give (min, max) in degrees") from None
