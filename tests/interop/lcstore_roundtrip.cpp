@@ -18,9 +18,7 @@
 //       region of an existing array: one writer of the concurrency test
 #include <algorithm>
 #include <cstdint>
-#include <fstream>
 #include <iostream>
-#include <iterator>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -30,24 +28,15 @@
 #include "lcstore/storage/directory_store.h"
 #include "lcstore/zarr/array.h"
 #include "lcstore/zarr/group.h"
+#include "test_support.h"
 
 namespace {
 
 using lcstore::Error;
 using lcstore::ErrorKind;
 namespace zarr = lcstore::zarr;
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorKind::kIo, path, "cannot open");
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-void write_file(const std::string& path, const std::string& content) {
-  std::ofstream out(path, std::ios::binary);
-  out.write(content.data(), static_cast<std::streamsize>(content.size()));
-  if (!out) throw Error(ErrorKind::kIo, path, "cannot write");
-}
+using lcstore::testing::read_file;
+using lcstore::testing::write_file;
 
 nlohmann::json read_json(const std::string& path) { return zarr::parse_json_document(read_file(path), path); }
 
