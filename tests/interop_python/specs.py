@@ -93,6 +93,8 @@ class Limitation:
     # True: the peer refuses the case (skipped); False: it gets it wrong (the
     # round trip must fail, so that the test turns red once the peer is fixed).
     unsupported: bool
+    # How the round trip fails: AssertionError where values differ.
+    fails_with: type = AssertionError
 
 
 def limitation_of(peer, direction, metadata):
@@ -104,7 +106,7 @@ def limitation_of(peer, direction, metadata):
         return Limitation("no variable-length string data type", unsupported=True)
     nan_payload_fill = metadata["fill_value"] in NAN_PATTERNS.get(metadata["data_type"], [])
     if nan_payload_fill and peer == "zarr-python-3.0.6" and direction == "lcstore-to-peer":
-        return Limitation('refuses to open an array whose fill value has the "0x..." form', unsupported=False)
+        return Limitation('refuses to open an array whose fill value has the "0x..." form', False, ValueError)
     if nan_payload_fill and peer.startswith("zarr-python") and direction == "peer-to-lcstore":
         # zarr.create refuses the "0x..." form and stores any NaN it is given as "NaN".
         return Limitation('writes a NaN fill value with a payload as "NaN"', unsupported=False)

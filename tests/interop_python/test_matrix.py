@@ -51,7 +51,7 @@ def check_or_expect_failure(tmp_path, direction, peer, case):
         pytest.skip(f"{peer.name} does not support this: {limitation.reason}")
     # A known peer bug: the round trip must still fail, so the test turns red
     # once the peer is fixed and the limitation can be removed.
-    with pytest.raises(Exception):
+    with pytest.raises(limitation.fails_with):
         round_trip(tmp_path, direction, peer, case)
 
 
