@@ -5,10 +5,8 @@ fixed seed, bounded examples) and named corner cases."""
 import json
 import os
 
-import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from peers import Lcstore, ZarrPython, available_peers, expected_array, same_content
 from specs import CORNER_CASES, array_cases, limitation_of
