@@ -27,6 +27,20 @@ build: configure
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 	PYTHONPATH=$(abspath $(BUILD))/python .venv/bin/python -m pytest -q tests/python
+	$(MAKE) interop-python-test
+
+# The interoperability matrix against zarr-python (3.0.6 from its own folder,
+# then the newest with zarrs' pipeline) and TensorStore: tests/interop_python.
+.PHONY: interop-python-test bench-peers
+interop-python-test:
+	cd tests/interop_python && LCSTORE_BUILD=$(abspath $(BUILD)) PYTHONPATH=$(CURDIR)/.venv/zarr-3.0.6 \
+	  $(CURDIR)/.venv/bin/python -m pytest -q -p no:cacheprovider
+	cd tests/interop_python && LCSTORE_BUILD=$(abspath $(BUILD)) $(CURDIR)/.venv/bin/python -m pytest -q -p no:cacheprovider
+
+# lcstore against zarr-python, zarrs and TensorStore on the zarr_benchmarks
+# workloads (see bench/peers.py for its settings).
+bench-peers: build
+	LCSTORE_BUILD=$(abspath $(BUILD)) .venv/bin/python bench/peers.py
 
 # The whole job on a simulated field through the real SExtractor; scale it
 # with DEMO_STARS, DEMO_EPOCHS, DEMO_SIZE (see demo/run-demo).
