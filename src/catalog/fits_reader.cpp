@@ -10,6 +10,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <type_traits>
@@ -134,14 +135,16 @@ void decode_floats(const char* run, size_t row_bytes, size_t rows, float* const*
   }
 }
 
-// CFITSIO allocates a table's column descriptions from what it reads as
-// its TFIELDS card before checking it (a fuzzed header made it ask for 10^16
-// bytes): every extension header is checked here first to be text up to its
-// END card, with 0 to 999 fields as the FITS standard allows. Cards start
-// every 80 bytes of a header, and headers at multiples of 2880 bytes.
+// CFITSIO allocates from what it reads as a table's size cards before
+// checking them (fuzzed headers made it ask for 10^16 bytes), so every
+// extension header is checked here first: text up to its END card, its
+// NAXIS1, NAXIS2, PCOUNT, GCOUNT and TFIELDS plain non-negative integers, and
+// TFIELDS at most 999 as the FITS standard allows (sizes are checked against
+// the file later). Cards start every 80 bytes of a header, and headers at
+// multiples of 2880 bytes.
 void check_headers(std::string_view contents, const std::string& file) {
   constexpr size_t kCard = 80;
-  constexpr long kMaxFields = 999;
+  constexpr uint64_t kMaxFields = 999;
   bool in_header = false;
   for (size_t at = 0; at + kCard <= contents.size(); at += kCard) {
     const std::string_view card = contents.substr(at, kCard);
@@ -151,15 +154,22 @@ void check_headers(std::string_view contents, const std::string& file) {
       fail(file, "", "the extension header before byte " + std::to_string(at) + " ends without an END card");
     }
     if (card.starts_with("END ")) in_header = false;
-    if (!card.starts_with("TFIELDS =")) continue;
-    const std::string_view value = card.substr(10, 20);
-    long fields = -1;
-    const size_t digits = value.find_first_not_of(' ');
-    if (digits != std::string_view::npos) {
-      std::from_chars(value.data() + digits, value.data() + value.size(), fields);
+    const std::string_view keyword = card.substr(0, card.substr(0, 8).find_last_not_of(' ') + 1);
+    if (keyword != "NAXIS1" && keyword != "NAXIS2" && keyword != "PCOUNT" && keyword != "GCOUNT" &&
+        keyword != "TFIELDS") {
+      continue;
     }
-    if (fields < 0 || fields > kMaxFields) {
-      fail(file, "", "header card \"" + std::string(card.substr(0, 30)) + "\": a FITS table has 0 to 999 fields");
+    const std::string_view field = card.substr(10, 20);
+    const size_t digits = field.find_first_not_of(' ');
+    uint64_t value = 0;
+    const char* end = field.data() + field.size();
+    const auto parsed = digits == std::string_view::npos ? std::from_chars_result{end, std::errc::invalid_argument}
+                                                         : std::from_chars(field.data() + digits, end, value);
+    const uint64_t limit = keyword == "TFIELDS" ? kMaxFields : std::numeric_limits<int64_t>::max();
+    if (parsed.ec != std::errc() || parsed.ptr != end || value > limit) {
+      fail(file, "",
+           "header card \"" + std::string(card.substr(0, 30)) + "\": " + std::string(keyword) +
+               " must be an integer from 0 to " + std::to_string(limit));
     }
   }
 }
