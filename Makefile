@@ -5,7 +5,7 @@ CMAKE_FLAGS ?=
 # Build trees of several checkouts (git worktrees) share ccache objects.
 export CCACHE_BASEDIR := $(CURDIR)
 
-.PHONY: all deps configure build test demo install bench bench-full sanitize-test clean format format-check
+.PHONY: all deps configure build test demo install bench bench-full sanitize-test clean format format-check fuzz
 
 all: build
 
@@ -77,6 +77,13 @@ sanitize-test: deps
 	cmake --build build-tsan -j $(JOBS)
 	cd build-tsan && LCSTORE_STRESS_REPETITIONS=20 ctest --output-on-failure -j $(JOBS) -L sanitize
 
+# The libFuzzer harnesses of fuzz/, built with clang under ASan+UBSan, each run
+# for FUZZ_SECONDS (default 30) on seeds made from the shared fixtures.
+fuzz: deps
+	cmake -S . -B build-fuzz -DCMAKE_CXX_COMPILER=clang++-14 -DLCSTORE_SANITIZE=address -DLCSTORE_FUZZ=ON >/dev/null
+	cmake --build build-fuzz -j $(JOBS) --target fuzzers
+	FUZZ_BUILD=build-fuzz fuzz/run
+
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')
 
@@ -84,4 +91,4 @@ format-check:
 	clang-format --dry-run --Werror $$(git ls-files '*.cpp' '*.h')
 
 clean:
-	rm -rf $(BUILD) build-asan build-tsan demo-output
+	rm -rf $(BUILD) build-asan build-tsan build-fuzz demo-output

@@ -353,9 +353,10 @@ TEST(CatalogText, AsciiHeadLastParameterMayBeAVector) {
   EXPECT_THAT(table.column("MAG_APER_2").float64s(), ElementsAre(99.0, 21.3));
 }
 
-// A header and no rows is a catalog of no objects (an epoch where nothing was
-// detected), not an error: the columns are there, with no cells.
-TEST(CatalogText, HeaderWithoutRowsIsAnEmptyCatalog) {
+// A header and no rows is an error by default; with allow_empty it is a
+// catalog of no objects (an epoch where nothing was detected): the columns are
+// there, with no cells.
+TEST(CatalogText, HeaderWithoutRowsIsAnEmptyCatalogOnlyIfAllowed) {
   TempDir dir;
   for (const FormatFile& format : kFormats) {
     const std::string text = read_file(fixture("coadd", format.suffix));
@@ -375,13 +376,15 @@ TEST(CatalogText, HeaderWithoutRowsIsAnEmptyCatalog) {
     }
     const fs::path path = dir.path() / (std::string("empty-") + catalog::to_string(format.format));
     write_file(path, header);
-    const Catalog catalog = read_catalog(path);
+    expect_bad_input(
+        path, {path.filename().string() + ": the " + catalog::to_string(format.format) + " catalog has no rows"});
+    const Catalog catalog = read_catalog(path, {.allow_empty = true});
     EXPECT_EQ(catalog.format, format.format);
     EXPECT_EQ(catalog.table.num_rows(), 0u) << path;
     EXPECT_EQ(catalog.table.column_names(), kColumns) << path;
   }
   write_file(dir.path() / "empty.csv", "NUMBER,MAG_AUTO\n");
-  const Table csv = read_catalog(dir.path() / "empty.csv").table;
+  const Table csv = read_catalog(dir.path() / "empty.csv", {.allow_empty = true}).table;
   EXPECT_EQ(csv.num_rows(), 0u);
   EXPECT_EQ(csv.num_columns(), 2u);
 }

@@ -194,7 +194,7 @@ TEST(Crc32c, AppendsChecksumLittleEndian) {
   EXPECT_EQ(encoded[10], std::byte{0x92});
   EXPECT_EQ(encoded[11], std::byte{0x06});
   EXPECT_EQ(encoded[12], std::byte{0xE3});
-  EXPECT_EQ(codec->decode(encoded, kWhere), to_bytes("123456789"));
+  EXPECT_EQ(codec->decode(encoded, kMaxChunkBytes, kWhere), to_bytes("123456789"));
   EXPECT_EQ(codec->fixed_encoded_size(100), 104u);
   EXPECT_EQ(codec->to_json(), json::parse(R"({"name": "crc32c"})"));
 }
@@ -211,11 +211,11 @@ TEST(Crc32c, DetectsDamage) {
   for (size_t i = 0; i < encoded.size(); ++i) {
     Bytes damaged = encoded;
     damaged[i] ^= std::byte{0x10};
-    EXPECT_CORRUPT(codec->decode(damaged, kWhere), "crc32c checksum mismatch");
+    EXPECT_CORRUPT(codec->decode(damaged, kMaxChunkBytes, kWhere), "crc32c checksum mismatch");
   }
-  EXPECT_CORRUPT(codec->decode(ByteView(encoded).first(encoded.size() - 1), kWhere), "crc32c");
-  EXPECT_CORRUPT(codec->decode(ByteView(encoded).first(3), kWhere), "crc32c");
-  EXPECT_EQ(codec->decode(codec->encode({}), kWhere), Bytes{});
+  EXPECT_CORRUPT(codec->decode(ByteView(encoded).first(encoded.size() - 1), kMaxChunkBytes, kWhere), "crc32c");
+  EXPECT_CORRUPT(codec->decode(ByteView(encoded).first(3), kMaxChunkBytes, kWhere), "crc32c");
+  EXPECT_EQ(codec->decode(codec->encode({}), kMaxChunkBytes, kWhere), Bytes{});
 }
 
 TEST(Crc32c, RejectsConfiguration) {
@@ -396,7 +396,7 @@ TEST(GzipCodec, RoundTripsAtEveryLevel) {
   ASSERT_GE(encoded.size(), 2u);
   EXPECT_EQ(encoded[0], std::byte{0x1f});  // a gzip member, not a zlib stream
   EXPECT_EQ(encoded[1], std::byte{0x8b});
-  EXPECT_EQ(codec->decode(codec->encode({}), kWhere), Bytes{});
+  EXPECT_EQ(codec->decode(codec->encode({}), kMaxChunkBytes, kWhere), Bytes{});
 }
 
 TEST(GzipCodec, GrowsOutputAndDecodesConcatenatedMembers) {
@@ -408,7 +408,7 @@ TEST(GzipCodec, GrowsOutputAndDecodesConcatenatedMembers) {
   both.insert(both.end(), second.begin(), second.end());
   Bytes expected = zeros;
   expected.insert(expected.end(), text.begin(), text.end());
-  EXPECT_EQ(codec->decode(both, kWhere), expected);
+  EXPECT_EQ(codec->decode(both, kMaxChunkBytes, kWhere), expected);
 }
 
 TEST(GzipCodec, DetectsTruncationAndGarbage) {
@@ -417,15 +417,15 @@ TEST(GzipCodec, DetectsTruncationAndGarbage) {
   const Bytes encoded = codec->encode(chunk.data);
   for (size_t keep : {size_t{0}, size_t{5}, size_t{20}, encoded.size() / 2, encoded.size() - 9, encoded.size() - 1}) {
     SCOPED_TRACE(keep);
-    EXPECT_CORRUPT(codec->decode(ByteView(encoded).first(keep), kWhere), "gzip");
+    EXPECT_CORRUPT(codec->decode(ByteView(encoded).first(keep), kMaxChunkBytes, kWhere), "gzip");
   }
   Bytes damaged = encoded;
   damaged[encoded.size() - 6] ^= std::byte{0xff};  // in the CRC-32 of the trailer
-  EXPECT_CORRUPT(codec->decode(damaged, kWhere), "gzip");
+  EXPECT_CORRUPT(codec->decode(damaged, kMaxChunkBytes, kWhere), "gzip");
   Bytes trailing = encoded;
   trailing.push_back(std::byte{0});
-  EXPECT_CORRUPT(codec->decode(trailing, kWhere), "gzip");
-  EXPECT_CORRUPT(codec->decode(to_bytes("this is not gzip data at all"), kWhere), "gzip");
+  EXPECT_CORRUPT(codec->decode(trailing, kMaxChunkBytes, kWhere), "gzip");
+  EXPECT_CORRUPT(codec->decode(to_bytes("this is not gzip data at all"), kMaxChunkBytes, kWhere), "gzip");
 }
 
 TEST(GzipCodec, RejectsBadConfigurations) {
@@ -449,7 +449,7 @@ TEST(ZstdCodec, RoundTripsLevelsAndChecksums) {
     }
   }
   const auto codec = codecs::make_zstd({{"level", 3}, {"checksum", false}}, kSubject);
-  EXPECT_EQ(codec->decode(codec->encode({}), kWhere), Bytes{});
+  EXPECT_EQ(codec->decode(codec->encode({}), kMaxChunkBytes, kWhere), Bytes{});
   // The content size is in the header, as numcodecs >= 0.13 requires.
   const Bytes encoded = codec->encode(chunk.data);
   EXPECT_EQ(ZSTD_getFrameContentSize(encoded.data(), encoded.size()), chunk.data.size());
@@ -479,20 +479,21 @@ TEST(ZstdCodec, DecodesFramesWithoutContentSize) {
   const Chunk small = float_chunk({300});
   Bytes streamed = compress_without_content_size(small.data, 3);
   ASSERT_EQ(ZSTD_getFrameContentSize(streamed.data(), streamed.size()), ZSTD_CONTENTSIZE_UNKNOWN);
-  EXPECT_EQ(codec->decode(streamed, kWhere), small.data);
+  EXPECT_EQ(codec->decode(streamed, kMaxChunkBytes, kWhere), small.data);
   // Large and very compressible, so the output buffer has to grow.
   Bytes large(3'000'000);
   for (size_t i = 0; i < large.size(); ++i) large[i] = static_cast<std::byte>(i / 1000);
   const Bytes streamed_large = compress_without_content_size(large, 7);
-  EXPECT_EQ(codec->decode(streamed_large, kWhere), large);
-  EXPECT_CORRUPT(codec->decode(ByteView(streamed_large).first(streamed_large.size() - 1), kWhere), "zstd");
-  EXPECT_CORRUPT(codec->decode(ByteView(streamed).first(streamed.size() / 2), kWhere), "zstd");
+  EXPECT_EQ(codec->decode(streamed_large, kMaxChunkBytes, kWhere), large);
+  EXPECT_CORRUPT(codec->decode(ByteView(streamed_large).first(streamed_large.size() - 1), kMaxChunkBytes, kWhere),
+                 "zstd");
+  EXPECT_CORRUPT(codec->decode(ByteView(streamed).first(streamed.size() / 2), kMaxChunkBytes, kWhere), "zstd");
   // Two frames, one of each kind, decode to the concatenation.
   Bytes two = codec->encode(small.data);
   two.insert(two.end(), streamed.begin(), streamed.end());
   Bytes expected = small.data;
   expected.insert(expected.end(), small.data.begin(), small.data.end());
-  EXPECT_EQ(codec->decode(two, kWhere), expected);
+  EXPECT_EQ(codec->decode(two, kMaxChunkBytes, kWhere), expected);
 }
 
 TEST(ZstdCodec, DetectsTruncationAndDamage) {
@@ -501,22 +502,22 @@ TEST(ZstdCodec, DetectsTruncationAndDamage) {
   const Bytes encoded = codec->encode(chunk.data);
   for (size_t keep : {size_t{0}, size_t{3}, size_t{10}, encoded.size() / 2, encoded.size() - 1}) {
     SCOPED_TRACE(keep);
-    EXPECT_CORRUPT(codec->decode(ByteView(encoded).first(keep), kWhere), "zstd");
+    EXPECT_CORRUPT(codec->decode(ByteView(encoded).first(keep), kMaxChunkBytes, kWhere), "zstd");
   }
   Bytes damaged = encoded;
   damaged[encoded.size() - 2] ^= std::byte{0x40};  // in the frame checksum
-  EXPECT_CORRUPT(codec->decode(damaged, kWhere), "zstd");
+  EXPECT_CORRUPT(codec->decode(damaged, kMaxChunkBytes, kWhere), "zstd");
   Bytes trailing = encoded;
   trailing.push_back(std::byte{7});
-  EXPECT_CORRUPT(codec->decode(trailing, kWhere), "zstd");
-  EXPECT_CORRUPT(codec->decode(to_bytes("definitely not zstd"), kWhere), "zstd");
+  EXPECT_CORRUPT(codec->decode(trailing, kMaxChunkBytes, kWhere), "zstd");
+  EXPECT_CORRUPT(codec->decode(to_bytes("definitely not zstd"), kMaxChunkBytes, kWhere), "zstd");
   // Random damage anywhere must end in an error or in some output, never a crash.
   std::mt19937 random(11);
   for (int trial = 0; trial < 200; ++trial) {
     Bytes noisy = encoded;
     noisy[random() % noisy.size()] = static_cast<std::byte>(random());
     try {
-      codec->decode(noisy, kWhere);
+      codec->decode(noisy, kMaxChunkBytes, kWhere);
     } catch (const Error& error) {
       EXPECT_EQ(error.kind(), ErrorKind::kCorruptData);
     }
@@ -619,19 +620,19 @@ TEST(BloscCodec, DetectsTruncationAndGarbage) {
   const Bytes encoded = codec->encode(chunk.data);
   for (size_t keep : {size_t{0}, size_t{8}, size_t{15}, size_t{16}, encoded.size() / 2, encoded.size() - 1}) {
     SCOPED_TRACE(keep);
-    EXPECT_CORRUPT(codec->decode(ByteView(encoded).first(keep), kWhere), "blosc");
+    EXPECT_CORRUPT(codec->decode(ByteView(encoded).first(keep), kMaxChunkBytes, kWhere), "blosc");
   }
   Bytes trailing = encoded;
   trailing.push_back(std::byte{0});
-  EXPECT_CORRUPT(codec->decode(trailing, kWhere), "blosc");
-  EXPECT_CORRUPT(codec->decode(to_bytes("0123456789abcdefghij"), kWhere), "blosc");
+  EXPECT_CORRUPT(codec->decode(trailing, kMaxChunkBytes, kWhere), "blosc");
+  EXPECT_CORRUPT(codec->decode(to_bytes("0123456789abcdefghij"), kMaxChunkBytes, kWhere), "blosc");
   // Damage after a valid header: an error or some output, never a crash.
   std::mt19937 random(5);
   for (int trial = 0; trial < 300; ++trial) {
     Bytes noisy = encoded;
     noisy[16 + random() % (noisy.size() - 16)] = static_cast<std::byte>(random());
     try {
-      EXPECT_EQ(codec->decode(noisy, kWhere).size(), chunk.data.size());
+      EXPECT_EQ(codec->decode(noisy, kMaxChunkBytes, kWhere).size(), chunk.data.size());
     } catch (const Error& error) {
       EXPECT_EQ(error.kind(), ErrorKind::kCorruptData);
     }

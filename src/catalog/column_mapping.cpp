@@ -10,6 +10,7 @@
 #include <variant>
 
 #include "catalog/parse_support.h"
+#include "lcstore/closest_names.h"
 #include "lcstore/error.h"
 
 namespace lcstore::catalog {
@@ -90,8 +91,10 @@ const char* to_string(Value value) {
 Value parse_value(std::string_view name) {
   for (Value value : kAllValues)
     if (name == to_string(value)) return value;
+  std::vector<std::string> names;
+  for (Value value : kAllValues) names.emplace_back(to_string(value));
   throw Error(ErrorKind::kInvalidArgument, "value " + std::string(name),
-              "unknown measurement value (expected mag, mag_err, flux or flux_err)");
+              "unknown measurement value (" + did_you_mean(name, names, "values") + ")");
 }
 
 const std::string* Measurement::column(Value value) const {

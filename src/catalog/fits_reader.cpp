@@ -7,8 +7,10 @@
 
 #include <algorithm>
 #include <bit>
+#include <charconv>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <type_traits>
@@ -132,6 +134,45 @@ void decode_floats(const char* run, size_t row_bytes, size_t rows, float* const*
   }
 }
 
+// CFITSIO allocates from what it reads as a table's size cards before
+// checking them (fuzzed headers made it ask for 10^16 bytes), so every
+// extension header is checked here first: text up to its END card, its
+// NAXIS1, NAXIS2, PCOUNT, GCOUNT and TFIELDS plain non-negative integers, and
+// TFIELDS at most 999 as the FITS standard allows (sizes are checked against
+// the file later). Cards start every 80 bytes of a header, and headers at
+// multiples of 2880 bytes.
+void check_headers(std::string_view contents, const std::string& file) {
+  constexpr size_t kCard = 80;
+  constexpr uint64_t kMaxFields = 999;
+  bool in_header = false;
+  for (size_t at = 0; at + kCard <= contents.size(); at += kCard) {
+    const std::string_view card = contents.substr(at, kCard);
+    if (card.starts_with("XTENSION=") && at % 2880 == 0) in_header = true;
+    if (!in_header) continue;
+    if (!std::all_of(card.begin(), card.end(), [](char c) { return c >= ' ' && c <= '~'; })) {
+      fail(file, "", "the extension header before byte " + std::to_string(at) + " ends without an END card");
+    }
+    if (card.starts_with("END ")) in_header = false;
+    const std::string_view keyword = card.substr(0, card.substr(0, 8).find_last_not_of(' ') + 1);
+    if (keyword != "NAXIS1" && keyword != "NAXIS2" && keyword != "PCOUNT" && keyword != "GCOUNT" &&
+        keyword != "TFIELDS") {
+      continue;
+    }
+    const std::string_view field = card.substr(10, 20);
+    const size_t digits = field.find_first_not_of(' ');
+    uint64_t value = 0;
+    const char* end = field.data() + field.size();
+    const auto parsed = digits == std::string_view::npos ? std::from_chars_result{end, std::errc::invalid_argument}
+                                                         : std::from_chars(field.data() + digits, end, value);
+    const uint64_t limit = keyword == "TFIELDS" ? kMaxFields : std::numeric_limits<int64_t>::max();
+    if (parsed.ec != std::errc() || parsed.ptr != end || value > limit) {
+      fail(file, "",
+           "header card \"" + std::string(card.substr(0, 30)) + "\": " + std::string(keyword) +
+               " must be an integer from 0 to " + std::to_string(limit));
+    }
+  }
+}
+
 class TableReader {
  public:
   // `contents` holds the file's first bytes: all of them if `whole`, else
@@ -146,6 +187,7 @@ class TableReader {
         source_(file),
         memory_(const_cast<char*>(contents.data())),
         memory_size_(contents.size()) {
+    check_headers(contents, file_);
     fitsfile* opened = nullptr;
     int status = 0;
     // The name only labels the memory file; CFITSIO would parse a real path
@@ -202,14 +244,24 @@ class TableReader {
     data_start_ = static_cast<size_t>(data_start);
     data_end_ = static_cast<size_t>(data_end);
     row_bytes_ = static_cast<size_t>(row_bytes);
-    // Checked before anything is allocated for the rows the header promises.
-    if (static_cast<size_t>(data_end) > size_) {
+    // Checked before anything is allocated for the rows the header promises
+    // (CFITSIO computes the data's end without checking for overflow).
+    LONGLONG table_bytes = 0;
+    if (rows_ < 0 || row_bytes < 0 || __builtin_mul_overflow(rows_, row_bytes, &table_bytes) ||
+        static_cast<size_t>(data_end) > size_ || static_cast<uint64_t>(table_bytes) > size_ ||
+        static_cast<uint64_t>(row_bytes) > size_) {
       fail(subject_, "",
            "file truncated: the table's " + std::to_string(rows_) + " rows end at byte " + std::to_string(data_end) +
                ", but the file has " + std::to_string(size_) + " bytes");
     }
     size_t row_offset = 0;
     for (int field = 1; field <= fields; ++field) plan_field(field, row_bytes_, row_offset, plans_);
+    // Rows of another width than the fields' would be read misaligned.
+    if (hdu_type == BINARY_TBL && row_offset != row_bytes_) {
+      fail(subject_, "",
+           "NAXIS1 = " + std::to_string(row_bytes_) + " bytes per row, but the fields (TFORMn) add up to " +
+               std::to_string(row_offset));
+    }
     // Fields whose cells are plain big-endian numbers are decoded here from
     // the file's bytes, faster than CFITSIO's general path (a call per field
     // and rows, through its block cache and converters). Only if the fields account for every byte of a row, as the
@@ -426,7 +478,9 @@ class TableReader {
                string_key("TFORM" + number).value_or("?") + ") is not supported");
     }
     // CFITSIO does not check this, and buffers are sized by the repeat count.
-    if (static_cast<size_t>(*kind == Kind::kString ? repeat : repeat * width) > row_bytes) {
+    LONGLONG field_bytes = repeat;
+    if (*kind != Kind::kString && __builtin_mul_overflow(repeat, width, &field_bytes)) field_bytes = -1;
+    if (repeat < 0 || field_bytes < 0 || static_cast<size_t>(field_bytes) > row_bytes) {
       fail(subject_, name,
            "TFORM" + number + " = " + string_key("TFORM" + number).value_or("?") + " is wider than a row (" +
                std::to_string(row_bytes) + " bytes)");

@@ -87,6 +87,9 @@ Catalog read_catalog(const std::filesystem::path& path, const ReadOptions& optio
         break;  // not text
     }
   }
+  if (catalog.table.num_rows() == 0 && !options.allow_empty) {
+    detail::fail(file.path(), "", std::string("the ") + to_string(catalog.format) + " catalog has no rows");
+  }
   if (options.invalid_to_nan) invalid_magnitudes_to_nan(catalog.table);
   return catalog;
 }

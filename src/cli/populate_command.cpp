@@ -29,6 +29,7 @@ struct PopulateArguments {
   std::string strategy = "v0";
   catalog::CatalogKeys keys;
   bool invalid_to_nan = false;
+  bool allow_empty = false;
   bool skip_unknown_objects = false;
   bool skip_incomplete = false;
   bool force = false;
@@ -148,6 +149,7 @@ int populate(const PopulateArguments& arguments) {
                                                .skip_incomplete = arguments.skip_incomplete,
                                                .force = arguments.force},
                                   .invalid_to_nan = arguments.invalid_to_nan,
+                                  .allow_empty = arguments.allow_empty,
                                   .threads = arguments.threads,
                                   .stop = &interrupted};
   LightCurveStore store = open_store(arguments.store);
@@ -202,6 +204,8 @@ void add_populate_command(CLI::App& app, int& exit_code) {
   add_catalog_key_options(command, arguments->keys);
   command->add_flag("--invalid-to-nan", arguments->invalid_to_nan,
                     "Store NaN for magnitudes outside 0 < mag < 50 or errors outside 0 < err < 10 (SExtractor's 99)");
+  command->add_flag("--allow-empty", arguments->allow_empty,
+                    "Accept catalogs of no rows (an epoch where nothing was detected) instead of failing");
   command->add_flag("--skip-unknown-objects", arguments->skip_unknown_objects, "Skip catalog objects not in the store");
   command->add_flag("--skip-incomplete", arguments->skip_incomplete,
                     "Skip measurements lacking a value column instead of failing");

@@ -1,5 +1,7 @@
 // `lcstore zarr ...`: inspect and convert any Zarr v3 node on disk.
 #include <fmt/core.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cmath>
@@ -138,8 +140,33 @@ std::vector<Out> convert_all(const Array& array) {
   throw Error(ErrorKind::kInvalidArgument, array.path(), "a string array dumps only --as json");
 }
 
+// The memory this process may allocate: the machine's, or less under a limit.
+uint64_t usable_memory() {
+  uint64_t memory = static_cast<uint64_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  rlimit limit{};
+  if (getrlimit(RLIMIT_AS, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY)
+    memory = std::min<uint64_t>(memory, limit.rlim_cur);
+  return memory;
+}
+
+// dump holds the whole array in memory, read and converted: an array that
+// cannot fit is refused up front rather than failing on an allocation.
+void check_dump_fits_in_memory(const Array& array, const std::string& format, const std::string& path) {
+  const uint64_t read = array.data_type() == DataType::kString ? sizeof(std::string) : item_size(array.data_type());
+  const uint64_t converted = format == "json" ? sizeof(json) + sizeof(double) : sizeof(double);
+  const std::optional<uint64_t> bytes = checked_byte_count(array.shape(), read + converted);
+  const uint64_t memory = usable_memory();
+  if (!bytes || *bytes > memory) {
+    throw Error(ErrorKind::kInvalidArgument, path,
+                fmt::format("the array's {} elements need {} bytes of memory to dump, more than the {} bytes this "
+                            "process may use",
+                            element_count(array.shape()), bytes ? std::to_string(*bytes) : "over 2^64", memory));
+  }
+}
+
 void dump(const std::string& path, const std::string& format) {
   Array array = Array::open(open_directory(path), "");
+  check_dump_fits_in_memory(array, format, path);
   auto write_binary = [](const auto& values) { std::fwrite(values.data(), sizeof(values[0]), values.size(), stdout); };
   if (format == "f64") {
     write_binary(convert_all<double>(array));

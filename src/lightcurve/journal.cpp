@@ -1,9 +1,11 @@
 #include "lightcurve/journal.h"
 
+#include <algorithm>
 #include <span>
 #include <string_view>
 
 #include "lcstore/error.h"
+#include "lcstore/zarr/metadata.h"
 
 namespace lcstore::lightcurve {
 
@@ -20,9 +22,16 @@ json Journal::read() const {
   std::optional<Bytes> bytes = store_.get(kJournalKey);
   if (!bytes) return json{{"generation", 0}, {"epochs", json::object()}};
   std::string_view text(reinterpret_cast<const char*>(bytes->data()), bytes->size());
-  json document = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  json document;
+  try {
+    document = zarr::parse_json_document(text, store_.describe(kJournalKey));
+  } catch (const Error&) {
+    document = nullptr;  // not valid JSON, or nested too deep: refused below
+  }
   if (!document.is_object() || !document.contains("generation") || !document["generation"].is_number_unsigned() ||
-      !document.contains("epochs") || !document["epochs"].is_object()) {
+      !document.contains("epochs") || !document["epochs"].is_object() ||
+      !std::all_of(document["epochs"].begin(), document["epochs"].end(),
+                   [](const json& catalogs) { return catalogs.is_object(); })) {
     throw Error(ErrorKind::kCorruptData, store_.describe(kJournalKey), "is not an lcstore journal");
   }
   return document;

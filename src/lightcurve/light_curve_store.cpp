@@ -10,6 +10,7 @@
 #include <cmath>
 #include <numbers>
 
+#include "lcstore/closest_names.h"
 #include "lcstore/error.h"
 #include "lcstore/zarr/codec_specs.h"
 #include "lcstore/zarr/group.h"
@@ -238,13 +239,19 @@ void LightCurveStore::load_labels() {
 
 uint64_t LightCurveStore::object_index(const std::string& key) const {
   auto found = object_rows_.find(key);
-  if (found == object_rows_.end()) throw Error(ErrorKind::kNotFound, key, "no such object in the store");
+  if (found == object_rows_.end()) {
+    throw Error(ErrorKind::kNotFound, key,
+                "no such object in the store (" + did_you_mean(key, objects_.keys, "objects") + ")");
+  }
   return found->second;
 }
 
 uint64_t LightCurveStore::epoch_index(const std::string& key) const {
   auto found = epoch_rows_.find(key);
-  if (found == epoch_rows_.end()) throw Error(ErrorKind::kNotFound, key, "no such epoch in the store");
+  if (found == epoch_rows_.end()) {
+    throw Error(ErrorKind::kNotFound, key,
+                "no such epoch in the store (" + did_you_mean(key, epochs_.keys, "epochs") + ")");
+  }
   return found->second;
 }
 
@@ -278,7 +285,9 @@ std::vector<LightCurve> LightCurveStore::light_curves(const std::vector<std::str
   if (measurement) {
     auto found = std::find(measurements_.begin(), measurements_.end(), *measurement);
     if (found == measurements_.end())
-      throw Error(ErrorKind::kNotFound, *measurement, "no such measurement in the store");
+      throw Error(
+          ErrorKind::kNotFound, *measurement,
+          "no such measurement in the store (" + did_you_mean(*measurement, measurements_, "measurements") + ")");
     measurement_rows.push_back(static_cast<uint64_t>(found - measurements_.begin()));
   } else {
     for (uint64_t m = 0; m < measurements_.size(); ++m) measurement_rows.push_back(m);

@@ -49,7 +49,8 @@ namespace {
 CatalogReport populate_one(LightCurveStore& store, const CatalogFile& file, const PopulateCatalogsOptions& options) {
   CatalogReport report{.catalog = file};
   try {
-    catalog::Catalog catalog = catalog::read_catalog(file.path, {.invalid_to_nan = options.invalid_to_nan});
+    catalog::Catalog catalog = catalog::read_catalog(
+        file.path, {.invalid_to_nan = options.invalid_to_nan, .allow_empty = options.allow_empty});
     report.format = catalog.format;
     PopulateOptions populate = options.populate;
     // The same bytes read with other options are another catalog.

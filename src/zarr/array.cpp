@@ -463,7 +463,9 @@ uint64_t Array::Batch::commit() {
   ArrayChunks chunks(*array_.store_, array_, *array_.codecs_);
   ChunkSession session(array_.open_chunks_, 0);
   for (const auto& [linear, entry] : chunks_touched) {
-    const auto& [coords, touches] = entry;
+    // Not a structured binding: clang 14 (the fuzz build) cannot capture one.
+    const auto& coords = entry.first;
+    const auto& touches = entry.second;
     chunks.change(session, coords, false, [&](Chunk& chunk) {
       for (const Touch& touch : touches) {
         StagedWrite& staged = staged_[touch.write];

@@ -11,6 +11,14 @@ uint64_t element_count(const Shape& shape) {
   return count;
 }
 
+std::optional<uint64_t> checked_byte_count(const Shape& shape, uint64_t item_bytes) {
+  uint64_t count = item_bytes;
+  for (uint64_t extent : shape) {
+    if (__builtin_mul_overflow(count, extent, &count)) return std::nullopt;
+  }
+  return count;
+}
+
 std::vector<uint64_t> strides_of(const Shape& shape) {
   std::vector<uint64_t> strides(shape.size(), 1);
   for (size_t d = shape.size(); d-- > 1;) strides[d - 1] = strides[d] * shape[d];

@@ -50,7 +50,9 @@ class BytesToBytesCodec {
  public:
   virtual ~BytesToBytesCodec() = default;
   virtual Bytes encode(ByteView decoded) const = 0;
-  virtual Bytes decode(ByteView encoded, const std::string& where) const = 0;
+  // Throws Error(kCorruptData, where) rather than produce more than
+  // `max_size` bytes, before allocating them (a decompression bomb).
+  virtual Bytes decode(ByteView encoded, uint64_t max_size, const std::string& where) const = 0;
   // Encoded size for a given input size when it is fixed (crc32c: +4).
   virtual std::optional<uint64_t> fixed_encoded_size(uint64_t) const { return std::nullopt; }
   virtual nlohmann::json to_json() const = 0;
@@ -92,6 +94,9 @@ class CodecChain {
   std::vector<std::shared_ptr<const ArrayToArrayCodec>> array_to_array_;
   std::shared_ptr<const ArrayToBytesCodec> array_to_bytes_;
   std::vector<std::shared_ptr<const BytesToBytesCodec>> bytes_to_bytes_;
+  // decoded_limits_[i]: the most bytes bytes_to_bytes_[i] may decode to,
+  // exact where every codec before it has a fixed size, else kMaxChunkBytes.
+  std::vector<uint64_t> decoded_limits_;
 };
 
 // Constructors the registry calls, one per codec; `configuration` is the

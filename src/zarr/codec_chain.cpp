@@ -60,6 +60,11 @@ CodecChain CodecChain::parse(const json& codecs, const ChunkSpec& spec, const st
     throw Error(ErrorKind::kInvalidMetadata, subject, "codecs must include one array to bytes codec (e.g. \"bytes\")");
   }
   chain.specs_.push_back(current);
+  std::optional<uint64_t> size = chain.array_to_bytes_->fixed_encoded_size(current);
+  for (const auto& codec : chain.bytes_to_bytes_) {
+    chain.decoded_limits_.push_back(size.value_or(kMaxChunkBytes));
+    if (size) size = codec->fixed_encoded_size(*size);
+  }
   return chain;
 }
 
@@ -89,8 +94,8 @@ void CodecChain::decode_into(ByteView encoded, const ChunkView& target, const Sh
 Chunk CodecChain::decode(ByteView encoded, const std::string& where) const {
   Bytes bytes;
   ByteView current = encoded;
-  for (auto it = bytes_to_bytes_.rbegin(); it != bytes_to_bytes_.rend(); ++it) {
-    bytes = (*it)->decode(current, where);
+  for (size_t i = bytes_to_bytes_.size(); i-- > 0;) {
+    bytes = bytes_to_bytes_[i]->decode(current, decoded_limits_[i], where);
     current = bytes;
   }
   Chunk chunk = array_to_bytes_->decode(current, specs_.back(), where);

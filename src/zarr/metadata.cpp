@@ -1,5 +1,8 @@
 #include "lcstore/zarr/metadata.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include "lcstore/error.h"
 #include "zarr/codec.h"
 
@@ -89,6 +92,24 @@ ChunkKeyEncoding parse_key_encoding(const json& value, const std::string& subjec
   return encoding;
 }
 
+// An array whose byte count overflows cannot be addressed, and a chunk larger
+// than kMaxChunkBytes cannot be decoded: both are refused when opened.
+void check_sizes(const ArrayMetadata& metadata, const std::string& subject) {
+  // A decoded string element is a std::string.
+  const uint64_t width = metadata.data_type == DataType::kString ? sizeof(std::string) : item_size(metadata.data_type);
+  if (!checked_byte_count(metadata.shape, width)) {
+    throw invalid(subject, fmt::format("shape [{}] holds more than 2^64 bytes", fmt::join(metadata.shape, ", ")));
+  }
+  const std::optional<uint64_t> chunk_bytes = checked_byte_count(metadata.chunk_shape, width);
+  if (!chunk_bytes || *chunk_bytes > kMaxChunkBytes) {
+    throw Error(ErrorKind::kUnsupported, subject,
+                fmt::format("chunk_shape [{}] decodes to {} bytes per chunk, more than the {} bytes lcstore decodes "
+                            "at once",
+                            fmt::join(metadata.chunk_shape, ", "),
+                            chunk_bytes ? std::to_string(*chunk_bytes) : std::string("over 2^64"), kMaxChunkBytes));
+  }
+}
+
 }  // namespace
 
 std::string ChunkKeyEncoding::key(std::span<const uint64_t> coords) const {
@@ -102,7 +123,15 @@ std::string ChunkKeyEncoding::key(std::span<const uint64_t> coords) const {
 }
 
 json parse_json_document(std::string_view text, const std::string& subject) {
-  json document = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  // The depth passed is that of the container being opened, 0 at the top.
+  auto bound_depth = [&](int depth, json::parse_event_t event, json&) {
+    if ((event == json::parse_event_t::object_start || event == json::parse_event_t::array_start) &&
+        depth >= kMaxJsonDepth) {
+      throw invalid(subject, fmt::format("JSON nested deeper than {} levels", kMaxJsonDepth));
+    }
+    return true;
+  };
+  json document = json::parse(text, bound_depth, /*allow_exceptions=*/false);
   if (document.is_discarded()) throw invalid(subject, "not valid JSON");
   return document;
 }
@@ -113,7 +142,8 @@ ArrayMetadata ArrayMetadata::from_json(const json& document, const std::string& 
   metadata.shape = parse_shape(required(document, "shape", subject), "shape", subject);
 
   const json& type = required(document, "data_type", subject);
-  if (!type.is_string()) throw Error(ErrorKind::kUnsupported, subject, "data type " + type.dump() + " is not supported");
+  if (!type.is_string())
+    throw Error(ErrorKind::kUnsupported, subject, "data type " + type.dump() + " is not supported");
   metadata.data_type = parse_data_type(type.get<std::string>(), subject);
 
   const json& grid = required(document, "chunk_grid", subject);
@@ -131,6 +161,7 @@ ArrayMetadata ArrayMetadata::from_json(const json& document, const std::string& 
   for (uint64_t extent : metadata.chunk_shape) {
     if (extent == 0) throw invalid(subject, "chunk_shape extents must be positive");
   }
+  check_sizes(metadata, subject);
 
   metadata.chunk_key_encoding = parse_key_encoding(required(document, "chunk_key_encoding", subject), subject);
   metadata.fill_value = FillValue::from_json(required(document, "fill_value", subject), metadata.data_type, subject);
@@ -149,9 +180,12 @@ ArrayMetadata ArrayMetadata::from_json(const json& document, const std::string& 
     }
     std::vector<std::optional<std::string>> names;
     for (const json& name : *it) {
-      if (name.is_null()) names.emplace_back();
-      else if (name.is_string()) names.emplace_back(name.get<std::string>());
-      else throw invalid(subject, "dimension_names entries must be strings or null");
+      if (name.is_null())
+        names.emplace_back();
+      else if (name.is_string())
+        names.emplace_back(name.get<std::string>());
+      else
+        throw invalid(subject, "dimension_names entries must be strings or null");
     }
     metadata.dimension_names = std::move(names);
   }

@@ -16,7 +16,8 @@
 // not a number, rows of the wrong width, ...); the message names the file,
 // the line or FITS extension, the column and the reason, e.g.
 //   "epoch_001.cat:57: column MAG_AUTO: 'abc' is not a number".
-// A file with a valid header but no rows is a valid, empty catalog.
+// A file with a valid header but no rows is refused unless
+// ReadOptions::allow_empty (an epoch where nothing was detected).
 #pragma once
 
 #include <filesystem>
@@ -42,6 +43,9 @@ struct ReadOptions {
   // MAG_<m>/MAGERR_<m> pair goes through invalid_magnitudes_to_nan
   // (column_mapping.h).
   bool invalid_to_nan = false;
+  // A catalog of no rows: an error (a truncated or misread file looks the
+  // same), or an empty table.
+  bool allow_empty = false;
 };
 
 struct Catalog {

@@ -50,6 +50,7 @@ struct PopulateCatalogsOptions {
   // For every catalog; journal_id is each catalog's own content id.
   PopulateOptions populate;
   bool invalid_to_nan = false;  // catalog::ReadOptions::invalid_to_nan
+  bool allow_empty = false;     // catalog::ReadOptions::allow_empty
   unsigned threads = 1;         // catalogs populated at once
   // Called after each catalog, from the thread that populated it, one call
   // at a time.

@@ -4,12 +4,11 @@
 
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <span>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "lcstore/zarr/data_type.h"
 
@@ -19,6 +18,17 @@ using Shape = std::vector<uint64_t>;
 
 // Number of cells of an array of this shape (1 for rank 0).
 uint64_t element_count(const Shape& shape);
+// The cells of `shape` times `item_bytes`, or nullopt when the product
+// overflows 64 bits.
+std::optional<uint64_t> checked_byte_count(const Shape& shape, uint64_t item_bytes);
+
+// A chunk (or shard) is decoded whole in memory: metadata whose chunks would
+// decode to more than this is refused, and no codec expands a stored chunk
+// beyond it.
+constexpr uint64_t kMaxChunkBytes = uint64_t{1} << 30;
+// Deepest nesting of arrays and objects a JSON document may have: copying,
+// comparing and printing a document recurse once per level.
+constexpr int kMaxJsonDepth = 256;
 
 // How chunk grid coordinates become store keys.
 struct ChunkKeyEncoding {
@@ -62,7 +72,8 @@ struct GroupMetadata {
   nlohmann::json to_json() const;
 };
 
-// Parses zarr.json bytes; throws Error(kInvalidMetadata) naming `subject`.
+// Parses zarr.json bytes; throws Error(kInvalidMetadata) naming `subject`,
+// also for a document nested deeper than kMaxJsonDepth.
 nlohmann::json parse_json_document(std::string_view text, const std::string& subject);
 
 }  // namespace lcstore::zarr

@@ -46,13 +46,17 @@ class BloscCodec final : public BytesToBytesCodec {
     return out;
   }
 
-  Bytes decode(ByteView encoded, const std::string& where) const override {
+  Bytes decode(ByteView encoded, uint64_t max_size, const std::string& where) const override {
     // Checks the header against the buffer length (which must match exactly),
     // the only thing that makes decompressing untrusted input safe.
     size_t size = 0;
     if (blosc_cbuffer_validate(encoded.data(), encoded.size(), &size) != 0) {
       throw Error(ErrorKind::kCorruptData, where,
                   fmt::format("blosc: {} bytes are not a complete blosc buffer", encoded.size()));
+    }
+    if (size > max_size) {
+      throw Error(ErrorKind::kCorruptData, where,
+                  fmt::format("blosc: the header declares {} bytes, more than the chunk's {}", size, max_size));
     }
     Bytes out(size);
     if (size == 0) return out;

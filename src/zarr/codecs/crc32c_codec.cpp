@@ -30,7 +30,8 @@ class Crc32cCodec final : public BytesToBytesCodec {
     return out;
   }
 
-  Bytes decode(ByteView encoded, const std::string& where) const override {
+  // Decodes to fewer bytes than it is given: no size to bound.
+  Bytes decode(ByteView encoded, uint64_t /*max_size*/, const std::string& where) const override {
     if (encoded.size() < kChecksumSize) {
       throw Error(ErrorKind::kCorruptData, where,
                   fmt::format("crc32c: {} bytes cannot hold a 4-byte checksum", encoded.size()));

@@ -25,13 +25,13 @@ uInt step_of(uint64_t remaining) { return static_cast<uInt>(std::min(remaining, 
 
 // Before each deflate/inflate call: refills zlib's input window and offers
 // output room, growing `out` when full (zlib counts in uInt, so large buffers
-// go in steps). Returns the room offered.
-uInt prepare_step(z_stream& stream, uint64_t& in_left, Bytes& out, uint64_t written) {
+// go in steps), up to `limit` bytes. Returns the room offered.
+uInt prepare_step(z_stream& stream, uint64_t& in_left, Bytes& out, uint64_t written, uint64_t limit) {
   if (stream.avail_in == 0 && in_left > 0) {
     stream.avail_in = step_of(in_left);
     in_left -= stream.avail_in;
   }
-  if (written == out.size()) out.resize(out.size() * 2);
+  if (written == out.size()) out.resize(std::min(out.size() * 2, limit));
   stream.next_out = reinterpret_cast<Bytef*>(out.data() + written);
   stream.avail_out = step_of(out.size() - written);
   return stream.avail_out;
@@ -52,7 +52,7 @@ class GzipCodec final : public BytesToBytesCodec {
     uint64_t written = 0;
     int status = Z_OK;
     while (status != Z_STREAM_END) {
-      const uInt avail_out = prepare_step(stream, in_left, out, written);
+      const uInt avail_out = prepare_step(stream, in_left, out, written, UINT64_MAX);
       status = deflate(&stream, in_left == 0 ? Z_FINISH : Z_NO_FLUSH);
       written += avail_out - stream.avail_out;
       if (status != Z_OK && status != Z_STREAM_END && status != Z_BUF_ERROR) {
@@ -65,13 +65,13 @@ class GzipCodec final : public BytesToBytesCodec {
     return out;
   }
 
-  Bytes decode(ByteView encoded, const std::string& where) const override {
+  Bytes decode(ByteView encoded, uint64_t max_size, const std::string& where) const override {
     auto corrupt = [&](const std::string& reason) { return Error(ErrorKind::kCorruptData, where, "gzip: " + reason); };
     if (encoded.size() < 18) throw corrupt(fmt::format("{} bytes is too short for a gzip member", encoded.size()));
     // ISIZE, the last member's size modulo 2^32, is a good first guess.
     uint64_t guess = 0;
     for (size_t i = 0; i < 4; ++i) guess |= std::to_integer<uint64_t>(encoded[encoded.size() - 4 + i]) << (8 * i);
-    Bytes out(std::clamp<uint64_t>(guess, 1, encoded.size() * kMaxRatio));
+    Bytes out(std::clamp<uint64_t>(guess, 1, std::min(encoded.size() * kMaxRatio, std::max<uint64_t>(max_size, 1))));
 
     z_stream stream{};
     if (inflateInit2(&stream, kGzipWindowBits) != Z_OK) throw std::bad_alloc();
@@ -80,7 +80,11 @@ class GzipCodec final : public BytesToBytesCodec {
     uint64_t written = 0;
     // Several concatenated members decode to the concatenation (RFC 1952 2.2).
     while (true) {
-      const uInt avail_out = prepare_step(stream, in_left, out, written);
+      if (written == out.size() && written >= max_size) {
+        inflateEnd(&stream);
+        throw corrupt(fmt::format("decodes to more than the chunk's {} bytes", max_size));
+      }
+      const uInt avail_out = prepare_step(stream, in_left, out, written, max_size);
       const int status = inflate(&stream, Z_NO_FLUSH);
       written += avail_out - stream.avail_out;
       if (status == Z_STREAM_END) {

@@ -315,6 +315,13 @@ std::shared_ptr<const ArrayToBytesCodec> codecs::make_sharding(const nlohmann::j
   Shape index_shape;
   for (size_t d = 0; d < rank; ++d) index_shape.push_back(spec.shape[d] / inner_shape[d]);
   index_shape.push_back(2);
+  const std::optional<uint64_t> index_bytes = checked_byte_count(index_shape, sizeof(uint64_t));
+  if (!index_bytes || *index_bytes > kMaxChunkBytes) {
+    throw config.error(
+        fmt::format("an index of {} inner chunks per shard is larger than the {} bytes lcstore decodes "
+                    "at once",
+                    fmt::join(std::span(index_shape).first(rank), " x "), kMaxChunkBytes));
+  }
   CodecChain index = CodecChain::parse(
       config.required("index_codecs"),
       ChunkSpec{DataType::kUint64, index_shape, FillValue::of<uint64_t>(std::numeric_limits<uint64_t>::max())},

@@ -54,7 +54,7 @@ class ZstdCodec final : public BytesToBytesCodec {
     return out;
   }
 
-  Bytes decode(ByteView encoded, const std::string& where) const override {
+  Bytes decode(ByteView encoded, uint64_t max_size, const std::string& where) const override {
     auto corrupt = [&](const std::string& reason) { return Error(ErrorKind::kCorruptData, where, "zstd: " + reason); };
     if (encoded.empty()) throw corrupt("empty input");
     // Walks the block headers, so it also catches most truncations early.
@@ -64,6 +64,8 @@ class ZstdCodec final : public BytesToBytesCodec {
     if (size == ZSTD_CONTENTSIZE_ERROR || (size != ZSTD_CONTENTSIZE_UNKNOWN && size > bound)) {
       throw corrupt("invalid frame header");
     }
+    auto too_large = [&] { return corrupt(fmt::format("decodes to more than the chunk's {} bytes", max_size)); };
+    if (size != ZSTD_CONTENTSIZE_UNKNOWN && size > max_size) throw too_large();
     ZSTD_DCtx* context = decompression_context();
     if (size != ZSTD_CONTENTSIZE_UNKNOWN) {
       Bytes out(size);
@@ -75,11 +77,14 @@ class ZstdCodec final : public BytesToBytesCodec {
     // Writers that stream (numcodecs before 0.13, some zarrs versions) leave
     // the content size out of the frame header.
     const uint64_t guess = std::max<uint64_t>(encoded.size() * 4, ZSTD_DStreamOutSize());
-    Bytes out(std::max<uint64_t>(std::min<uint64_t>(guess, bound), 1));
+    Bytes out(std::max<uint64_t>(std::min<uint64_t>({guess, bound, max_size}), 1));
     ZSTD_inBuffer input{encoded.data(), encoded.size(), 0};
     size_t written = 0;
     while (true) {
-      if (written == out.size()) out.resize(out.size() * 2);
+      if (written == out.size()) {
+        if (written >= max_size) throw too_large();
+        out.resize(std::min<uint64_t>(out.size() * 2, max_size));
+      }
       ZSTD_outBuffer output{out.data(), out.size(), written};
       const size_t status = ZSTD_decompressStream(context, &output, &input);
       written = output.pos;
