@@ -67,14 +67,15 @@ bench: build
 bench-full: build
 	BUILD=$(BUILD) bench/full-scale
 
-# The concurrency and parser tests under AddressSanitizer+UBSan and ThreadSanitizer,
-# with the stress scenarios shortened to 20 repetitions.
+# The concurrency and parser tests (those labelled sanitize, built alone) under
+# AddressSanitizer+UBSan and ThreadSanitizer, the stress scenarios shortened to
+# 20 repetitions.
 sanitize-test: deps
 	cmake -S . -B build-asan -DLCSTORE_SANITIZE=address -DLCSTORE_BUILD_BENCH=OFF >/dev/null
-	cmake --build build-asan -j $(JOBS)
+	cmake --build build-asan -j $(JOBS) --target sanitize_tests
 	cd build-asan && LCSTORE_STRESS_REPETITIONS=20 ctest --output-on-failure -j $(JOBS) -L sanitize
 	cmake -S . -B build-tsan -DLCSTORE_SANITIZE=thread -DLCSTORE_BUILD_BENCH=OFF >/dev/null
-	cmake --build build-tsan -j $(JOBS)
+	cmake --build build-tsan -j $(JOBS) --target sanitize_tests
 	cd build-tsan && LCSTORE_STRESS_REPETITIONS=20 ctest --output-on-failure -j $(JOBS) -L sanitize
 
 # The libFuzzer harnesses of fuzz/, built with clang under ASan+UBSan, each run

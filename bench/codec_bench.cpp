@@ -14,8 +14,8 @@
 #include <string>
 #include <vector>
 
-#include "lcstore/memory.h"
 #include "bench_support.h"
+#include "lcstore/memory.h"
 #include "zarr/codec.h"
 
 namespace {

@@ -58,8 +58,8 @@ inline void write_objects_table(fitsfile* file, const Table& catalog, const char
     tforms.push_back(forms[i].data());
   }
   int status = 0;
-  fits_create_tbl(file, BINARY_TBL, static_cast<LONGLONG>(catalog.num_rows()), static_cast<int>(fields.size()), types.data(),
-                  tforms.data(), nullptr, extname, &status);
+  fits_create_tbl(file, BINARY_TBL, static_cast<LONGLONG>(catalog.num_rows()), static_cast<int>(fields.size()),
+                  types.data(), tforms.data(), nullptr, extname, &status);
   check_fits(status, "fits_create_tbl");
   for (size_t f = 0; f < fields.size(); ++f) {
     const size_t repeat = fields[f].columns.size();

@@ -2,13 +2,12 @@
 // off, and writers contending for one chunk versus writing disjoint chunks.
 // Baseline: raw write() of the same bytes into files of the same sizes.
 #include <fcntl.h>
+#include <fmt/core.h>
 #include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
 #include <thread>
-
-#include <fmt/core.h>
 
 #include "bench_support.h"
 #include "lcstore/memory.h"
@@ -72,7 +71,8 @@ void uncontended(const fs::path& scratch) {
   fmt::print("uncontended: {} epochs x 2 half-slab writes, {:.0f} KiB chunks (median of {})\n", epochs,
              kChunkBytes / 1024, 2 * kRuns + 1);
   fmt::print("  {:<28} {:>9.1f} MB/s\n", "raw write() baseline", megabytes / raw);
-  fmt::print("  {:<28} {:>9.1f} MB/s  {:.2f}x raw\n", "lcstore, locking disabled", megabytes / unlocked, raw / unlocked);
+  fmt::print("  {:<28} {:>9.1f} MB/s  {:.2f}x raw\n", "lcstore, locking disabled", megabytes / unlocked,
+             raw / unlocked);
   fmt::print("  {:<28} {:>9.1f} MB/s  {:.2f}x raw\n", "lcstore, locking enabled", megabytes / locked, raw / locked);
   fmt::print("  locking overhead: {:+.1f}% (target at most +10%)\n", (locked / unlocked - 1) * 100);
 }
@@ -96,7 +96,8 @@ void contended(const fs::path& scratch) {
           threads.emplace_back([&, w] {
             std::span<const float> part(values.data(), share * kShape[1] * kShape[2]);
             for (uint64_t round = 0; round < kRounds; ++round) {
-              array.write<float>(slab(shared ? 0 : static_cast<uint64_t>(w), share * static_cast<uint64_t>(w), share), part);
+              array.write<float>(slab(shared ? 0 : static_cast<uint64_t>(w), share * static_cast<uint64_t>(w), share),
+                                 part);
             }
           });
         }

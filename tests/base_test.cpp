@@ -29,7 +29,12 @@ TEST(ParallelFor, CallsEveryItemOnceWithWorkersBelowTheThreadCount) {
   for (size_t i = 0; i < kItems; ++i) EXPECT_EQ(calls[i], 1) << i;
   EXPECT_LE(*workers.rbegin(), 2u);
   EXPECT_LE(threads.size(), 3u);
-  EXPECT_TRUE(threads.contains(std::this_thread::get_id())) << "the caller works too";
+}
+
+TEST(ParallelFor, OneThreadIsTheCaller) {
+  std::set<std::thread::id> threads;
+  parallel_for(10, 1, [&](size_t, unsigned) { threads.insert(std::this_thread::get_id()); });
+  EXPECT_EQ(threads, std::set<std::thread::id>{std::this_thread::get_id()});
 }
 
 TEST(ParallelFor, NoItemsAndZeroThreadsAreFine) {

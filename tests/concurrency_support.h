@@ -34,9 +34,12 @@ enum class Pattern {
 
 inline const char* name_of(Pattern pattern) {
   switch (pattern) {
-    case Pattern::kScatter: return "scatter";
-    case Pattern::kRegionTransaction: return "region_transaction";
-    case Pattern::kMaskedSlab: return "masked_slab";
+    case Pattern::kScatter:
+      return "scatter";
+    case Pattern::kRegionTransaction:
+      return "region_transaction";
+    case Pattern::kMaskedSlab:
+      return "masked_slab";
   }
   return "?";
 }

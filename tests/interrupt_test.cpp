@@ -1,14 +1,13 @@
 // Ctrl-C during `lcstore populate`: the catalogs in hand finish and are
 // journaled, no more start, the exit status is 130, and running the same
 // command again gives the store an uninterrupted run gives.
+#include <fmt/core.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <map>
-
-#include <fmt/core.h>
-#include <gtest/gtest.h>
 
 #include "test_support.h"
 
@@ -58,8 +57,8 @@ struct Field {
   fs::path store(const std::string& name) const { return directory.path() / name; }
 
   std::vector<std::string> populate_command(const std::string& name) const {
-    std::vector<std::string> argv = {LCSTORE_CLI, "populate", store(name).string(), "--epoch-from-name",
-                                     "epoch_(e[0-9]+)", "-j", "2"};
+    std::vector<std::string> argv = {
+        LCSTORE_CLI, "populate", store(name).string(), "--epoch-from-name", "epoch_(e[0-9]+)", "-j", "2"};
     argv.insert(argv.end(), catalogs.begin(), catalogs.end());
     return argv;
   }
@@ -94,7 +93,8 @@ CommandResult run_and_interrupt(const std::vector<std::string>& argv) {
       signalled = true;
     }
   }
-  for (ssize_t n; (n = ::read(err_pipe[0], buffer, sizeof buffer)) > 0;) result.err.append(buffer, static_cast<size_t>(n));
+  for (ssize_t n; (n = ::read(err_pipe[0], buffer, sizeof buffer)) > 0;)
+    result.err.append(buffer, static_cast<size_t>(n));
   ::close(out_pipe[0]);
   ::close(err_pipe[0]);
   int status = 0;

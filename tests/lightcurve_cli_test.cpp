@@ -11,6 +11,7 @@
 //    and leave the store byte-for-byte unchanged;
 //  * zarrita (node, tests/interop) reads the populated and rechunked store:
 //    shapes, dimension names, labels and every value agree with lcstore.
+#include <fmt/core.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -28,8 +29,6 @@
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <fmt/core.h>
 
 #include "lcstore/catalog/read_catalog.h"
 #include "test_support.h"
@@ -100,10 +99,8 @@ struct Format {
   std::string name;    // as populate --json reports it
 };
 
-const std::vector<Format> kFormats = {{"ascii_head.cat", "ascii_head"},
-                                      {"fits_1_0.cat", "fits_1.0"},
-                                      {"fits_ldac.cat", "fits_ldac"},
-                                      {"ecsv", "ecsv"}};
+const std::vector<Format> kFormats = {
+    {"ascii_head.cat", "ascii_head"}, {"fits_1_0.cat", "fits_1.0"}, {"fits_ldac.cat", "fits_ldac"}, {"ecsv", "ecsv"}};
 
 void PrintTo(const Format& format, std::ostream* out) { *out << format.name; }
 
@@ -316,8 +313,10 @@ Rows query(std::vector<std::string> args, const std::set<std::string>& numeric, 
   EXPECT_TRUE(csv == table) << join(args) << ": csv and table differ";
   EXPECT_TRUE(records == csv) << join(args) << ": json and csv differ";
   if (every_spelling) {
-    EXPECT_TRUE(parse_table(run({"--format", "table"})) == table) << join(args) << ": the default format is not the table";
-    EXPECT_TRUE(parse_records(run({"--json"}), numeric) == records) << join(args) << ": --json and --format json differ";
+    EXPECT_TRUE(parse_table(run({"--format", "table"})) == table)
+        << join(args) << ": the default format is not the table";
+    EXPECT_TRUE(parse_records(run({"--json"}), numeric) == records)
+        << join(args) << ": --json and --format json differ";
   }
   return records;
 }
@@ -387,7 +386,8 @@ struct FieldStore {
 
 // create from the coadd catalog of `format` (with `extra` arguments).
 void create(const FieldStore& field, const Format& format, const std::vector<std::string>& extra = {}) {
-  std::vector<std::string> args = {"create", field.store.string(), "--objects", fixture("coadd", format).string(),
+  std::vector<std::string> args = {"create",        field.store.string(),
+                                   "--objects",     fixture("coadd", format).string(),
                                    "--epochs-file", field.epochs_file.string()};
   args.insert(args.end(), extra.begin(), extra.end());
   const std::string out = succeed(args);
@@ -396,7 +396,8 @@ void create(const FieldStore& field, const Format& format, const std::vector<std
 
 // Every epoch of `format`: 000 with --epoch, the others with --epoch-from-name -j 2.
 void populate_all(const FieldStore& field, const Format& format, const std::vector<std::string>& extra = {}) {
-  std::vector<std::string> first = {"populate", field.store.string(), "--epoch", "000", epoch_catalog(0, format).string()};
+  std::vector<std::string> first = {"populate", field.store.string(), "--epoch", "000",
+                                    epoch_catalog(0, format).string()};
   first.insert(first.end(), extra.begin(), extra.end());
   const std::string out = succeed(first);
   EXPECT_THAT(out, HasSubstr("epoch 000 <- " + epoch_catalog(0, format).string() + ": 3372 values of 281 objects"));
@@ -422,9 +423,10 @@ class LightCurveCliFormat : public ::testing::TestWithParam<Format> {
     if (!field) {
       field = std::make_unique<FieldStore>();
       create(*field, format);
-      field->first_report = parse_json(succeed({"populate", field->store.string(), "--epoch", "000",
-                                                epoch_catalog(0, format).string(), "--json"}));
-      std::vector<std::string> args = {"populate", field->store.string(), "--epoch-from-name", R"(epoch_(\d+))", "-j", "2", "--json"};
+      field->first_report = parse_json(
+          succeed({"populate", field->store.string(), "--epoch", "000", epoch_catalog(0, format).string(), "--json"}));
+      std::vector<std::string> args = {
+          "populate", field->store.string(), "--epoch-from-name", R"(epoch_(\d+))", "-j", "2", "--json"};
       for (size_t e = 1; e < kEpochs.size(); ++e) args.push_back(epoch_catalog(e, format).string());
       field->rest_report = parse_json(succeed(args));
     }
@@ -519,7 +521,8 @@ TEST_P(LightCurveCliFormat, LightCurvesAreTheCatalogValues) {
   std::vector<std::string> args = {"lightcurve", field.store.string()};
   args.insert(args.end(), objects.begin(), objects.end());
   const Rows rows = query(args, kLightCurveNumbers, kStaleNote, /*every_spelling=*/format.name == "ascii_head");
-  EXPECT_EQ(rows.columns, std::vector<std::string>({"object", "epoch", "epoch_aorkey", "epoch_mjd", "measurement", "mag", "mag_err"}));
+  EXPECT_EQ(rows.columns, std::vector<std::string>(
+                              {"object", "epoch", "epoch_aorkey", "epoch_mjd", "measurement", "mag", "mag_err"}));
   // Objects in the order asked, then measurements, then epochs.
   ASSERT_EQ(rows.cells.size(), objects.size() * kMeasurements.size() * kEpochs.size());
   size_t row = 0;
@@ -541,7 +544,8 @@ TEST_P(LightCurveCliFormat, LightCurvesAreTheCatalogValues) {
   }
   // The example of the brief: object 5's MAG_AUTO per epoch is the epoch
   // catalog's row with NUMBER 5.
-  const Rows auto_only = query({"lightcurve", field.store.string(), "5", "--measurement", "auto"}, kLightCurveNumbers, kStaleNote);
+  const Rows auto_only =
+      query({"lightcurve", field.store.string(), "5", "--measurement", "auto"}, kLightCurveNumbers, kStaleNote);
   ASSERT_EQ(auto_only.cells.size(), kEpochs.size());
   for (size_t e = 0; e < kEpochs.size(); ++e) {
     const CatalogData& catalog = catalog_of("epoch_" + kEpochs[e], format);
@@ -565,8 +569,9 @@ TEST_P(LightCurveCliFormat, EpochIsTheCatalog) {
     const CatalogData& catalog = catalog_of("epoch_" + kEpochs[e], format);
     const CatalogData& coadd = catalog_of("coadd", format);
     // Every format for one epoch; JSON only for the others.
-    const Rows rows = e == 0 ? query({"epoch", field.store.string(), kEpochs[e]}, kEpochNumbers)
-                             : parse_records(succeed({"epoch", field.store.string(), kEpochs[e], "--json"}), kEpochNumbers);
+    const Rows rows =
+        e == 0 ? query({"epoch", field.store.string(), kEpochs[e]}, kEpochNumbers)
+               : parse_records(succeed({"epoch", field.store.string(), kEpochs[e], "--json"}), kEpochNumbers);
     EXPECT_EQ(rows.columns, std::vector<std::string>({"object", "measurement", "mag", "mag_err"}));
     ASSERT_EQ(rows.cells.size(), kObjects * kMeasurements.size());
     size_t row = 0, mismatches = 0;
@@ -575,9 +580,10 @@ TEST_P(LightCurveCliFormat, EpochIsTheCatalog) {
         EXPECT_EQ(rows.at(row, "object"), object);
         EXPECT_EQ(rows.at(row, "measurement"), measurement);
         for (const std::string& value : kValues) {
-          if (!same_float(as_float(rows.at(row, value)), catalog.value(object, measurement, value)) && ++mismatches <= 5) {
-            ADD_FAILURE() << object << " " << measurement << " " << value << ": " << rows.at(row, value) << " instead of "
-                          << catalog.value(object, measurement, value);
+          if (!same_float(as_float(rows.at(row, value)), catalog.value(object, measurement, value)) &&
+              ++mismatches <= 5) {
+            ADD_FAILURE() << object << " " << measurement << " " << value << ": " << rows.at(row, value)
+                          << " instead of " << catalog.value(object, measurement, value);
           }
         }
         ++row;
@@ -614,15 +620,16 @@ TEST_P(LightCurveCliFormat, RegionSelectsTheCatalogPositions) {
     }
     return objects;
   };
-  const Rows box = query({"region", field.store.string(), "--ra", "265.0", "265.1", "--dec", "65.5", "65.58"}, kMatchNumbers);
+  const Rows box =
+      query({"region", field.store.string(), "--ra", "265.0", "265.1", "--dec", "65.5", "65.58"}, kMatchNumbers);
   EXPECT_EQ(box.columns, std::vector<std::string>({"object", "ra", "dec", "x_image", "y_image"}));
   const std::vector<std::string> expected = inside(265.0, 265.1, 65.5, 65.58);
   EXPECT_GT(expected.size(), 20u);
   EXPECT_LT(expected.size(), kObjects / 2);
   expect_object_rows(box, expected, coadd);
   // RA_MIN > RA_MAX wraps through 0: [265.1, 360) and [0, 1].
-  const Rows wrapped = query({"region", field.store.string(), "--ra", "265.1", "1", "--dec", "-90", "90"}, kMatchNumbers,
-                             "the box wraps through RA 0");
+  const Rows wrapped = query({"region", field.store.string(), "--ra", "265.1", "1", "--dec", "-90", "90"},
+                             kMatchNumbers, "the box wraps through RA 0");
   const std::vector<std::string> expected_wrapped = inside(265.1, 1, -90, 90);
   EXPECT_GT(expected_wrapped.size(), 20u);
   expect_object_rows(wrapped, expected_wrapped, coadd);
@@ -641,8 +648,10 @@ TEST_P(LightCurveCliFormat, ConeFindsTheNearestFirst) {
   // Independent separation: the angle between unit vectors.
   auto separation_arcsec = [](double ra1, double dec1, double ra2, double dec2) {
     constexpr double k = std::numbers::pi / 180;
-    const double x1 = std::cos(dec1 * k) * std::cos(ra1 * k), y1 = std::cos(dec1 * k) * std::sin(ra1 * k), z1 = std::sin(dec1 * k);
-    const double x2 = std::cos(dec2 * k) * std::cos(ra2 * k), y2 = std::cos(dec2 * k) * std::sin(ra2 * k), z2 = std::sin(dec2 * k);
+    const double x1 = std::cos(dec1 * k) * std::cos(ra1 * k), y1 = std::cos(dec1 * k) * std::sin(ra1 * k),
+                 z1 = std::sin(dec1 * k);
+    const double x2 = std::cos(dec2 * k) * std::cos(ra2 * k), y2 = std::cos(dec2 * k) * std::sin(ra2 * k),
+                 z2 = std::sin(dec2 * k);
     const double cross = std::hypot(y1 * z2 - z1 * y2, z1 * x2 - x1 * z2, x1 * y2 - y1 * x2);
     return std::atan2(cross, x1 * x2 + y1 * y2 + z1 * z2) / k * 3600;
   };
@@ -656,8 +665,8 @@ TEST_P(LightCurveCliFormat, ConeFindsTheNearestFirst) {
   ASSERT_GE(near.size(), 5u);
   std::vector<std::string> expected;
   for (const auto& [s, object] : near) expected.push_back(object);
-  const Rows rows = query({"cone", field.store.string(), "--ra", fmt::format("{}", ra0), "--dec", fmt::format("{}", dec0),
-                           "--radius", fmt::format("{}", radius)},
+  const Rows rows = query({"cone", field.store.string(), "--ra", fmt::format("{}", ra0), "--dec",
+                           fmt::format("{}", dec0), "--radius", fmt::format("{}", radius)},
                           kMatchNumbers);
   EXPECT_EQ(rows.columns, std::vector<std::string>({"object", "ra", "dec", "x_image", "y_image", "separation_arcsec"}));
   expect_object_rows(rows, expected, coadd);
@@ -666,14 +675,13 @@ TEST_P(LightCurveCliFormat, ConeFindsTheNearestFirst) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Catalogs, LightCurveCliFormat, ::testing::ValuesIn(kFormats),
-                         [](const auto& test) {
-                           std::string name = test.param.name;
-                           for (char& c : name) {
-                             if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-                           }
-                           return name;
-                         });
+INSTANTIATE_TEST_SUITE_P(Catalogs, LightCurveCliFormat, ::testing::ValuesIn(kFormats), [](const auto& test) {
+  std::string name = test.param.name;
+  for (char& c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  }
+  return name;
+});
 
 // ===========================================================================
 // Populate: strategies, journal, partial catalogs.
@@ -750,7 +758,8 @@ TEST(LightCurveCliPopulate, StrategiesWriteIdenticalStores) {
     succeed({"populate", copy.string(), "--strategy", strategy, "--epoch-from-name", R"(epoch_(\d+))", "-j", "2",
              epoch_catalog(0, kFormats[1]).string(), epoch_catalog(1, kFormats[2]).string(),
              epoch_catalog(3, kFormats[3]).string()});
-    const std::string out = succeed({"populate", copy.string(), "--strategy", strategy, "--epoch", "002", partial.string()});
+    const std::string out =
+        succeed({"populate", copy.string(), "--strategy", strategy, "--epoch", "002", partial.string()});
     EXPECT_THAT(out, HasSubstr("1800 values of 150 objects (ascii_head)"));
     Snapshot files = snapshot(copy);
     // The journal records the strategy used; everything else must be equal.
@@ -781,7 +790,8 @@ TEST(LightCurveCliPopulate, MissingValuesAreNanAndNull) {
   succeed({"populate", field.store.string(), "--epoch", "002", partial.string()});
   succeed({"populate", field.store.string(), "--epoch", "000", epoch_catalog(0, kAscii).string()});
   // Object 200 is in neither epoch 001 nor 003 (never populated) nor 002 (partial).
-  const Rows rows = query({"lightcurve", field.store.string(), "200", "150", "--measurement", "iso"}, kLightCurveNumbers, kStaleNote);
+  const Rows rows =
+      query({"lightcurve", field.store.string(), "200", "150", "--measurement", "iso"}, kLightCurveNumbers, kStaleNote);
   ASSERT_EQ(rows.cells.size(), 8u);
   const CatalogData epoch0(epoch_catalog(0, kAscii)), epoch2(epoch_catalog(2, kAscii));
   for (size_t row = 0; row < 8; ++row) {
@@ -797,7 +807,8 @@ TEST(LightCurveCliPopulate, MissingValuesAreNanAndNull) {
     }
   }
   // In JSON a missing value is null, not a string.
-  const json records = parse_json(lcstore({"lightcurve", field.store.string(), "200", "--measurement", "iso", "--json"}).out);
+  const json records =
+      parse_json(lcstore({"lightcurve", field.store.string(), "200", "--measurement", "iso", "--json"}).out);
   ASSERT_EQ(records.size(), 4u);
   EXPECT_TRUE(records[1]["mag"].is_null()) << records.dump();
   EXPECT_TRUE(records[2]["mag_err"].is_null()) << records.dump();
@@ -849,7 +860,8 @@ TEST(LightCurveCliPopulate, JournalSkipsRepeatsAndForceRewrites) {
   EXPECT_EQ(info(field.store)["journal_generation"], generation + 2);
 
   // The same epoch from another file (another content) is another journal entry.
-  const std::string other = succeed({"populate", field.store.string(), "--epoch", "001", epoch_catalog(1, kFormats[2]).string()});
+  const std::string other =
+      succeed({"populate", field.store.string(), "--epoch", "001", epoch_catalog(1, kFormats[2]).string()});
   EXPECT_THAT(other, HasSubstr("3372 values of 281 objects (fits_ldac)"));
 }
 
@@ -859,8 +871,8 @@ TEST(LightCurveCliPopulate, MixedBatchWritesTheGoodCatalogsAndFailsTheBad) {
   // A truncated copy named like an epoch catalog.
   const fs::path bad = field.directory->path() / "epoch_002.cat";
   write_file(bad, truncated_in_row(epoch_catalog(2, kAscii), 150, 77));
-  const CommandResult result = lcstore({"populate", field.store.string(), "--epoch-from-name", R"(epoch_(\d+))", "-j", "2",
-                                        "--json", epoch_catalog(1, kAscii).string(), bad.string()});
+  const CommandResult result = lcstore({"populate", field.store.string(), "--epoch-from-name", R"(epoch_(\d+))", "-j",
+                                        "2", "--json", epoch_catalog(1, kAscii).string(), bad.string()});
   EXPECT_EQ(result.exit_code, 1) << result;
   const json report = parse_json(result.out);
   EXPECT_EQ(report["failed"], 1);
@@ -877,7 +889,8 @@ TEST(LightCurveCliPopulate, MixedBatchWritesTheGoodCatalogsAndFailsTheBad) {
   const CommandResult text_result = lcstore({"populate", field.store.string(), "--epoch-from-name", R"(epoch_(\d+))",
                                              epoch_catalog(1, kAscii).string(), bad.string()});
   EXPECT_EQ(text_result.exit_code, 1) << text_result;
-  EXPECT_THAT(text_result.err, HasSubstr("epoch 002 <- " + bad.string() + ": FAILED, nothing written: bad input: " + bad.string()));
+  EXPECT_THAT(text_result.err,
+              HasSubstr("epoch 002 <- " + bad.string() + ": FAILED, nothing written: bad input: " + bad.string()));
   EXPECT_THAT(text_result.out, HasSubstr("2 catalogs: 0 written, 1 already done, 1 failed; 0 values"));
 }
 
@@ -927,21 +940,27 @@ std::vector<BadCatalog> bad_catalogs() {
       {"NoMagnitudeColumns",
        [](const fs::path& d) {
          return write_into(d, "no_mags.cat",
-                           ascii_with_columns({{"NUMBER", 1}, {"ALPHA_J2000", 2}, {"DELTA_J2000", 3}, {"X_IMAGE", 4},
-                                               {"Y_IMAGE", 5}, {"FLAGS", 20}}));
+                           ascii_with_columns({{"NUMBER", 1},
+                                               {"ALPHA_J2000", 2},
+                                               {"DELTA_J2000", 3},
+                                               {"X_IMAGE", 4},
+                                               {"Y_IMAGE", 5},
+                                               {"FLAGS", 20}}));
        },
        "001",
        {"has none of the store's measurements"}},
       {"NoNumberColumn",
        [](const fs::path& d) {
-         return write_into(d, "no_number.cat",
-                           ascii_with_columns({{"ALPHA_J2000", 2}, {"DELTA_J2000", 3}, {"MAG_AUTO", 6}, {"MAGERR_AUTO", 7}}));
+         return write_into(
+             d, "no_number.cat",
+             ascii_with_columns({{"ALPHA_J2000", 2}, {"DELTA_J2000", 3}, {"MAG_AUTO", 6}, {"MAGERR_AUTO", 7}}));
        },
        "001",
        {"NUMBER"}},
       {"MagnitudeWithoutError",
        [](const fs::path& d) {
-         return write_into(d, "no_magerr.cat", ascii_with_columns({{"NUMBER", 1}, {"MAG_AUTO", 6}, {"MAG_ISO", 8}, {"MAGERR_ISO", 9}}));
+         return write_into(d, "no_magerr.cat",
+                           ascii_with_columns({{"NUMBER", 1}, {"MAG_AUTO", 6}, {"MAG_ISO", 8}, {"MAGERR_ISO", 9}}));
        },
        "001",
        {"measurement auto has no column for mag_err"}},
@@ -1008,7 +1027,8 @@ TEST_P(LightCurveCliBadCatalog, FailsNamingTheFileAndLeavesTheStoreUnchanged) {
         for (const std::string& part : bad.message) EXPECT_THAT(error, HasSubstr(part));
       } else {
         EXPECT_EQ(result.out, "");
-        EXPECT_THAT(result.err, HasSubstr("epoch " + bad.epoch + " <- " + catalog.string() + ": FAILED, nothing written: "));
+        EXPECT_THAT(result.err,
+                    HasSubstr("epoch " + bad.epoch + " <- " + catalog.string() + ": FAILED, nothing written: "));
         // The reason names the file itself, not only the report's head.
         const size_t head = result.err.find("nothing written: ");
         const std::string reason = head == std::string::npos ? result.err : result.err.substr(head);
@@ -1044,12 +1064,14 @@ TEST(LightCurveCliUsage, BadArgumentsFailWithAMessage) {
       {{"populate", store, one}, {"give --epoch KEY or --epoch-from-name REGEX"}},
       {{"populate", store, "--epoch", "001", one, two}, {"--epoch", "takes exactly one catalog"}},
       {{"populate", store, "--epoch", "001", "--epoch-from-name", R"(epoch_(\d+))", one}, {"--epoch", "excludes"}},
-      {{"populate", store, "--epoch", "001", "--strategy", "v3", one}, {"--strategy", "\"v3\" is not masked_slab (v0), read_modify_write (v1) or scatter (v2)"}},
+      {{"populate", store, "--epoch", "001", "--strategy", "v3", one},
+       {"--strategy", "\"v3\" is not masked_slab (v0), read_modify_write (v1) or scatter (v2)"}},
       {{"populate", store, "--epoch-from-name", R"(field_(\d+))", one}, {one, "does not match --epoch-from-name"}},
       {{"populate", store, "--epoch-from-name", R"(epoch_\d+)", one}, {"with a group"}},
       {{"populate", store, "--epoch-from-name", "epoch_(", one}, {"--epoch-from-name"}},
       {{"populate", store, "--epoch", "001"}, {"CATALOG"}},
-      {{"populate", (field.directory->path() / "nowhere").string(), "--epoch", "001", one}, {"nowhere", "no such directory"}},
+      {{"populate", (field.directory->path() / "nowhere").string(), "--epoch", "001", one},
+       {"nowhere", "no such directory"}},
       {{"rechunk", store, "--memory", "lots"}, {"--memory", "lots"}},
       {{"rechunk", store, "--memory", "10"}, {"--memory", "cannot hold"}},
       {{"rechunk", store, "--object-chunk", "0"}, {"--object-chunk", "must be positive"}},
@@ -1063,7 +1085,8 @@ TEST(LightCurveCliUsage, BadArgumentsFailWithAMessage) {
       {{"region", store, "--ra", "1", "--dec", "0", "1"}, {"--ra"}},
       {{"create", (field.directory->path() / "other.lcs").string(), "--objects", fixture("coadd", kAscii).string()},
        {"--epochs"}},
-      {{"create", store, "--objects", fixture("coadd", kAscii).string(), "--epochs", "a,b"}, {"already holds a Zarr node"}},
+      {{"create", store, "--objects", fixture("coadd", kAscii).string(), "--epochs", "a,b"},
+       {"already holds a Zarr node"}},
       {{"info", (field.directory->path() / "nowhere").string()}, {"no such directory"}},
   };
   for (const Case& c : cases) {
@@ -1088,8 +1111,10 @@ TEST(LightCurveCliRechunk, ReadLayoutIsCurrentThenStale) {
   EXPECT_THAT(from_write_layout.err, HasSubstr(kStaleNote));
   EXPECT_EQ(info(field.store)["read_layout"]["status"], "absent");
 
-  const std::string out = succeed({"rechunk", field.store.string(), "--object-chunk", "64", "--memory", "64MiB", "-j", "2"});
-  EXPECT_THAT(out, ::testing::StartsWith("rechunked " + field.store.string() + ": read layout of 5 shards of 64 objects in "));
+  const std::string out =
+      succeed({"rechunk", field.store.string(), "--object-chunk", "64", "--memory", "64MiB", "-j", "2"});
+  EXPECT_THAT(
+      out, ::testing::StartsWith("rechunked " + field.store.string() + ": read layout of 5 shards of 64 objects in "));
   json summary = info(field.store);
   EXPECT_EQ(summary["read_layout"]["status"], "current");
   EXPECT_EQ(summary["read_layout"]["array"], "lightcurves_by_object");
@@ -1131,7 +1156,8 @@ TEST(LightCurveCliRechunk, ReadLayoutIsCurrentThenStale) {
   const fs::path changed = field.directory->path() / "changed.cat";
   write_file(changed, ascii_with_cell("5", 6, "12.5", epoch_catalog(3, kAscii)));
   succeed({"populate", field.store.string(), "--epoch", "003", changed.string()});
-  const std::vector<std::string> auto_curve = {"lightcurve", field.store.string(), "5", "--measurement", "auto", "--json"};
+  const std::vector<std::string> auto_curve = {"lightcurve", field.store.string(), "5", "--measurement", "auto",
+                                               "--json"};
   const CommandResult after_populate = lcstore(auto_curve);
   EXPECT_THAT(after_populate.err, HasSubstr(kStaleNote));
   const json new_curve = parse_json(after_populate.out);
@@ -1158,8 +1184,8 @@ TEST(LightCurveCliZarrita, ReadsThePopulatedStore) {
   const Format& format = kFormats[2];  // FITS_LDAC: full float32 precision
   FieldStore field;
   create(field, format, {"--object-chunk", "100", "--codec", "zstd:3"});
-  succeed({"populate", field.store.string(), "--epoch-from-name", R"(epoch_(\d+))", "-j", "2", epoch_catalog(0, format).string(),
-           epoch_catalog(1, format).string(), epoch_catalog(3, format).string()});
+  succeed({"populate", field.store.string(), "--epoch-from-name", R"(epoch_(\d+))", "-j", "2",
+           epoch_catalog(0, format).string(), epoch_catalog(1, format).string(), epoch_catalog(3, format).string()});
   // Epoch 002 from a partial catalog (objects 1..200), so the store holds
   // missing values too.
   const fs::path partial = write_first_rows(epoch_catalog(2, kAscii), 200, field.directory->path() / "partial.cat");
@@ -1206,8 +1232,10 @@ TEST(LightCurveCliZarrita, ReadsThePopulatedStore) {
     EXPECT_EQ(arrays[name]["data_type"], "string") << name;
     EXPECT_EQ(arrays[name]["dimension_names"], json({name})) << name;
   }
-  for (const char* name : {"ra", "dec", "x_image", "y_image"}) EXPECT_EQ(arrays[name]["dimension_names"], json({"object"})) << name;
-  for (const char* name : {"epoch_aorkey", "epoch_mjd"}) EXPECT_EQ(arrays[name]["dimension_names"], json({"epoch"})) << name;
+  for (const char* name : {"ra", "dec", "x_image", "y_image"})
+    EXPECT_EQ(arrays[name]["dimension_names"], json({"object"})) << name;
+  for (const char* name : {"epoch_aorkey", "epoch_mjd"})
+    EXPECT_EQ(arrays[name]["dimension_names"], json({"epoch"})) << name;
   std::vector<double> ra;
   for (const std::string& object : coadd.keys) ra.push_back(coadd.cell("ALPHA_J2000", object));
   EXPECT_EQ(arrays["ra"]["values"], json(ra));

@@ -248,10 +248,11 @@ Table epoch_catalog(int seed, std::vector<SyntheticObject> objects = kField) {
 CreateOptions synthetic_create_options(std::vector<std::string> measurements = kMeasurements,
                                        const std::string& object_prefix = "") {
   const Table coadd = synthetic_catalog({.objects = kField, .source = "coadd.cat"});
-  return {.objects = ObjectTable::from_catalog(coadd, ColumnMapping(coadd, {.keys = {.object_key_prefix = object_prefix}})),
-          .epochs = EpochTable::from_keys(kEpochs),
-          .measurements = std::move(measurements),
-          .object_chunk = kObjectChunk};
+  return {
+      .objects = ObjectTable::from_catalog(coadd, ColumnMapping(coadd, {.keys = {.object_key_prefix = object_prefix}})),
+      .epochs = EpochTable::from_keys(kEpochs),
+      .measurements = std::move(measurements),
+      .object_chunk = kObjectChunk};
 }
 
 // A new handle on the data of `scratch`, as another process would open it:
@@ -623,7 +624,12 @@ const std::vector<PopulateErrorCase> kPopulateErrors = {
      "e0",
      ErrorKind::kBadInput,
      {"not in the store", "I1"}},
-    {"MissingObjectKeyColumn", {.objects = kField}, {.keys = {.object_key_column = "SOURCE_ID"}}, "e0", ErrorKind::kBadInput, {}},
+    {"MissingObjectKeyColumn",
+     {.objects = kField},
+     {.keys = {.object_key_column = "SOURCE_ID"}},
+     "e0",
+     ErrorKind::kBadInput,
+     {}},
     {"MagWithoutMagErr",
      {.objects = kField, .complete = {"AUTO"}, .mag_only = {"ISO"}},
      {},

@@ -1,7 +1,7 @@
 // The CLI's words for the library's option fields.
-#include <gtest/gtest.h>
-
 #include "cli/option_names.h"
+
+#include <gtest/gtest.h>
 
 namespace lcstore::cli {
 namespace {

@@ -7,10 +7,9 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "test_support.h"
 
@@ -76,13 +75,15 @@ class PlotTest : public ::testing::Test {
     store_ = (dir_.path() / "field.lcs").string();
     const fs::path epochs = dir_.path() / "epochs.csv";
     write_file(epochs, "epoch,mjd\n000,58089.6\n001,58124.97\n002,58150.94\n003,58228.33\n");
-    succeed({"create", store_, "--objects", (kField / "coadd.ascii_head.cat").string(), "--epochs-file", epochs.string()});
+    succeed(
+        {"create", store_, "--objects", (kField / "coadd.ascii_head.cat").string(), "--epochs-file", epochs.string()});
     populate(store_);
   }
 
   static void populate(const std::string& store) {
     std::vector<std::string> args = {"populate", store, "--epoch-from-name", R"(epoch_(\d+))"};
-    for (int e = 0; e < 4; ++e) args.push_back((kField / ("epoch_00" + std::to_string(e) + ".ascii_head.cat")).string());
+    for (int e = 0; e < 4; ++e)
+      args.push_back((kField / ("epoch_00" + std::to_string(e) + ".ascii_head.cat")).string());
     succeed(args);
   }
 
@@ -103,7 +104,8 @@ TEST_F(PlotTest, WritesAPngOfTheRequestedSize) {
   EXPECT_EQ(size.height, 800u);
 
   const fs::path small = out("small.png");
-  succeed({"plot", store_, "5", "--out", small.string(), "--width", "640", "--height", "480", "--measurement", "aper_2"});
+  succeed(
+      {"plot", store_, "5", "--out", small.string(), "--width", "640", "--height", "480", "--measurement", "aper_2"});
   const PngSize small_size = png_size(small);
   EXPECT_EQ(small_size.width, 640u);
   EXPECT_EQ(small_size.height, 480u);
@@ -125,7 +127,8 @@ TEST_F(PlotTest, WritesAnSvg) {
 
 TEST_F(PlotTest, ReportsAsJson) {
   const fs::path png = out("report.png");
-  const nlohmann::json report = nlohmann::json::parse(succeed({"plot", store_, "5", "7", "--out", png.string(), "--json"}));
+  const nlohmann::json report =
+      nlohmann::json::parse(succeed({"plot", store_, "5", "7", "--out", png.string(), "--json"}));
   EXPECT_EQ(report["format"], "png");
   EXPECT_EQ(report["measurement"], "auto");
   EXPECT_EQ(report["points"], 8);  // 2 objects x 4 epochs, all measured
@@ -153,13 +156,15 @@ TEST_F(PlotTest, UnknownObjectFailsNamingItAndWritesNothing) {
 
 TEST_F(PlotTest, UnknownMeasurementFails) {
   const fs::path png = out("measurement.png");
-  expect_failure(lcstore({"plot", store_, "5", "--measurement", "nosuch", "--out", png.string()}), "not found", {"nosuch"});
+  expect_failure(lcstore({"plot", store_, "5", "--measurement", "nosuch", "--out", png.string()}), "not found",
+                 {"nosuch"});
   EXPECT_FALSE(fs::exists(png));
 }
 
 TEST_F(PlotTest, UnsupportedExtensionFails) {
   const fs::path jpg = out("curves.jpg");
-  expect_failure(lcstore({"plot", store_, "5", "--out", jpg.string()}), "invalid argument", {"curves.jpg", ".png", ".svg"});
+  expect_failure(lcstore({"plot", store_, "5", "--out", jpg.string()}), "invalid argument",
+                 {"curves.jpg", ".png", ".svg"});
   EXPECT_FALSE(fs::exists(jpg));
 }
 

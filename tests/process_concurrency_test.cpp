@@ -87,7 +87,8 @@ TEST(ProcessWriters, RegionTransactionCounterIsExact) {
   ASSERT_TRUE(run_processes(kWriters, [&](int) {
     Array counter = Array::open(std::make_shared<DirectoryStore>(directory.path()), "");
     for (int i = 0; i < kIncrements; ++i) {
-      counter.update(zarr::select_all({1}), [](std::span<std::byte> cell) { ++*reinterpret_cast<int64_t*>(cell.data()); });
+      counter.update(zarr::select_all({1}),
+                     [](std::span<std::byte> cell) { ++*reinterpret_cast<int64_t*>(cell.data()); });
     }
   }));
   Array counter = Array::open(std::make_shared<DirectoryStore>(directory.path()), "");
@@ -108,9 +109,10 @@ void crash_writer(const std::filesystem::path& directory) {
       for (uint64_t object : objects)
         for (uint64_t m = 0; m < kCrashScenario.shape[1]; ++m)
           for (uint64_t v = 0; v < kCrashScenario.shape[2]; ++v) values.push_back(cell_value(object, m, v, epoch));
-      array.write<float>({zarr::DimSelection::indices(objects), zarr::DimSelection::all(kCrashScenario.shape[1]),
-                          zarr::DimSelection::all(kCrashScenario.shape[2]), zarr::DimSelection::range(epoch, epoch + 1)},
-                         values);
+      array.write<float>(
+          {zarr::DimSelection::indices(objects), zarr::DimSelection::all(kCrashScenario.shape[1]),
+           zarr::DimSelection::all(kCrashScenario.shape[2]), zarr::DimSelection::range(epoch, epoch + 1)},
+          values);
     }
   }
 }
@@ -149,8 +151,8 @@ TEST(CrashInjection, KilledWriterLeavesEveryChunkInACompleteState) {
     Array::create(std::make_shared<DirectoryStore>(probe.path()), "", scenario_metadata(kCrashScenario));
     auto start = std::chrono::steady_clock::now();
     ASSERT_EQ(wait_for(start_child([&] { crash_writer(probe.path()); })), 0);
-    full_run = std::min(full_run, std::chrono::duration_cast<std::chrono::microseconds>(
-                                      std::chrono::steady_clock::now() - start));
+    full_run = std::min(
+        full_run, std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start));
   }
 
   std::mt19937 random(12345);

@@ -83,9 +83,8 @@ class NativeStore {
     {
       nb::gil_scoped_release release;
       std::shared_lock lock(*mutex_);
-      catalog_report = std::move(populate_catalogs(store_, {{path, epoch}},
-                                                   {.populate = options, .invalid_to_nan = invalid_to_nan})
-                                     .front());
+      catalog_report = std::move(
+          populate_catalogs(store_, {{path, epoch}}, {.populate = options, .invalid_to_nan = invalid_to_nan}).front());
     }
     if (catalog_report.error) throw *catalog_report.error;
     nb::dict fields = report(catalog_report.result);

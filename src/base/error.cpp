@@ -4,13 +4,20 @@ namespace lcstore {
 
 const char* to_string(ErrorKind kind) {
   switch (kind) {
-    case ErrorKind::kIo: return "i/o error";
-    case ErrorKind::kNotFound: return "not found";
-    case ErrorKind::kInvalidMetadata: return "invalid metadata";
-    case ErrorKind::kUnsupported: return "unsupported";
-    case ErrorKind::kCorruptData: return "corrupt data";
-    case ErrorKind::kInvalidArgument: return "invalid argument";
-    case ErrorKind::kBadInput: return "bad input";
+    case ErrorKind::kIo:
+      return "i/o error";
+    case ErrorKind::kNotFound:
+      return "not found";
+    case ErrorKind::kInvalidMetadata:
+      return "invalid metadata";
+    case ErrorKind::kUnsupported:
+      return "unsupported";
+    case ErrorKind::kCorruptData:
+      return "corrupt data";
+    case ErrorKind::kInvalidArgument:
+      return "invalid argument";
+    case ErrorKind::kBadInput:
+      return "bad input";
   }
   return "error";
 }

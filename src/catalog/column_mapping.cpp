@@ -104,7 +104,7 @@ const std::string* Measurement::column(Value value) const {
 
 ColumnMapping::ColumnMapping(const Table& table, MappingOptions options) : options_(std::move(options)) {
   object_key_column_ = options_.keys.object_key_column.empty() ? find_column(table, {"NUMBER", "id"})
-                                                          : find_column(table, {options_.keys.object_key_column});
+                                                               : find_column(table, {options_.keys.object_key_column});
   if (object_key_column_.empty()) {
     detail::fail(table.source(), "",
                  options_.keys.object_key_column.empty()
@@ -120,7 +120,8 @@ ColumnMapping::ColumnMapping(const Table& table, MappingOptions options) : optio
     std::optional<NamedValue> named = classify(column.name());
     if (!named) continue;
     if (!column.is_numeric()) detail::fail(table.source(), column.name(), "holds text, not numbers");
-    std::string name = options_.keys.table_key.empty() ? named->measurement : options_.keys.table_key + "-" + named->measurement;
+    std::string name =
+        options_.keys.table_key.empty() ? named->measurement : options_.keys.table_key + "-" + named->measurement;
     auto [it, added] = position.emplace(name, all.size());
     if (added) all.push_back(Measurement{std::move(name), {}, {}});
     std::string& slot = all[it->second].columns[static_cast<size_t>(named->value)];

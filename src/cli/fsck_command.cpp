@@ -23,8 +23,8 @@ struct FsckOptions {
 };
 
 // The paths of every array at or below `path`; unreadable nodes become problems.
-void find_arrays(const std::shared_ptr<DirectoryStore>& store, const std::string& path, std::vector<std::string>& arrays,
-                 std::vector<std::string>& problems) {
+void find_arrays(const std::shared_ptr<DirectoryStore>& store, const std::string& path,
+                 std::vector<std::string>& arrays, std::vector<std::string>& problems) {
   try {
     if (node_type_at(*store, path) == NodeType::kArray) {
       arrays.push_back(path);
@@ -80,8 +80,7 @@ int fsck(const FsckOptions& options) {
     }
     std::cout << (problems.empty() ? "clean" : "damaged") << ": " << arrays.size() << " arrays, " << problems.size()
               << " problems, " << leftovers.temporary_files.size() << " temporary files, "
-              << leftovers.lock_files.size() << " lock files" << (options.repair ? " (leftovers removed)" : "")
-              << "\n";
+              << leftovers.lock_files.size() << " lock files" << (options.repair ? " (leftovers removed)" : "") << "\n";
   }
   // Leftovers are harmless to readers, so they only fail the check when not repaired.
   bool leftovers_remain = !options.repair && !leftovers.temporary_files.empty();
@@ -99,7 +98,9 @@ void add_fsck_command(CLI::App& app, int& exit_code) {
                     "Remove temporary files of killed writers and lock files (only while no writer runs)");
   command->add_flag("--json", options.json_output, "Print the report as JSON");
   command->add_flag("-q,--quiet", options.quiet, "Print nothing when the store is clean (the exit status tells)");
-  command->footer("Examples:\n  lcstore fsck field.lcs\n  lcstore fsck field.lcs --repair   # after a crash, with no writer running");
+  command->footer(
+      "Examples:\n  lcstore fsck field.lcs\n  lcstore fsck field.lcs --repair   # after a crash, with no writer "
+      "running");
   command->callback([&exit_code] { exit_code = fsck(options); });
 }
 

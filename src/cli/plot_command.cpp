@@ -11,9 +11,10 @@
 // ends the program, with one "lcstore: ..." line and no output file.
 #include <dlfcn.h>
 #include <fcntl.h>
-#include <unistd.h>
-
+#include <fmt/core.h>
+#include <fmt/ranges.h>
 #include <plplot.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -28,9 +29,6 @@
 #include <string>
 #include <tuple>
 #include <vector>
-
-#include <fmt/core.h>
-#include <fmt/ranges.h>
 
 #include "cli/commands.h"
 #include "lcstore/error.h"
@@ -100,12 +98,13 @@ struct CurveView {
   std::optional<ZeroPoints> zero_points;
 };
 
-Figure build_figure(const LightCurveStore& store, const std::string& store_path, const std::vector<std::string>& objects,
-                    const std::string& measurement, const CurveView& view) {
+Figure build_figure(const LightCurveStore& store, const std::string& store_path,
+                    const std::vector<std::string>& objects, const std::string& measurement, const CurveView& view) {
   const std::vector<std::string>& values = store.values();
   const auto mag_at = std::find(values.begin(), values.end(), "mag");
   if (mag_at == values.end()) {
-    throw Error(ErrorKind::kNotFound, store_path, fmt::format("the store has no mag value (values: {})", fmt::join(values, ", ")));
+    throw Error(ErrorKind::kNotFound, store_path,
+                fmt::format("the store has no mag value (values: {})", fmt::join(values, ", ")));
   }
   const auto err_at = std::find(values.begin(), values.end(), "mag_err");
   const size_t mag_row = static_cast<size_t>(mag_at - values.begin());
@@ -204,8 +203,9 @@ void locate_cairo_driver() {
   }
   std::vector<std::string> looked;
   for (const fs::path& dir : candidates) looked.push_back(dir.string());
-  throw Error(ErrorKind::kNotFound, "PLplot cairo driver",
-              fmt::format("not found in {}; install plplot-driver-cairo or set PLPLOT_DRV_DIR", fmt::join(looked, ", ")));
+  throw Error(
+      ErrorKind::kNotFound, "PLplot cairo driver",
+      fmt::format("not found in {}; install plplot-driver-cairo or set PLPLOT_DRV_DIR", fmt::join(looked, ", ")));
 }
 
 // Whether PLplot offers the file device `device` (asked before plinit, which
@@ -386,7 +386,8 @@ void render(const Figure& figure, const fs::path& path, const char* device, int 
   std::error_code error;
   if (!session.warnings.empty() || !fs::exists(partial, error) || fs::file_size(partial, error) == 0) {
     fs::remove(partial, error);
-    std::string reason = session.warnings.empty() ? "wrote no file" : fmt::format("{}", fmt::join(session.warnings, "; "));
+    std::string reason =
+        session.warnings.empty() ? "wrote no file" : fmt::format("{}", fmt::join(session.warnings, "; "));
     if (!captured.empty()) reason += fmt::format(" (PLplot printed: {})", captured);
     throw Error(ErrorKind::kIo, path.string(), fmt::format("PLplot failed: {}", reason));
   }
@@ -414,7 +415,8 @@ struct PlotArguments {
 // The cairo device writing the format of `path`'s extension.
 const char* device_for(const fs::path& path) {
   std::string extension = path.extension().string();
-  std::transform(extension.begin(), extension.end(), extension.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(extension.begin(), extension.end(), extension.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   if (extension == ".png") return "pngcairo";
   if (extension == ".svg") return "svgcairo";
   throw Error(ErrorKind::kInvalidArgument, path.string(),
@@ -452,7 +454,8 @@ void plot(const PlotArguments& arguments) {
   const fs::path out(arguments.out);
   const char* device = device_for(out);
   const fs::path directory = out.parent_path().empty() ? fs::path(".") : out.parent_path();
-  if (!fs::is_directory(directory)) throw Error(ErrorKind::kNotFound, directory.string(), "no such directory for --out");
+  if (!fs::is_directory(directory))
+    throw Error(ErrorKind::kNotFound, directory.string(), "no such directory for --out");
   if (!fs::is_directory(arguments.store)) throw Error(ErrorKind::kNotFound, arguments.store, "no such directory");
   const auto directory_store = std::make_shared<DirectoryStore>(arguments.store);
   LightCurveStore store = LightCurveStore::open(directory_store);
@@ -466,19 +469,17 @@ void plot(const PlotArguments& arguments) {
   size_t points = 0;
   for (const Panel& panel : figure.panels) points += panel.x.size();
   if (arguments.json_output) {
-    std::cout << nlohmann::json{{"out", arguments.out},
-                                {"format", device == std::string("pngcairo") ? "png" : "svg"},
-                                {"width", arguments.width},
-                                {"height", arguments.height},
-                                {"measurement", measurement},
-                                {"objects", arguments.objects},
-                                {"points", points},
-                                {"x_axis", figure.x_label}}
-                     .dump(1)
-              << "\n";
+    std::cout
+        << nlohmann::json{{"out", arguments.out},       {"format", device == std::string("pngcairo") ? "png" : "svg"},
+                          {"width", arguments.width},   {"height", arguments.height},
+                          {"measurement", measurement}, {"objects", arguments.objects},
+                          {"points", points},           {"x_axis", figure.x_label}}
+               .dump(1)
+        << "\n";
   } else {
     std::cout << fmt::format("wrote {}: {} panel{} ({}), {} points, {}x{}\n", arguments.out, figure.panels.size(),
-                             figure.panels.size() == 1 ? "" : "s", measurement, points, arguments.width, arguments.height);
+                             figure.panels.size() == 1 ? "" : "s", measurement, points, arguments.width,
+                             arguments.height);
   }
 }
 
@@ -486,7 +487,8 @@ void plot(const PlotArguments& arguments) {
 
 void add_plot_command(CLI::App& app) {
   auto arguments = std::make_shared<PlotArguments>();
-  CLI::App* command = app.add_subcommand("plot", "Draw light curves (magnitude vs MJD, one panel per object) to a PNG or SVG file");
+  CLI::App* command =
+      app.add_subcommand("plot", "Draw light curves (magnitude vs MJD, one panel per object) to a PNG or SVG file");
   command->footer(
       "Examples:\n  lcstore plot field.lcs 42 97 1203 --out curves.png\n"
       "  lcstore plot field.lcs 42 --measurement aper_2 --out curve.svg --width 900 --height 400\n"
@@ -495,9 +497,14 @@ void add_plot_command(CLI::App& app) {
   command->add_option("STORE", arguments->store, "Store directory")->required();
   command->add_option("OBJECT", arguments->objects, "Object keys, one panel each")->required();
   command->add_option("--out,-o", arguments->out, "Output file, .png or .svg")->required();
-  command->add_option("--measurement", arguments->measurement, "Measurement to plot (default: auto, else the store's first)");
-  command->add_option("--width", arguments->width, "Width in pixels (points for SVG)")->capture_default_str()->check(CLI::Range(100, 20000));
-  command->add_option("--height", arguments->height, "Height in pixels (points for SVG)")->capture_default_str()->check(CLI::Range(100, 20000));
+  command->add_option("--measurement", arguments->measurement,
+                      "Measurement to plot (default: auto, else the store's first)");
+  command->add_option("--width", arguments->width, "Width in pixels (points for SVG)")
+      ->capture_default_str()
+      ->check(CLI::Range(100, 20000));
+  command->add_option("--height", arguments->height, "Height in pixels (points for SVG)")
+      ->capture_default_str()
+      ->check(CLI::Range(100, 20000));
   command->add_option("--fold", arguments->fold,
                       "Fold on this period (days), or on each object's best period from lcstore features: best");
   command->add_flag("--calibrated", arguments->calibrated, "Apply the zero points of lcstore calibrate");

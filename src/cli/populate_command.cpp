@@ -55,7 +55,8 @@ void on_interrupt(int signal) {
 std::vector<CatalogFile> catalog_files(const PopulateArguments& arguments) {
   if (!arguments.epoch.empty()) {
     if (arguments.catalogs.size() != 1) {
-      throw Error(ErrorKind::kInvalidArgument, "--epoch", "takes exactly one catalog; use --epoch-from-name for several");
+      throw Error(ErrorKind::kInvalidArgument, "--epoch",
+                  "takes exactly one catalog; use --epoch-from-name for several");
     }
     return {{arguments.catalogs[0], arguments.epoch}};
   }
@@ -71,9 +72,8 @@ std::string error_text(const Error& error) {
 }
 
 json to_json(const CatalogReport& report) {
-  json out = {{"catalog", report.catalog.path.string()},
-              {"epoch", report.catalog.epoch},
-              {"status", to_string(report.status)}};
+  json out = {
+      {"catalog", report.catalog.path.string()}, {"epoch", report.catalog.epoch}, {"status", to_string(report.status)}};
   if (report.error) {
     out["error"] = error_text(*report.error);
     return out;
@@ -100,7 +100,8 @@ std::string describe(const CatalogReport& report) {
   if (result.unknown_objects_skipped != 0)
     line += fmt::format("; skipped {} unknown objects", result.unknown_objects_skipped);
   if (!result.incomplete_measurements_skipped.empty())
-    line += fmt::format("; skipped incomplete measurements {}", fmt::join(result.incomplete_measurements_skipped, ", "));
+    line +=
+        fmt::format("; skipped incomplete measurements {}", fmt::join(result.incomplete_measurements_skipped, ", "));
   return line;
 }
 
@@ -121,7 +122,8 @@ Totals totals_of(const std::vector<CatalogReport>& reports) {
   return totals;
 }
 
-void print_summary(const std::vector<CatalogReport>& reports, const Totals& totals, const PopulateArguments& arguments) {
+void print_summary(const std::vector<CatalogReport>& reports, const Totals& totals,
+                   const PopulateArguments& arguments) {
   if (arguments.json_output) {
     json catalogs = json::array();
     for (const CatalogReport& report : reports)
@@ -186,15 +188,17 @@ int populate(const PopulateArguments& arguments) {
 
 void add_populate_command(CLI::App& app, int& exit_code) {
   auto arguments = std::make_shared<PopulateArguments>();
-  CLI::App* command = app.add_subcommand("populate", "Write epoch catalogs into a store (safe with concurrent writers)");
+  CLI::App* command =
+      app.add_subcommand("populate", "Write epoch catalogs into a store (safe with concurrent writers)");
   command->footer(
       "Examples:\n  lcstore populate field.lcs --epoch r1234 epoch_r1234.cat\n"
       "  lcstore populate field.lcs --epoch-from-name 'epoch_(r[0-9]+)' catalogs/*.cat -j 4");
   command->add_option("STORE", arguments->store, "Store directory")->required();
   command->add_option("CATALOG", arguments->catalogs, "Epoch catalogs (any supported format)")->required();
   auto* epoch = command->add_option("--epoch", arguments->epoch, "Epoch key of the one catalog");
-  auto* from_name = command->add_option("--epoch-from-name", arguments->epoch_from_name,
-                                        "Regular expression whose first group, found in each file name, is its epoch key");
+  auto* from_name =
+      command->add_option("--epoch-from-name", arguments->epoch_from_name,
+                          "Regular expression whose first group, found in each file name, is its epoch key");
   epoch->excludes(from_name);
   command
       ->add_option("--strategy", arguments->strategy,

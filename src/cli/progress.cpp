@@ -1,11 +1,10 @@
 #include "cli/progress.h"
 
+#include <fmt/core.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <iostream>
-
-#include <fmt/core.h>
 
 namespace lcstore::cli {
 
@@ -34,10 +33,12 @@ void Progress::draw() {
   const double fraction = total_ == 0 ? 1.0 : static_cast<double>(done_) / static_cast<double>(total_);
   const int filled = static_cast<int>(fraction * kWidth);
   const double seconds = std::chrono::duration<double>(now - start_).count();
-  std::string bar = std::string(static_cast<size_t>(filled), '#') + std::string(static_cast<size_t>(kWidth - filled), '.');
-  std::string eta = done_ > 0 && done_ < total_
-                        ? fmt::format(", {:.0f} s left", seconds / static_cast<double>(done_) * static_cast<double>(total_ - done_))
-                        : "";
+  std::string bar =
+      std::string(static_cast<size_t>(filled), '#') + std::string(static_cast<size_t>(kWidth - filled), '.');
+  std::string eta =
+      done_ > 0 && done_ < total_
+          ? fmt::format(", {:.0f} s left", seconds / static_cast<double>(done_) * static_cast<double>(total_ - done_))
+          : "";
   std::fprintf(stderr, "\r%s [%s] %llu/%llu (%.1f s%s)\x1b[K", label_.c_str(), bar.c_str(),
                static_cast<unsigned long long>(done_), static_cast<unsigned long long>(total_), seconds, eta.c_str());
   std::fflush(stderr);

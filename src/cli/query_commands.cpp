@@ -204,11 +204,13 @@ void add_region_command(CLI::App& app) {
   command->callback([arguments] {
     const auto& a = *arguments;
     if (a.dec[0] > a.dec[1]) {
-      throw Error(ErrorKind::kInvalidArgument, "--dec", fmt::format("DEC_MIN {} is above DEC_MAX {}", a.dec[0], a.dec[1]));
+      throw Error(ErrorKind::kInvalidArgument, "--dec",
+                  fmt::format("DEC_MIN {} is above DEC_MAX {}", a.dec[0], a.dec[1]));
     }
     if (a.ra[0] > a.ra[1]) {
-      std::cerr << fmt::format("lcstore: note: RA_MIN {} > RA_MAX {}: the box wraps through RA 0 ({} to 360, 0 to {})\n",
-                               a.ra[0], a.ra[1], a.ra[0], a.ra[1]);
+      std::cerr << fmt::format(
+          "lcstore: note: RA_MIN {} > RA_MAX {}: the box wraps through RA 0 ({} to 360, 0 to {})\n", a.ra[0], a.ra[1],
+          a.ra[0], a.ra[1]);
     }
     LightCurveStore store = open_store(a.store);
     print_matches(store, store.region(a.ra[0], a.ra[1], a.dec[0], a.dec[1]), false, a.format);

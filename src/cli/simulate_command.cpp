@@ -4,9 +4,8 @@
 
 #include <chrono>
 #include <iostream>
-#include <thread>
-
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "cli/commands.h"
 #include "lcstore/simulate/field.h"
@@ -35,10 +34,14 @@ void run_simulate(const SimulateArguments& arguments) {
   }
   const simulate::FieldOptions& o = field.options;
   if (arguments.json_output) {
-    std::cout << nlohmann::json{{"directory", arguments.directory}, {"stars", field.stars.size()},
-                                {"periodic", periodic},           {"transient", transient},
-                                {"epochs", field.epochs.size()},  {"size", o.size},
-                                {"seed", o.seed},                 {"seconds", seconds}}
+    std::cout << nlohmann::json{{"directory", arguments.directory},
+                                {"stars", field.stars.size()},
+                                {"periodic", periodic},
+                                {"transient", transient},
+                                {"epochs", field.epochs.size()},
+                                {"size", o.size},
+                                {"seed", o.seed},
+                                {"seconds", seconds}}
                      .dump(1)
               << "\n";
     return;

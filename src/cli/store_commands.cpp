@@ -106,7 +106,8 @@ void add_create_command(CLI::App& app) {
       ->capture_default_str();
   command->add_option("--object-chunk", arguments->object_chunk, "Objects per chunk of the write layout")
       ->capture_default_str();
-  command->add_option("--codec", arguments->codecs, "Compressor of the chunks (repeatable): zstd[:L], blosc:lz4[:L], ...");
+  command->add_option("--codec", arguments->codecs,
+                      "Compressor of the chunks (repeatable): zstd[:L], blosc:lz4[:L], ...");
   add_catalog_key_options(command, arguments->keys);
   command->add_option("--description", arguments->description, "The store's description attribute");
   command->add_flag("--json", arguments->json_output, "Print the result as JSON");
@@ -192,7 +193,8 @@ void print_info(const std::string& path, bool json_output) {
             << fmt::format("ra range:     [{}]\n", describe_range(info.ra_range))
             << fmt::format("dec range:    [{}]\n", describe_range(info.dec_range))
             << fmt::format("write layout: {}\n", describe_layout(info.write_layout))
-            << fmt::format("read layout:  {} ({})\n", describe_layout(info.read_layout), to_string(info.read_layout.status))
+            << fmt::format("read layout:  {} ({})\n", describe_layout(info.read_layout),
+                           to_string(info.read_layout.status))
             << fmt::format("queries use:  the {}\n", read_layout_current ? "read layout" : "write layout")
             << fmt::format("populated:    {} of {} epochs ({})\n", info.populated_epochs.size(), info.epochs.size(),
                            fmt::join(info.populated_epochs, ", "));

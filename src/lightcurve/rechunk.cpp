@@ -6,8 +6,8 @@
 #include <atomic>
 
 #include "lcstore/error.h"
-#include "lcstore/parallel.h"
 #include "lcstore/lightcurve/light_curve_store.h"
+#include "lcstore/parallel.h"
 #include "lcstore/zarr/codec_specs.h"
 #include "lcstore/zarr/group.h"
 #include "lightcurve/declination_index.h"

@@ -12,7 +12,6 @@
 
 #include "lcstore/error.h"
 #include "lcstore/lightcurve/info_json.h"
-#include "lcstore/lightcurve/info_json.h"
 #include "lcstore/lightcurve/light_curve_store.h"
 #include "lcstore/storage/directory_store.h"
 #include "server/cutout.h"

@@ -11,7 +11,8 @@ namespace {
 
 class SharedValueReader final : public ValueReader {
  public:
-  SharedValueReader(std::string key, std::shared_ptr<const Bytes> value) : key_(std::move(key)), value_(std::move(value)) {}
+  SharedValueReader(std::string key, std::shared_ptr<const Bytes> value)
+      : key_(std::move(key)), value_(std::move(value)) {}
   uint64_t size() const override { return value_->size(); }
   Bytes read(uint64_t offset, uint64_t length) const override {
     if (offset > value_->size() || length > value_->size() - offset) {

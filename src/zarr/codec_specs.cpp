@@ -35,7 +35,8 @@ std::optional<json> codec_entry(const std::string& spec, DataType type) {
   std::vector<std::string> parts = split_at_colons(spec);
   const std::string& name = parts[0];
   if (name == "none") return std::nullopt;
-  if (name == "zstd") return json{{"name", "zstd"}, {"configuration", {{"level", parse_level(parts, 1, 3, spec)}, {"checksum", false}}}};
+  if (name == "zstd")
+    return json{{"name", "zstd"}, {"configuration", {{"level", parse_level(parts, 1, 3, spec)}, {"checksum", false}}}};
   if (name == "gzip") return json{{"name", "gzip"}, {"configuration", {{"level", parse_level(parts, 1, 5, spec)}}}};
   if (name == "crc32c") return json{{"name", "crc32c"}};
   if (name == "blosc" && parts.size() >= 2) {
@@ -48,13 +49,15 @@ std::optional<json> codec_entry(const std::string& spec, DataType type) {
                   {"typesize", std::max<size_t>(item_size(type), 1)},
                   {"blocksize", 0}}}};
   }
-  throw Error(ErrorKind::kInvalidArgument, "codec",
-              "\"" + spec + "\" is not none, zstd[:L], gzip[:L], blosc:CNAME[:L][:shuffle|bitshuffle|noshuffle] or crc32c");
+  throw Error(
+      ErrorKind::kInvalidArgument, "codec",
+      "\"" + spec + "\" is not none, zstd[:L], gzip[:L], blosc:CNAME[:L][:shuffle|bitshuffle|noshuffle] or crc32c");
 }
 
 }  // namespace
 
-json codec_chain_from_specs(DataType type, const std::vector<std::string>& specs, const std::optional<Shape>& inner_chunks) {
+json codec_chain_from_specs(DataType type, const std::vector<std::string>& specs,
+                            const std::optional<Shape>& inner_chunks) {
   json chain = json::array();
   chain.push_back(type == DataType::kString ? json{{"name", "vlen-utf8"}, {"configuration", json::object()}}
                                             : json{{"name", "bytes"}, {"configuration", {{"endian", "little"}}}});
@@ -66,7 +69,8 @@ json codec_chain_from_specs(DataType type, const std::vector<std::string>& specs
 }
 
 json sharding_codec(const json& inner_chain, const Shape& inner_chunks) {
-  json index_codecs = json::array({json{{"name", "bytes"}, {"configuration", {{"endian", "little"}}}}, json{{"name", "crc32c"}}});
+  json index_codecs =
+      json::array({json{{"name", "bytes"}, {"configuration", {{"endian", "little"}}}}, json{{"name", "crc32c"}}});
   return json{{"name", "sharding_indexed"},
               {"configuration",
                {{"chunk_shape", inner_chunks},

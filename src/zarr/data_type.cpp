@@ -40,7 +40,10 @@ bool parse_hex_bits(const std::string& text, Bits& bits) {
   if (text.size() != 2 + 2 * sizeof(Bits) || !text.starts_with("0x")) return false;
   bits = 0;
   for (char c : text.substr(2)) {
-    int digit = (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : (c >= 'A' && c <= 'F') ? c - 'A' + 10 : -1;
+    int digit = (c >= '0' && c <= '9')   ? c - '0'
+                : (c >= 'a' && c <= 'f') ? c - 'a' + 10
+                : (c >= 'A' && c <= 'F') ? c - 'A' + 10
+                                         : -1;
     if (digit < 0) return false;
     bits = static_cast<Bits>((bits << 4) | static_cast<Bits>(digit));
   }
@@ -97,7 +100,8 @@ nlohmann::json float_to_json(const std::byte* bytes) {
     std::memcpy(&canonical_bits, &canonical, sizeof(Bits));
     if (bits == canonical_bits) return "NaN";
     char hex[2 + 2 * sizeof(Bits) + 1];
-    std::snprintf(hex, sizeof hex, "0x%0*llx", static_cast<int>(2 * sizeof(Bits)), static_cast<unsigned long long>(bits));
+    std::snprintf(hex, sizeof hex, "0x%0*llx", static_cast<int>(2 * sizeof(Bits)),
+                  static_cast<unsigned long long>(bits));
     return hex;
   }
   if (std::isinf(number)) return number > 0 ? "Infinity" : "-Infinity";
@@ -141,16 +145,26 @@ FillValue FillValue::from_json(const nlohmann::json& value, DataType type, const
     case DataType::kBool:
       if (!value.is_boolean()) throw bad_fill(subject, type, value);
       return FillValue::of(static_cast<uint8_t>(value.get<bool>()));
-    case DataType::kInt8: return integer_fill<int8_t>(value, type, subject);
-    case DataType::kInt16: return integer_fill<int16_t>(value, type, subject);
-    case DataType::kInt32: return integer_fill<int32_t>(value, type, subject);
-    case DataType::kInt64: return integer_fill<int64_t>(value, type, subject);
-    case DataType::kUint8: return integer_fill<uint8_t>(value, type, subject);
-    case DataType::kUint16: return integer_fill<uint16_t>(value, type, subject);
-    case DataType::kUint32: return integer_fill<uint32_t>(value, type, subject);
-    case DataType::kUint64: return integer_fill<uint64_t>(value, type, subject);
-    case DataType::kFloat32: return float_fill<float, uint32_t>(value, type, subject);
-    case DataType::kFloat64: return float_fill<double, uint64_t>(value, type, subject);
+    case DataType::kInt8:
+      return integer_fill<int8_t>(value, type, subject);
+    case DataType::kInt16:
+      return integer_fill<int16_t>(value, type, subject);
+    case DataType::kInt32:
+      return integer_fill<int32_t>(value, type, subject);
+    case DataType::kInt64:
+      return integer_fill<int64_t>(value, type, subject);
+    case DataType::kUint8:
+      return integer_fill<uint8_t>(value, type, subject);
+    case DataType::kUint16:
+      return integer_fill<uint16_t>(value, type, subject);
+    case DataType::kUint32:
+      return integer_fill<uint32_t>(value, type, subject);
+    case DataType::kUint64:
+      return integer_fill<uint64_t>(value, type, subject);
+    case DataType::kFloat32:
+      return float_fill<float, uint32_t>(value, type, subject);
+    case DataType::kFloat64:
+      return float_fill<double, uint64_t>(value, type, subject);
     case DataType::kString:
       if (!value.is_string()) throw bad_fill(subject, type, value);
       return FillValue::of_string(value.get<std::string>());
@@ -160,18 +174,30 @@ FillValue FillValue::from_json(const nlohmann::json& value, DataType type, const
 
 nlohmann::json FillValue::to_json(DataType type) const {
   switch (type) {
-    case DataType::kBool: return bytes_[0] != std::byte{0};
-    case DataType::kInt8: return integer_to_json<int8_t>(bytes());
-    case DataType::kInt16: return integer_to_json<int16_t>(bytes());
-    case DataType::kInt32: return integer_to_json<int32_t>(bytes());
-    case DataType::kInt64: return integer_to_json<int64_t>(bytes());
-    case DataType::kUint8: return integer_to_json<uint8_t>(bytes());
-    case DataType::kUint16: return integer_to_json<uint16_t>(bytes());
-    case DataType::kUint32: return integer_to_json<uint32_t>(bytes());
-    case DataType::kUint64: return integer_to_json<uint64_t>(bytes());
-    case DataType::kFloat32: return float_to_json<float, uint32_t>(bytes());
-    case DataType::kFloat64: return float_to_json<double, uint64_t>(bytes());
-    case DataType::kString: return text_;
+    case DataType::kBool:
+      return bytes_[0] != std::byte{0};
+    case DataType::kInt8:
+      return integer_to_json<int8_t>(bytes());
+    case DataType::kInt16:
+      return integer_to_json<int16_t>(bytes());
+    case DataType::kInt32:
+      return integer_to_json<int32_t>(bytes());
+    case DataType::kInt64:
+      return integer_to_json<int64_t>(bytes());
+    case DataType::kUint8:
+      return integer_to_json<uint8_t>(bytes());
+    case DataType::kUint16:
+      return integer_to_json<uint16_t>(bytes());
+    case DataType::kUint32:
+      return integer_to_json<uint32_t>(bytes());
+    case DataType::kUint64:
+      return integer_to_json<uint64_t>(bytes());
+    case DataType::kFloat32:
+      return float_to_json<float, uint32_t>(bytes());
+    case DataType::kFloat64:
+      return float_to_json<double, uint64_t>(bytes());
+    case DataType::kString:
+      return text_;
   }
   return nullptr;
 }

@@ -87,7 +87,8 @@ void Group::consolidate() {
         std::string child_relative = join_key(relative, child.name);
         json document = *read_node_document(*store_, child_path(child_relative));
         if (child.type == NodeType::kGroup) {
-          document["consolidated_metadata"] = {{"kind", "inline"}, {"must_understand", false}, {"metadata", json::object()}};
+          document["consolidated_metadata"] = {
+              {"kind", "inline"}, {"must_understand", false}, {"metadata", json::object()}};
           pending.push_back(child_relative);
         }
         metadata.consolidated_nodes[child_relative] = document;

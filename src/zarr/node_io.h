@@ -1,10 +1,9 @@
 // Reading and writing zarr.json documents, shared by arrays and groups.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "lcstore/storage/store.h"
 

@@ -32,7 +32,7 @@ std::vector<CatalogFile> catalog_files_by_name(const std::vector<std::filesystem
 
 struct CatalogReport {
   enum class Status {
-    kNotStarted,   // stopped before its turn
+    kNotStarted,  // stopped before its turn
     kWritten,
     kAlreadyDone,  // journaled from the same catalog before; nothing written
     kFailed,       // nothing written; `error` says why

@@ -24,8 +24,8 @@
 namespace lcstore {
 
 enum class Durability {
-  kNone,              // rely on the page cache; a machine crash may lose recent writes
-  kSyncData,          // fsync each value before it is published
+  kNone,                  // rely on the page cache; a machine crash may lose recent writes
+  kSyncData,              // fsync each value before it is published
   kSyncDataAndDirectory,  // also fsync the directory after the rename
 };
 

@@ -3,11 +3,10 @@
 //   | blosc:CNAME[:LEVEL][:shuffle|bitshuffle|noshuffle]
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "lcstore/zarr/data_type.h"
 #include "lcstore/zarr/metadata.h"

@@ -2,14 +2,13 @@
 #pragma once
 
 #include <array>
-#include <cstring>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <type_traits>
-
-#include <nlohmann/json.hpp>
 
 namespace lcstore::zarr {
 
@@ -72,18 +71,30 @@ namespace lcstore::zarr {
 // The data type whose elements are C++ values of type T.
 template <typename T>
 constexpr DataType data_type_of() {
-  if constexpr (std::is_same_v<T, bool>) return DataType::kBool;
-  else if constexpr (std::is_same_v<T, int8_t>) return DataType::kInt8;
-  else if constexpr (std::is_same_v<T, int16_t>) return DataType::kInt16;
-  else if constexpr (std::is_same_v<T, int32_t>) return DataType::kInt32;
-  else if constexpr (std::is_same_v<T, int64_t>) return DataType::kInt64;
-  else if constexpr (std::is_same_v<T, uint8_t>) return DataType::kUint8;
-  else if constexpr (std::is_same_v<T, uint16_t>) return DataType::kUint16;
-  else if constexpr (std::is_same_v<T, uint32_t>) return DataType::kUint32;
-  else if constexpr (std::is_same_v<T, uint64_t>) return DataType::kUint64;
-  else if constexpr (std::is_same_v<T, float>) return DataType::kFloat32;
-  else if constexpr (std::is_same_v<T, double>) return DataType::kFloat64;
-  else static_assert(sizeof(T) == 0, "no Zarr data type for this C++ type");
+  if constexpr (std::is_same_v<T, bool>)
+    return DataType::kBool;
+  else if constexpr (std::is_same_v<T, int8_t>)
+    return DataType::kInt8;
+  else if constexpr (std::is_same_v<T, int16_t>)
+    return DataType::kInt16;
+  else if constexpr (std::is_same_v<T, int32_t>)
+    return DataType::kInt32;
+  else if constexpr (std::is_same_v<T, int64_t>)
+    return DataType::kInt64;
+  else if constexpr (std::is_same_v<T, uint8_t>)
+    return DataType::kUint8;
+  else if constexpr (std::is_same_v<T, uint16_t>)
+    return DataType::kUint16;
+  else if constexpr (std::is_same_v<T, uint32_t>)
+    return DataType::kUint32;
+  else if constexpr (std::is_same_v<T, uint64_t>)
+    return DataType::kUint64;
+  else if constexpr (std::is_same_v<T, float>)
+    return DataType::kFloat32;
+  else if constexpr (std::is_same_v<T, double>)
+    return DataType::kFloat64;
+  else
+    static_assert(sizeof(T) == 0, "no Zarr data type for this C++ type");
 }
 
 }  // namespace lcstore::zarr

@@ -1,20 +1,18 @@
 // The "crc32c" codec (zarr-specs v3 codecs/crc32c): the data followed by its
 // CRC-32C, 4 bytes little-endian, computed by ISA-L (zlib's crc32 is the
 // other polynomial).
+#include <fmt/format.h>
 #include <isa-l/crc.h>
 
 #include <algorithm>
 #include <climits>
 #include <cstring>
 
-#include "zarr/codecs/crc32c.h"
-
-#include <fmt/format.h>
-
 #include "lcstore/error.h"
 #include "zarr/codec.h"
 #include "zarr/codecs/byte_order.h"
 #include "zarr/codecs/configuration.h"
+#include "zarr/codecs/crc32c.h"
 
 namespace lcstore::zarr {
 namespace {
