@@ -1049,6 +1049,50 @@ INSTANTIATE_TEST_SUITE_P(Catalogs, LightCurveCliBadCatalog, ::testing::ValuesIn(
 // ===========================================================================
 // Usage errors.
 
+TEST(LightCurveCliUsage, UsageErrorsExitTwoWithAShortMessage) {
+  FieldStore field;
+  create(field, kAscii);
+  const std::string store = field.store.string();
+  struct Case {
+    std::vector<std::string> args;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {{"lightcurv", store, "5"}, "unknown command 'lightcurv' (did you mean 'lightcurve'?)"},
+      {{"cone", store, "--ra", "400", "--dec", "65", "--radius", "10"}, "--ra: 400 is outside [0, 360)"},
+      {{"cone", store, "--ra", "265", "--dec", "65", "--radius", "-1"}, "--radius: -1 is outside [0, 648000]"},
+      {{"region", store, "--ra", "1", "2", "--dec", "5", "1"}, "--dec: DEC_MIN 5 is above DEC_MAX 1"},
+      {{"region", store, "--ra", "-1", "2", "--dec", "0", "1"}, "--ra: -1 is outside [0, 360]"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE("lcstore " + join(c.args));
+    const CommandResult result = lcstore(c.args);
+    EXPECT_EQ(result.exit_code, 2) << result;
+    EXPECT_THAT(result.err, HasSubstr(c.message)) << result;
+    EXPECT_LT(result.err.size(), 200u) << result;
+  }
+  EXPECT_THAT(succeed({"lightcurve", "--help"}), HasSubstr("table|csv|json"));
+  EXPECT_THAT(succeed({"lightcurve", "--help"}), Not(HasSubstr("->")));
+}
+
+TEST(LightCurveCliUsage, ObjectsFilesIgnoreBlanksAndNameTheWrongLine) {
+  FieldStore field;
+  create(field, kAscii);
+  succeed({"populate", field.store.string(), "--epoch", "000", epoch_catalog(0, kAscii).string()});
+  succeed({"rechunk", field.store.string(), "-q"});
+  const fs::path ids = field.directory->path() / "ids.txt";
+  write_file(ids, "  5 \n\n\t7\r\n");
+  const std::string csv =
+      succeed({"lightcurve", field.store.string(), "--objects-file", ids.string(), "--format", "csv"});
+  EXPECT_EQ(csv, succeed({"lightcurve", field.store.string(), "5", "7", "--format", "csv"}));
+  write_file(ids, "5\n\n77777\n");
+  const CommandResult result = lcstore({"lightcurve", field.store.string(), "--objects-file", ids.string()});
+  EXPECT_EQ(result.exit_code, 1) << result;
+  EXPECT_THAT(result.err, HasSubstr(ids.string() + ":3: "));
+  EXPECT_THAT(result.err, HasSubstr("77777"));
+  EXPECT_EQ(result.out, "");
+}
+
 TEST(LightCurveCliUsage, BadArgumentsFailWithAMessage) {
   FieldStore field;
   create(field, kAscii);

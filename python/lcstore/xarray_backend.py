@@ -19,7 +19,6 @@ from xarray.backends import BackendArray, BackendEntrypoint
 from xarray.core import indexing
 
 from . import store as _store
-from .errors import UnsupportedError
 
 LIGHT_CURVES = "lightcurves"
 READ_LAYOUT = "lightcurves_by_object"
@@ -93,16 +92,16 @@ def open_store_dataset(path: str, drop_variables: Iterable[str] | None = None) -
         encoding = {"preferred_chunks": dict(zip(dims, chunks))}
         if name == LIGHT_CURVES or (name == READ_LAYOUT and store.read_layout_current):
             data: Any = indexing.LazilyIndexedArray(LightCurveArray(store))
-        elif name == READ_LAYOUT:
-            # A stale read layout holds values from before the last populate,
-            # which the engine no longer reads: zarr-python reads it.
-            import zarr
-
-            data = indexing.LazilyIndexedArray(_ZarrArray(zarr.open_array(os.path.join(path, name), mode="r")))
         else:
-            data = _engine_data(store, name)
+            # A stale read layout holds values from before the last populate,
+            # which the engine no longer reads, and arrays the engine does not
+            # hold (features, zero points added after create): zarr-python
+            # reads those.
+            data = None if name == READ_LAYOUT else _engine_data(store, name)
             if data is None:
-                raise UnsupportedError(f"{path}/{name}", "is not an array of a light-curve store")
+                import zarr
+
+                data = indexing.LazilyIndexedArray(_ZarrArray(zarr.open_array(os.path.join(path, name), mode="r")))
         for attribute in _ENCODING_ATTRIBUTES:
             attributes.pop(attribute, None)
         variables[name] = xr.Variable(dims, data, attributes, encoding)

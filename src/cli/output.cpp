@@ -14,7 +14,7 @@ void add_format_options(CLI::App* command, OutputFormat& format) {
   std::map<std::string, OutputFormat> names = {
       {"table", OutputFormat::kTable}, {"csv", OutputFormat::kCsv}, {"json", OutputFormat::kJson}};
   command->add_option("--format", format, "Output format: table, csv or json")
-      ->transform(CLI::CheckedTransformer(names, CLI::ignore_case))
+      ->transform(CLI::CheckedTransformer(names, CLI::ignore_case).description("table|csv|json"))
       ->default_str("table");
   command->add_flag_callback(
       "--json", [&format] { format = OutputFormat::kJson; }, "Same as --format json");

@@ -61,7 +61,8 @@ void print_light_curves(const LightCurveArguments& arguments) {
       try {
         store.object_index(key);
       } catch (const Error& error) {
-        throw Error(error.kind(), fmt::format("{}:{}", arguments.objects_file, line), error.reason());
+        throw Error(error.kind(), fmt::format("{}:{}", arguments.objects_file, line),
+                    fmt::format("{}: {}", key, error.reason()));
       }
       objects.push_back(std::move(key));
     }
@@ -192,10 +193,11 @@ void add_region_command(CLI::App& app) {
   CLI::App* command = app.add_subcommand("region", "List the objects in an RA/Dec box (RA may wrap through 0)");
   command->footer("Example:\n  lcstore region field.lcs --ra 359.5 0.5 --dec -1 1   (wraps through RA 0)");
   command->add_option("STORE", arguments->store, "Store directory")->required();
-  command->add_option("--ra", arguments->ra, "RA_MIN RA_MAX in degrees; RA_MIN > RA_MAX wraps")
+  // 360 closes a box that reaches the end of the circle: --ra 0 360 is the whole sky.
+  command->add_option("--ra", arguments->ra, "RA_MIN RA_MAX in degrees in [0, 360]; RA_MIN > RA_MAX wraps")
       ->expected(2)
       ->required()
-      ->check(number_in(0, 360, true));
+      ->check(number_in(0, 360));
   command->add_option("--dec", arguments->dec, "DEC_MIN DEC_MAX in degrees")
       ->expected(2)
       ->required()
@@ -204,8 +206,7 @@ void add_region_command(CLI::App& app) {
   command->callback([arguments] {
     const auto& a = *arguments;
     if (a.dec[0] > a.dec[1]) {
-      throw Error(ErrorKind::kInvalidArgument, "--dec",
-                  fmt::format("DEC_MIN {} is above DEC_MAX {}", a.dec[0], a.dec[1]));
+      throw CLI::ValidationError("--dec", fmt::format("DEC_MIN {} is above DEC_MAX {}", a.dec[0], a.dec[1]));
     }
     if (a.ra[0] > a.ra[1]) {
       std::cerr << fmt::format(

@@ -56,3 +56,20 @@ def test_chunks_give_dask_arrays_of_the_same_values(tmp_path):
 
 def test_the_backend_is_found_by_its_entry_point():
     assert "lcstore" in xr.backends.list_engines()
+
+
+def test_arrays_the_engine_does_not_hold_are_read_too(tmp_path):
+    # lcstore features and calibrate add arrays (features[object, measurement,
+    # feature], epoch_zeropoint_<m>) that the engine's labels do not cover.
+    store = populated(tmp_path)
+    import zarr
+
+    group = zarr.open_group(store.path, mode="r+")
+    features = group.create_array("features", shape=(120, 2), dtype="float64", chunks=(50, 2),
+                                  dimension_names=("object", "feature"), fill_value=np.nan)
+    features[:] = np.arange(240.0).reshape(120, 2)
+    group.create_array("feature", shape=(2,), dtype=str, dimension_names=("feature",))[:] = ["n_good", "median"]
+    zarr.consolidate_metadata(store.path)
+    through_engine = xr.open_dataset(store.path, engine="lcstore")
+    assert through_engine["features"].values[3, 1] == 7.0
+    xr.testing.assert_identical(through_engine, xr.open_zarr(store.path).load())
