@@ -28,11 +28,6 @@ using ::testing::HasSubstr;
 
 const fs::path kFixtures = fs::path(LCSTORE_FIXTURES) / "zarr-python-3.0.6";
 
-CommandResult lcstore(std::vector<std::string> args) {
-  args.insert(args.begin(), LCSTORE_CLI);
-  return run_command(args);
-}
-
 // Runs a command that must succeed and returns its stdout.
 std::string succeed(const std::vector<std::string>& args) {
   CommandResult result = lcstore(args);

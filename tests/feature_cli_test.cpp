@@ -34,11 +34,6 @@ using namespace lcstore::lightcurve;
 
 const fs::path kField = fs::path(LCSTORE_FIXTURES) / "sextractor-field-a";
 
-CommandResult lcstore(std::vector<std::string> args) {
-  args.insert(args.begin(), LCSTORE_CLI);
-  return run_command(args);
-}
-
 std::string succeed(const std::vector<std::string>& args) {
   CommandResult result = lcstore(args);
   EXPECT_EQ(result.exit_code, 0) << result;

@@ -55,11 +55,6 @@ const char* const kStaleNote = "the read layout is missing or older than the las
 // ---------------------------------------------------------------------------
 // Running the program.
 
-CommandResult lcstore(std::vector<std::string> args) {
-  args.insert(args.begin(), LCSTORE_CLI);
-  return run_command(args);
-}
-
 std::string join(const std::vector<std::string>& words) {
   std::string text;
   for (const std::string& word : words) text += (text.empty() ? "" : " ") + word;

@@ -22,11 +22,6 @@ using ::testing::StartsWith;
 
 const fs::path kField = fs::path(LCSTORE_FIXTURES) / "sextractor-field-a";
 
-CommandResult lcstore(std::vector<std::string> args) {
-  args.insert(args.begin(), LCSTORE_CLI);
-  return run_command(args);
-}
-
 // Runs a command that must succeed and returns its stdout.
 std::string succeed(const std::vector<std::string>& args) {
   CommandResult result = lcstore(args);

@@ -50,11 +50,6 @@ using ::testing::HasSubstr;
 
 const fs::path kField = fs::path(LCSTORE_FIXTURES) / "sextractor-field-a";
 
-CommandResult lcstore(std::vector<std::string> args) {
-  args.insert(args.begin(), LCSTORE_CLI);
-  return run_command(args);
-}
-
 // The store (281 objects x 6 measurements x 2 values x 4 epochs, rechunked),
 // simulated images of 4 epochs and the coadd, and a server of both.
 class ServerTest : public ::testing::Test {

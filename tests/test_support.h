@@ -226,6 +226,14 @@ inline CommandResult run_command(const std::vector<std::string>& argv) {
   return result;
 }
 
+#ifdef LCSTORE_CLI
+// Runs the lcstore program built with the tests.
+inline CommandResult lcstore(std::vector<std::string> args) {
+  args.insert(args.begin(), LCSTORE_CLI);
+  return run_command(args);
+}
+#endif
+
 // Prints a command's outcome in assertion messages.
 inline std::ostream& operator<<(std::ostream& out, const CommandResult& result) {
   constexpr size_t kShown = 2000;
