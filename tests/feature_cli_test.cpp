@@ -244,5 +244,34 @@ TEST(FeatureCli, PlotFoldsOnAPeriodOrTheBestOne) {
   EXPECT_THAT(bad.err, HasSubstr("neither a positive period nor best"));
 }
 
+// The periodogram beside each curve peaks within one grid step of the period
+// lcstore features found (which refines the grid's best peak).
+TEST(FeatureCli, PlotDrawsThePeriodogramBesideEachCurve) {
+  FieldStore field;
+  succeed({"features", field.path, "--measurement", "auto", "-q"});
+  const std::string out = (field.directory.path() / "periods.png").string();
+  const json report = json::parse(succeed({"plot", field.path, "5", "7", "--periodogram", "--out", out, "--json"}));
+  EXPECT_EQ(read_file(out).substr(1, 3), "PNG");
+  const json plain = json::parse(succeed({"plot", field.path, "5", "7", "--out", out, "--json"}));
+  EXPECT_EQ(report["points"], plain["points"]);  // only the curves' points count
+  EXPECT_FALSE(plain.contains("periodogram_peak_periods"));
+  ASSERT_EQ(report["periodogram_peak_periods"].size(), 2u);
+  EXPECT_THAT(succeed({"plot", field.path, "5", "7", "--periodogram", "--out", out}), HasSubstr("4 panels"));
+
+  const json truth = json::parse(read_file(kField / "truth.json"));
+  std::vector<double> mjd;
+  for (const json& epoch : truth.at("epochs")) mjd.push_back(epoch.at("mjd").get<double>());
+  const double step =
+      1 / (10 * (*std::max_element(mjd.begin(), mjd.end()) - *std::min_element(mjd.begin(), mjd.end())));
+  const json stored = json::parse(succeed({"objects", field.path, "--format", "json"}));
+  for (size_t k = 0; k < 2; ++k) {
+    const std::string object = k == 0 ? "5" : "7";
+    const auto row = std::find_if(stored.begin(), stored.end(), [&](const json& r) { return r["object"] == object; });
+    ASSERT_NE(row, stored.end());
+    const double peak = report["periodogram_peak_periods"][k].get<double>();
+    EXPECT_LE(std::abs(1 / peak - 1 / (*row)["period"].get<double>()), step) << object;
+  }
+}
+
 }  // namespace
 }  // namespace lcstore::testing

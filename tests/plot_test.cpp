@@ -138,6 +138,8 @@ TEST_F(PlotTest, FallsBackToTheEpochIndexWithoutMjd) {
   const nlohmann::json report = nlohmann::json::parse(succeed({"plot", store, "12", "--out", png.string(), "--json"}));
   EXPECT_THAT(report["x_axis"].get<std::string>(), HasSubstr("epoch index"));
   EXPECT_EQ(png_size(png).width, 1200u);
+  expect_failure(lcstore({"plot", store, "12", "--periodogram", "--out", out("periods.png").string()}), "not found",
+                 {"a periodogram needs the epoch times"});
 }
 
 TEST_F(PlotTest, UnknownObjectFailsNamingItAndWritesNothing) {

@@ -133,14 +133,22 @@ double power_at(std::span<const double> t, std::span<const double> w, std::span<
   return power_from(sums, yy);
 }
 
+// A clone's resolver runs while the program is being relocated, before the
+// ThreadSanitizer runtime is up, and crashes there; under TSan only the
+// portable version is built.
+#if defined(__SANITIZE_THREAD__)
+#define LCSTORE_AVX2_CLONES
+#else
+#define LCSTORE_AVX2_CLONES __attribute__((target_clones("avx2", "default")))
+#endif
+
 // The grid's sums, frequency after frequency, each epoch's (cos, sin) turned
 // on by the grid step. Vectorised over the epochs (AVX2 where the CPU has it).
 // Every kReseed frequencies the rotation restarts from exact values, which
 // bounds its rounding drift.
-__attribute__((target_clones("avx2", "default"))) void grid_power(const double* t, const double* w, const double* y,
-                                                                  size_t n, double yy, const FrequencyGrid& grid,
-                                                                  double* c, double* s, double* step_c, double* step_s,
-                                                                  double* power) {
+LCSTORE_AVX2_CLONES void grid_power(const double* t, const double* w, const double* y, size_t n, double yy,
+                                    const FrequencyGrid& grid, double* c, double* s, double* step_c, double* step_s,
+                                    double* power) {
   constexpr size_t kReseed = 512;
   for (size_t i = 0; i < n; ++i) {
     step_c[i] = std::cos(kTwoPi * grid.step * t[i]);
@@ -270,10 +278,13 @@ void lomb_scargle(std::span<const double> t, std::span<const double> y, std::spa
   grid_power(t.data(), w.data(), centred.data(), n, yy, grid, base, base + n, base + 2 * n, base + 3 * n, power.data());
 }
 
-void compute_features(std::span<const double> times, std::span<const float> magnitudes, std::span<const float> errors,
-                      const FrequencyGrid& grid, FeatureScratch& scratch, std::span<double> out) {
-  std::fill(out.begin(), out.end(), kNaN);
-  auto set = [&](Feature feature, double value) { out[static_cast<size_t>(feature)] = value; };
+namespace {
+
+// The epochs a curve's features use, into scratch.t/m/d in time order: finite
+// time, magnitude and error >= 0 (error 0 when there is no error value).
+// Returns whether the curve is weighted: errors given, every one above 0.
+bool gather_good_epochs(std::span<const double> times, std::span<const float> magnitudes, std::span<const float> errors,
+                        FeatureScratch& scratch) {
   std::vector<double>& t = scratch.t;
   std::vector<double>& m = scratch.m;
   std::vector<double>& d = scratch.d;
@@ -301,6 +312,32 @@ void compute_features(std::span<const double> times, std::span<const float> magn
     permute(m);
     permute(d);
   }
+  return weighted;
+}
+
+}  // namespace
+
+std::vector<double> curve_periodogram(std::span<const double> times, std::span<const float> magnitudes,
+                                      std::span<const float> errors, const FrequencyGrid& grid) {
+  FeatureScratch scratch;
+  const bool weighted = gather_good_epochs(times, magnitudes, errors, scratch);
+  std::vector<double> power(grid.count, kNaN);
+  if (scratch.m.size() < 4) return power;
+  const double t0 = scratch.t.front();
+  for (double& time : scratch.t) time -= t0;
+  const std::span<const double> dy = weighted ? std::span<const double>(scratch.d) : std::span<const double>();
+  lomb_scargle(scratch.t, scratch.m, dy, grid, power);
+  return power;
+}
+
+void compute_features(std::span<const double> times, std::span<const float> magnitudes, std::span<const float> errors,
+                      const FrequencyGrid& grid, FeatureScratch& scratch, std::span<double> out) {
+  std::fill(out.begin(), out.end(), kNaN);
+  auto set = [&](Feature feature, double value) { out[static_cast<size_t>(feature)] = value; };
+  const bool weighted = gather_good_epochs(times, magnitudes, errors, scratch);
+  std::vector<double>& t = scratch.t;
+  std::vector<double>& m = scratch.m;
+  std::vector<double>& d = scratch.d;
   const size_t count = m.size();
   const double n = static_cast<double>(count);
   set(Feature::kNGood, n);

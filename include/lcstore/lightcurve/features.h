@@ -123,6 +123,12 @@ FrequencyGrid frequency_grid(std::span<const double> times, const PeriodogramOpt
 void lomb_scargle(std::span<const double> t, std::span<const double> y, std::span<const double> dy,
                   const FrequencyGrid& grid, std::span<double> power);
 
+// The periodogram of one curve on `grid`, from the epochs compute_features
+// uses (finite time, magnitude and error >= 0; weighted when every error is
+// above 0): grid.count powers, NaN when fewer than 4 epochs are good.
+std::vector<double> curve_periodogram(std::span<const double> times, std::span<const float> magnitudes,
+                                      std::span<const float> errors, const FrequencyGrid& grid);
+
 // Every feature of one curve into `out` (kFeatureCount values, Feature order).
 // `times`, `magnitudes` and `errors` have one value per epoch; `errors` may be
 // empty (no error value). `scratch` is reused between calls.
