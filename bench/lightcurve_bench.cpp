@@ -80,7 +80,8 @@ catalog::Table synthetic_catalog(const StoreSize& size, uint64_t first, uint64_t
   return table;
 }
 
-LightCurveStore create_store(const fs::path& path, const StoreSize& size, const catalog::Table& objects) {
+LightCurveStore create_store(const fs::path& path, const StoreSize& size, const catalog::Table& objects,
+                             Durability durability = Durability::kSyncOnCommit) {
   fs::remove_all(path);
   fs::create_directories(path);
   lightcurve::CreateOptions options;
@@ -91,7 +92,7 @@ LightCurveStore create_store(const fs::path& path, const StoreSize& size, const 
   options.epochs = lightcurve::EpochTable::from_keys(epochs);
   for (uint64_t m = 0; m < size.measurements; ++m) options.measurements.push_back(measurement_name(m));
   options.object_chunk = size.object_chunk;
-  return LightCurveStore::create(std::make_shared<DirectoryStore>(path), options);
+  return LightCurveStore::create(std::make_shared<DirectoryStore>(path, durability), options);
 }
 
 // Runs `work(thread)` on `threads` threads and returns the wall time.
@@ -112,22 +113,25 @@ uint64_t count_nan(const LightCurveStore& store) {
 // The baseline of populate: write() of every chunk's bytes into a new file
 // named as the chunk is (c/<object chunk>/0/0/<epoch>), in a directory
 // deleted first as populate's store is, by `threads` threads on disjoint
-// epochs. (Overwriting files that exist would skip the inode allocation that
-// every new chunk costs; on this machine's ext4 without a journal,
-// allocating inodes soon after others were deleted is much of the time of
-// both, and varies from run to run, so the two are measured in alternation.)
-// Returns the seconds.
+// epochs, epoch after epoch as populate writes them; with `sync_each_epoch`,
+// one syncfs after each epoch, as a durable populate flushes each catalog.
+// (Overwriting files that exist would skip the inode allocation that every
+// new chunk costs; on this machine's ext4 without a journal, allocating
+// inodes soon after others were deleted is much of the time of both, and
+// varies from run to run, so the two are measured in alternation.) Returns
+// the seconds.
 double raw_write_new_files(const fs::path& directory, const StoreSize& size, const std::vector<float>& chunk,
-                           unsigned threads = 1) {
+                           unsigned threads = 1, bool sync_each_epoch = false) {
   fs::remove_all(directory);
   const uint64_t object_chunks = size.objects / size.object_chunk;
   for (uint64_t o = 0; o < object_chunks; ++o) fs::create_directories(directory / "c" / std::to_string(o) / "0" / "0");
   const double seconds = timed_threads(threads, [&](unsigned t) {
-    for (uint64_t o = 0; o < object_chunks; ++o) {
-      const fs::path parent = directory / "c" / std::to_string(o) / "0" / "0";
-      for (uint64_t e = t; e < size.epochs; e += threads) {
-        const int fd = ::open((parent / std::to_string(e)).c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
+    for (uint64_t e = t; e < size.epochs; e += threads) {
+      for (uint64_t o = 0; o < object_chunks; ++o) {
+        const fs::path file = directory / "c" / std::to_string(o) / "0" / "0" / std::to_string(e);
+        const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
         if (fd < 0 || ::write(fd, chunk.data(), chunk.size() * sizeof(float)) < 0) std::abort();
+        if (sync_each_epoch && o + 1 == object_chunks && ::syncfs(fd) != 0) std::abort();
         ::close(fd);
       }
     }
@@ -167,7 +171,8 @@ void populate_throughput(const fs::path& scratch) {
         const Mode& mode = modes[m];
         const double raw = raw_write_new_files(scratch / "raw", size, chunk);
         raw_times.push_back(raw);
-        LightCurveStore store = create_store(scratch / "store", size, whole);
+        // The page cache only, as the raw runs: durability is measured on its own.
+        LightCurveStore store = create_store(scratch / "store", size, whole, Durability::kNone);
         times[m].push_back(timed_threads(mode.threads, [&](unsigned t) {
           for (uint64_t e = 0; e < size.epochs; ++e) {
             const std::string epoch = store.epochs().keys[e];
@@ -206,6 +211,45 @@ void populate_throughput(const fs::path& scratch) {
   }
   fmt::print("  {:<34} {:.2f}x one thread of it, on disjoint epochs (median of {} alternated pairs)\n",
              "raw write() with 2 threads", median(raw_pairs), kRawPairs);
+}
+
+// What a durable populate costs: one thread, each catalog's chunks flushed
+// to the disk (syncfs) before the journal records it, against the same run
+// relying on the page cache, and against raw write() of the same chunk files
+// with and without one syncfs per epoch. The modes alternate in each round.
+void populate_durability(const fs::path& scratch) {
+  const StoreSize& size = kPopulateSize;
+  const catalog::Table whole = synthetic_catalog(size, 0, 1);
+  const std::vector<float> chunk(size.chunk_values(), 18.0f);
+  constexpr int kRounds = 5;
+  std::vector<double> none, commit, raw, raw_synced;
+  auto populate_all = [&](Durability durability) {
+    LightCurveStore store = create_store(scratch / "store", size, whole, durability);
+    return timed_threads(1, [&](unsigned) {
+      for (const std::string& epoch : store.epochs().keys)
+        store.populate(epoch, whole, {.strategy = Strategy::kScatter});
+    });
+  };
+  for (int round = 0; round < kRounds; ++round) {
+    raw.push_back(raw_write_new_files(scratch / "raw", size, chunk));
+    none.push_back(populate_all(Durability::kNone));
+    commit.push_back(populate_all(Durability::kSyncOnCommit));
+    raw_synced.push_back(raw_write_new_files(scratch / "raw", size, chunk, 1, /*sync_each_epoch=*/true));
+  }
+  const double gigabytes = static_cast<double>(size.bytes()) / 1e9;
+  fmt::print("durability of populate on {}: {} catalogs, one thread, v2 (median of {} alternated rounds)\n",
+             scratch.string(), size.epochs, kRounds);
+  const auto row = [&](const char* name, double seconds, const std::string& note) {
+    fmt::print("  {:<44} {:>8.3f} s {:>6.2f} GB/s  {}\n", name, seconds, gigabytes / seconds, note);
+  };
+  row("raw write() of the chunk files", median(raw), "");
+  row("raw write(), one syncfs per epoch", median(raw_synced),
+      fmt::format("{:.2f}x raw", median(raw) / median(raw_synced)));
+  row("populate --durability none", median(none), fmt::format("{:.2f}x raw", median(raw) / median(none)));
+  row("populate (durable: syncfs per catalog)", median(commit),
+      fmt::format("{:.2f}x raw synced, {:.2f}x --durability none", median(raw_synced) / median(commit),
+                  median(none) / median(commit)));
+  fs::remove_all(scratch / "store");
 }
 
 // Copies every file below `from` into `to` with read() and write().
@@ -332,6 +376,29 @@ LightCurveStore filled_store(const fs::path& path, const StoreSize& size, uint64
   return store;
 }
 
+// The median wall time of kRuns runs of the shell command `command`, and its
+// peak RSS, measured by /usr/bin/time into `time_file`.
+struct CommandTiming {
+  double seconds;
+  unsigned long long peak_kib;
+};
+
+CommandTiming time_command(const std::string& command, const fs::path& time_file) {
+  std::vector<double> times;
+  unsigned long long peak = 0;
+  for (int run = 0; run < kRuns; ++run) {
+    const std::string timed = fmt::format("/usr/bin/time -f '%e %M' -o {} {} > /dev/null", time_file.string(), command);
+    if (std::system(timed.c_str()) != 0) std::abort();
+    std::ifstream measured(time_file);
+    double seconds = 0;
+    unsigned long long peak_kib = 0;
+    if (!(measured >> seconds >> peak_kib)) std::abort();
+    times.push_back(seconds);
+    peak = std::max(peak, peak_kib);
+  }
+  return {median(times), peak};
+}
+
 // Every object's light curve, asked for in random order in one call, against
 // read() of every file of the read layout.
 void bulk_extraction(const fs::path& scratch) {
@@ -382,22 +449,10 @@ void bulk_extraction(const fs::path& scratch) {
   const std::string command =
       fmt::format("{} lightcurve {} --objects-file {} --format csv", LCSTORE_CLI, path.string(), objects_file.string());
   const fs::path time_file = scratch / "bulk-time.txt";
-  std::vector<double> cli_times;
-  unsigned long long cli_peak_kib = 0;
-  for (int run = 0; run < kRuns; ++run) {
-    const std::string timed = fmt::format("/usr/bin/time -f '%e %M' -o {} {} > /dev/null", time_file.string(), command);
-    if (std::system(timed.c_str()) != 0) std::abort();
-    std::ifstream times(time_file);
-    double seconds = 0;
-    unsigned long long peak_kib = 0;
-    if (!(times >> seconds >> peak_kib)) std::abort();
-    cli_times.push_back(seconds);
-    cli_peak_kib = std::max(cli_peak_kib, peak_kib);
-  }
+  const auto [cli, cli_peak_kib] = time_command(command, time_file);
   FILE* counted = ::popen((command + " | wc -c").c_str(), "r");
   unsigned long long csv_bytes = 0;
   if (counted == nullptr || std::fscanf(counted, "%llu", &csv_bytes) != 1 || ::pclose(counted) != 0) std::abort();
-  const double cli = median(cli_times);
 
   const double gigabytes = static_cast<double>(size.bytes()) / 1e9;
   fmt::print(
@@ -554,7 +609,7 @@ int main(int argc, char** argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   const auto scratch =
       std::filesystem::temp_directory_path() / ("lcstore-lightcurve-bench-" + std::to_string(::getpid()));
-  // Optional arguments pick sections: populate, rechunk, latency, bulk, cone (default: all).
+  // Optional arguments pick sections: populate, durability, rechunk, latency, bulk, cone (default: all).
   auto wanted = [&](std::string_view section) {
     return argc == 1 || std::find(argv + 1, argv + argc, section) != argv + argc;
   };
@@ -568,6 +623,7 @@ int main(int argc, char** argv) {
       std::filesystem::remove_all(in_memory);
     }
   }
+  if (wanted("durability")) lcstore::bench::populate_durability(scratch);
   if (wanted("rechunk")) lcstore::bench::rechunk_throughput(scratch);
   if (wanted("latency")) lcstore::bench::light_curve_latency(scratch);
   if (wanted("bulk")) lcstore::bench::bulk_extraction(scratch);

@@ -12,9 +12,9 @@ namespace lcstore::cli {
 
 unsigned default_threads() { return std::max(1u, std::thread::hardware_concurrency()); }
 
-lightcurve::LightCurveStore open_store(const std::string& path) {
+lightcurve::LightCurveStore open_store(const std::string& path, Durability durability) {
   if (!std::filesystem::is_directory(path)) throw Error(ErrorKind::kNotFound, path, "no such directory");
-  return lightcurve::LightCurveStore::open(std::make_shared<DirectoryStore>(path));
+  return lightcurve::LightCurveStore::open(std::make_shared<DirectoryStore>(path, durability));
 }
 
 std::vector<std::string> split_list(const std::string& text) {

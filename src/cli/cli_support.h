@@ -8,6 +8,7 @@
 
 #include "lcstore/catalog/column_mapping.h"
 #include "lcstore/lightcurve/light_curve_store.h"
+#include "lcstore/storage/directory_store.h"
 
 namespace lcstore::cli {
 
@@ -15,7 +16,7 @@ namespace lcstore::cli {
 unsigned default_threads();
 
 // The light-curve store in directory `path`; Error(kNotFound) if there is none.
-lightcurve::LightCurveStore open_store(const std::string& path);
+lightcurve::LightCurveStore open_store(const std::string& path, Durability durability = Durability::kSyncOnCommit);
 
 // "a,b,,c" -> {"a", "b", "c"}.
 std::vector<std::string> split_list(const std::string& text);

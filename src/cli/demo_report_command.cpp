@@ -86,14 +86,11 @@ json star_summary(const Field& truth, size_t s) {
   return summary;
 }
 
-json build_report(const LightCurveStore& store, const Field& truth, const simulate::MeasuredCurves& measured,
-                  const ReportArguments& arguments) {
-  const simulate::RecoveryOptions options;
-  const simulate::Recovery recovery = simulate::evaluate_recovery(truth, measured, options);
-  const lightcurve::ObjectTable& objects = store.object_table();
-
+// The `top` objects of the store that vary most, with the star injected there.
+json most_variable_objects(const lightcurve::ObjectTable& objects, const Field& truth,
+                           const simulate::Recovery& recovery, size_t top) {
   json most_variable = json::array();
-  for (size_t i = 0; i < std::min(arguments.top, recovery.objects.size()); ++i) {
+  for (size_t i = 0; i < std::min(top, recovery.objects.size()); ++i) {
     const simulate::ObjectVariability& object = recovery.objects[i];
     most_variable.push_back({{"object", objects.keys[object.object]},
                              {"ra", objects.ra[object.object]},
@@ -106,7 +103,16 @@ json build_report(const LightCurveStore& store, const Field& truth, const simula
                              {"reduced_chi2", number_or_null(object.reduced_chi2)},
                              {"injected", object.star ? star_summary(truth, *object.star) : json(nullptr)}});
   }
+  return most_variable;
+}
 
+json build_report(const LightCurveStore& store, const Field& truth, const simulate::MeasuredCurves& measured,
+                  const ReportArguments& arguments) {
+  const simulate::RecoveryOptions options;
+  const simulate::Recovery recovery = simulate::evaluate_recovery(truth, measured, options);
+  const lightcurve::ObjectTable& objects = store.object_table();
+
+  const json most_variable = most_variable_objects(objects, truth, recovery, arguments.top);
   size_t detected = 0, variables = 0, variables_detected = 0, variables_recovered = 0, constants_detected = 0,
          constants_flagged = 0, blended_bright_variables = 0, amplitude_fitted = 0, amplitude_within = 0;
   json bright_variables = json::array();

@@ -33,6 +33,7 @@ struct PopulateArguments {
   bool skip_unknown_objects = false;
   bool skip_incomplete = false;
   bool force = false;
+  std::string durability = "commit";
   unsigned threads = default_threads();
   bool json_output = false;
   bool quiet = false;
@@ -154,7 +155,8 @@ int populate(const PopulateArguments& arguments) {
                                   .allow_empty = arguments.allow_empty,
                                   .threads = arguments.threads,
                                   .stop = &interrupted};
-  LightCurveStore store = open_store(arguments.store);
+  LightCurveStore store =
+      open_store(arguments.store, arguments.durability == "none" ? Durability::kNone : Durability::kSyncOnCommit);
   Progress progress("populate", catalogs.size(), !arguments.quiet && !arguments.json_output);
   options.on_report = [&](const CatalogReport& report) {
     if (report.status == CatalogReport::Status::kFailed && !arguments.json_output) {
@@ -214,6 +216,13 @@ void add_populate_command(CLI::App& app, int& exit_code) {
   command->add_flag("--skip-incomplete", arguments->skip_incomplete,
                     "Skip measurements lacking a value column instead of failing");
   command->add_flag("--force", arguments->force, "Rewrite epochs already populated from the same catalog");
+  command
+      ->add_option("--durability", arguments->durability,
+                   "commit: each catalog's cells reach the disk before the journal records it (one file system "
+                   "flush per catalog); none: rely on the page cache (scratch stores; a machine crash may lose "
+                   "journaled catalogs)")
+      ->check(CLI::IsMember({"commit", "none"}))
+      ->capture_default_str();
   command->add_option("-j,--jobs", arguments->threads, "Catalogs populated at once (default: cores)");
   command->add_flag("--json", arguments->json_output, "Print the results as JSON");
   command->add_flag("-q,--quiet", arguments->quiet, "Print only errors");

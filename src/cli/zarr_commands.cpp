@@ -274,6 +274,22 @@ uint64_t stored_bytes(const std::filesystem::path& directory) {
   return total;
 }
 
+// The demo's object labels, a string array "object"; returns whether they
+// read back as written.
+bool write_demo_labels(const std::shared_ptr<DirectoryStore>& store, uint64_t count) {
+  ArrayMetadata labels;
+  labels.shape = {count};
+  labels.data_type = DataType::kString;
+  labels.chunk_shape = {64};
+  labels.fill_value = FillValue::of_string("");
+  labels.codecs = codec_chain_from_specs(DataType::kString, {"zstd:3"}, {});
+  std::vector<std::string> names;
+  for (uint64_t i = 0; i < count; ++i) names.push_back(fmt::format("I{}", i + 1));
+  Array object = Array::create(store, "object", labels);
+  object.write_strings(select_all(labels.shape), names);
+  return object.read_strings(select_all(labels.shape)) == names;
+}
+
 // Writes the group and checks every array; prints a table, or with
 // `json_output` one JSON document with a record per array.
 void demo(const std::string& directory, bool json_output) {
@@ -338,18 +354,8 @@ void demo(const std::string& directory, bool json_output) {
            std::chrono::duration<double, std::milli>(read - written).count(), same);
     if (!same) throw Error(ErrorKind::kCorruptData, c.name, "values read back differ from those written");
   }
-  ArrayMetadata labels;
-  labels.shape = {shape[0]};
-  labels.data_type = DataType::kString;
-  labels.chunk_shape = {64};
-  labels.fill_value = FillValue::of_string("");
-  labels.codecs = codec_chain_from_specs(DataType::kString, {"zstd:3"}, {});
-  std::vector<std::string> names;
-  for (uint64_t i = 0; i < shape[0]; ++i) names.push_back(fmt::format("I{}", i + 1));
-  Array object = Array::create(store, "object", labels);
-  object.write_strings(select_all(labels.shape), names);
-  report("object (strings)", stored_bytes(std::filesystem::path(directory) / "object"), {}, {}, {},
-         object.read_strings(select_all(labels.shape)) == names);
+  const bool labels_same = write_demo_labels(store, shape[0]);
+  report("object (strings)", stored_bytes(std::filesystem::path(directory) / "object"), {}, {}, {}, labels_same);
   root.consolidate();
   if (json_output) {
     fmt::print("{}\n", json{{"group", directory}, {"arrays", records}}.dump(2));

@@ -315,34 +315,31 @@ bool gather_good_epochs(std::span<const double> times, std::span<const float> ma
   return weighted;
 }
 
-}  // namespace
-
-std::vector<double> curve_periodogram(std::span<const double> times, std::span<const float> magnitudes,
-                                      std::span<const float> errors, const FrequencyGrid& grid) {
-  FeatureScratch scratch;
-  const bool weighted = gather_good_epochs(times, magnitudes, errors, scratch);
-  std::vector<double> power(grid.count, kNaN);
-  if (scratch.m.size() < 4) return power;
+// The periodogram of the epochs gathered in `scratch` into scratch.power.
+// Shifts scratch.t to start at 0: the power does not depend on the time
+// origin; its precision does.
+void gathered_periodogram(FeatureScratch& scratch, bool weighted, const FrequencyGrid& grid) {
   const double t0 = scratch.t.front();
   for (double& time : scratch.t) time -= t0;
+  scratch.power.resize(grid.count);
   const std::span<const double> dy = weighted ? std::span<const double>(scratch.d) : std::span<const double>();
-  lomb_scargle(scratch.t, scratch.m, dy, grid, power);
-  return power;
+  lomb_scargle(scratch.t, scratch.m, dy, grid, scratch.power);
 }
 
-void compute_features(std::span<const double> times, std::span<const float> magnitudes, std::span<const float> errors,
-                      const FrequencyGrid& grid, FeatureScratch& scratch, std::span<double> out) {
-  std::fill(out.begin(), out.end(), kNaN);
-  auto set = [&](Feature feature, double value) { out[static_cast<size_t>(feature)] = value; };
-  const bool weighted = gather_good_epochs(times, magnitudes, errors, scratch);
-  std::vector<double>& t = scratch.t;
-  std::vector<double>& m = scratch.m;
-  std::vector<double>& d = scratch.d;
-  const size_t count = m.size();
-  const double n = static_cast<double>(count);
-  set(Feature::kNGood, n);
-  if (count == 0) return;
+class FeatureWriter {
+ public:
+  explicit FeatureWriter(std::span<double> out) : out_(out) { std::fill(out_.begin(), out_.end(), kNaN); }
+  void set(Feature feature, double value) { out_[static_cast<size_t>(feature)] = value; }
 
+ private:
+  std::span<double> out_;
+};
+
+// Median, spreads and range from the magnitudes in order. Returns whether
+// the curve is constant.
+bool set_order_statistics(FeatureScratch& scratch, FeatureWriter& out) {
+  const std::vector<double>& m = scratch.m;
+  const size_t count = m.size();
   // The magnitudes came as float32, so sorting them as such is exact.
   std::vector<uint32_t>& keys = scratch.keys;
   keys.resize(count);
@@ -352,26 +349,22 @@ void compute_features(std::span<const double> times, std::span<const float> magn
   sorted.resize(count);
   for (size_t i = 0; i < count; ++i) sorted[i] = from_sortable_key(keys[i]);
   const double median = quantile(sorted, 0.5);
-  set(Feature::kMedian, median);
-  set(Feature::kIqr, quantile(sorted, 0.75) - quantile(sorted, 0.25));
-  set(Feature::kAmplitude, (quantile(sorted, 0.95) - quantile(sorted, 0.05)) / 2);
-  set(Feature::kRange, sorted.back() - sorted.front());
-  // A constant curve's means are its value exactly, so its spread is exactly 0, not rounding noise.
-  const bool constant = sorted.front() == sorted.back();
-  set(Feature::kMad, median_absolute_deviation(sorted, median));
+  out.set(Feature::kMedian, median);
+  out.set(Feature::kIqr, quantile(sorted, 0.75) - quantile(sorted, 0.25));
+  out.set(Feature::kAmplitude, (quantile(sorted, 0.95) - quantile(sorted, 0.05)) / 2);
+  out.set(Feature::kRange, sorted.back() - sorted.front());
+  out.set(Feature::kMad, median_absolute_deviation(sorted, median));
+  return sorted.front() == sorted.back();
+}
 
-  double sum_w = 0, sum_wm = 0;
-  if (weighted) {
-    for (size_t i = 0; i < count; ++i) {
-      const double w = 1 / (d[i] * d[i]);
-      sum_w += w;
-      sum_wm += w * m[i];
-    }
-    set(Feature::kWeightedMean, constant ? m[0] : sum_wm / sum_w);
-    set(Feature::kWeightedMeanError, 1 / std::sqrt(sum_w));
-  }
-  if (count < 2) return;
-
+// Standard deviation, von Neumann eta, excess variance, skewness and
+// kurtosis (two or more epochs).
+void set_moments(const FeatureScratch& scratch, bool has_errors, bool constant, FeatureWriter& out) {
+  const std::vector<double>& m = scratch.m;
+  const std::vector<double>& d = scratch.d;
+  const size_t count = m.size();
+  const double n = static_cast<double>(count);
+  // A constant curve's mean is its value exactly, so its spread is exactly 0, not rounding noise.
   const double mean = constant ? m[0] : std::accumulate(m.begin(), m.end(), 0.0) / n;
   double m2 = 0, m3 = 0, m4 = 0, mean_d2 = 0, successive = 0;
   for (size_t i = 0; i < count; ++i) {
@@ -386,65 +379,72 @@ void compute_features(std::span<const double> times, std::span<const float> magn
   mean_d2 /= n;
   const double variance = m2 / (n - 1);
   const double std = std::sqrt(variance);
-  set(Feature::kStd, std);
-  set(Feature::kEta, successive / ((n - 1) * variance));
-  if (!errors.empty()) set(Feature::kExcessVariance, (variance - mean_d2) / (mean * mean));
-  if (count >= 3) set(Feature::kSkewness, n / ((n - 1) * (n - 2)) * m3 / (variance * std));
+  out.set(Feature::kStd, std);
+  out.set(Feature::kEta, successive / ((n - 1) * variance));
+  if (has_errors) out.set(Feature::kExcessVariance, (variance - mean_d2) / (mean * mean));
+  if (count >= 3) out.set(Feature::kSkewness, n / ((n - 1) * (n - 2)) * m3 / (variance * std));
   if (count >= 4) {
-    set(Feature::kKurtosis, n * (n + 1) / ((n - 1) * (n - 2) * (n - 3)) * m4 / (variance * variance) -
-                                3 * (n - 1) * (n - 1) / ((n - 2) * (n - 3)));
+    out.set(Feature::kKurtosis, n * (n + 1) / ((n - 1) * (n - 2) * (n - 3)) * m4 / (variance * variance) -
+                                    3 * (n - 1) * (n - 1) / ((n - 2) * (n - 3)));
   }
+}
 
-  if (weighted) {
-    const double weighted_mean = constant ? m[0] : sum_wm / sum_w;
-    const double scale = std::sqrt(n / (n - 1));
-    double chi2 = 0, sum_abs = 0, sum_j = 0;
-    for (size_t i = 0; i < count; ++i) {
-      const double r = (m[i] - weighted_mean) / d[i];
-      chi2 += r * r;
-      const double residual = scale * r;
-      sum_abs += std::abs(residual);
-      const double p = residual * residual - 1;
-      sum_j += std::copysign(std::sqrt(std::abs(p)), p);
-    }
-    set(Feature::kChi2Reduced, chi2 / (n - 1));
-    const double stetson_j = sum_j / n;
-    const double stetson_k = (sum_abs / n) / std::sqrt(scale * scale * chi2 / n);
-    set(Feature::kStetsonJ, stetson_j);
-    set(Feature::kStetsonK, stetson_k);
-    set(Feature::kStetsonL, stetson_j * stetson_k / 0.798);
-    if (count >= 3) {
-      double sw = 0, swt = 0, swtt = 0, swm = 0, swtm = 0;
-      for (size_t i = 0; i < count; ++i) {
-        const double w = 1 / (d[i] * d[i]);
-        const double dt = t[i] - t.front();  // shifted for precision; the slope does not change
-        sw += w;
-        swt += w * dt;
-        swtt += w * dt * dt;
-        // Centred on the weighted mean: the same slope, better conditioned.
-        swm += w * (m[i] - weighted_mean);
-        swtm += w * dt * (m[i] - weighted_mean);
-      }
-      const double determinant = sw * swtt - swt * swt;
-      set(Feature::kSlope, (sw * swtm - swt * swm) / determinant);
-      set(Feature::kSlopeError, std::sqrt(sw / determinant));
-    }
+// The features that weigh each epoch by 1 / error^2: reduced chi2 against
+// the weighted mean, Stetson J, K and L (two or more epochs), and the
+// weighted linear trend (three or more).
+void set_weighted_features(const FeatureScratch& scratch, double weighted_mean, FeatureWriter& out) {
+  const std::vector<double>& t = scratch.t;
+  const std::vector<double>& m = scratch.m;
+  const std::vector<double>& d = scratch.d;
+  const size_t count = m.size();
+  const double n = static_cast<double>(count);
+  const double scale = std::sqrt(n / (n - 1));
+  double chi2 = 0, sum_abs = 0, sum_j = 0;
+  for (size_t i = 0; i < count; ++i) {
+    const double r = (m[i] - weighted_mean) / d[i];
+    chi2 += r * r;
+    const double residual = scale * r;
+    sum_abs += std::abs(residual);
+    const double p = residual * residual - 1;
+    sum_j += std::copysign(std::sqrt(std::abs(p)), p);
   }
+  out.set(Feature::kChi2Reduced, chi2 / (n - 1));
+  const double stetson_j = sum_j / n;
+  const double stetson_k = (sum_abs / n) / std::sqrt(scale * scale * chi2 / n);
+  out.set(Feature::kStetsonJ, stetson_j);
+  out.set(Feature::kStetsonK, stetson_k);
+  out.set(Feature::kStetsonL, stetson_j * stetson_k / 0.798);
+  if (count < 3) return;
+  double sw = 0, swt = 0, swtt = 0, swm = 0, swtm = 0;
+  for (size_t i = 0; i < count; ++i) {
+    const double w = 1 / (d[i] * d[i]);
+    const double dt = t[i] - t.front();  // shifted for precision; the slope does not change
+    sw += w;
+    swt += w * dt;
+    swtt += w * dt * dt;
+    // Centred on the weighted mean: the same slope, better conditioned.
+    swm += w * (m[i] - weighted_mean);
+    swtm += w * dt * (m[i] - weighted_mean);
+  }
+  const double determinant = sw * swtt - swt * swt;
+  out.set(Feature::kSlope, (sw * swtm - swt * swm) / determinant);
+  out.set(Feature::kSlopeError, std::sqrt(sw / determinant));
+}
 
-  if (count < 4 || grid.count == 0 || constant) return;  // a constant curve has no period
-  const double t0 = t.front();
-  for (double& time : t) time -= t0;  // the power does not depend on the time origin; precision does
-  std::vector<double>& power = scratch.power;
-  power.resize(grid.count);
-  const std::span<const double> dy = weighted ? std::span<const double>(d) : std::span<const double>();
-  lomb_scargle(t, m, dy, grid, power);
+// The best period: the periodogram's highest grid peak, refined by a
+// golden-section search between the neighbouring grid frequencies (the grid
+// alone places it within half a step), with its power and false-alarm
+// probability.
+void set_period(FeatureScratch& scratch, bool weighted, const FrequencyGrid& grid, FeatureWriter& out) {
+  gathered_periodogram(scratch, weighted, grid);
+  const std::vector<double>& power = scratch.power;
   const auto best = std::max_element(power.begin(), power.end(),
                                      [](double a, double b) { return std::isnan(a) || (!std::isnan(b) && a < b); });
   if (std::isnan(*best)) return;
-  // Golden-section search for the peak between the neighbouring grid
-  // frequencies: the grid alone places it within half a step.
+  const std::vector<double>& t = scratch.t;
+  const std::span<const double> dy = weighted ? std::span<const double>(scratch.d) : std::span<const double>();
   std::vector<double> w, centred;
-  const double yy = prepare(m, dy, w, centred);
+  const double yy = prepare(scratch.m, dy, w, centred);
   const double k = static_cast<double>(best - power.begin());
   const double max_frequency = grid.minimum + static_cast<double>(grid.count - 1) * grid.step;
   double low = std::max(grid.minimum, grid.minimum + (k - 1) * grid.step);
@@ -473,9 +473,48 @@ void compute_features(std::span<const double> times, std::span<const float> magn
     frequency = grid.minimum + k * grid.step;
     peak = *best;
   }
-  set(Feature::kPeriod, 1 / frequency);
-  set(Feature::kPeriodPower, peak);
-  set(Feature::kPeriodFap, false_alarm_probability(peak, max_frequency, t, w));
+  out.set(Feature::kPeriod, 1 / frequency);
+  out.set(Feature::kPeriodPower, peak);
+  out.set(Feature::kPeriodFap, false_alarm_probability(peak, max_frequency, t, w));
+}
+
+}  // namespace
+
+std::vector<double> curve_periodogram(std::span<const double> times, std::span<const float> magnitudes,
+                                      std::span<const float> errors, const FrequencyGrid& grid) {
+  FeatureScratch scratch;
+  const bool weighted = gather_good_epochs(times, magnitudes, errors, scratch);
+  if (scratch.m.size() < 4) return std::vector<double>(grid.count, kNaN);
+  gathered_periodogram(scratch, weighted, grid);
+  return scratch.power;
+}
+
+void compute_features(std::span<const double> times, std::span<const float> magnitudes, std::span<const float> errors,
+                      const FrequencyGrid& grid, FeatureScratch& scratch, std::span<double> out_values) {
+  FeatureWriter out(out_values);
+  const bool weighted = gather_good_epochs(times, magnitudes, errors, scratch);
+  const std::vector<double>& m = scratch.m;
+  const size_t count = m.size();
+  out.set(Feature::kNGood, static_cast<double>(count));
+  if (count == 0) return;
+  const bool constant = set_order_statistics(scratch, out);
+  double weighted_mean = kNaN;
+  if (weighted) {
+    double sum_w = 0, sum_wm = 0;
+    for (size_t i = 0; i < count; ++i) {
+      const double w = 1 / (scratch.d[i] * scratch.d[i]);
+      sum_w += w;
+      sum_wm += w * m[i];
+    }
+    weighted_mean = constant ? m[0] : sum_wm / sum_w;
+    out.set(Feature::kWeightedMean, weighted_mean);
+    out.set(Feature::kWeightedMeanError, 1 / std::sqrt(sum_w));
+  }
+  if (count < 2) return;
+  set_moments(scratch, !errors.empty(), constant, out);
+  if (weighted) set_weighted_features(scratch, weighted_mean, out);
+  if (count >= 4 && grid.count > 0 && !constant)
+    set_period(scratch, weighted, grid, out);  // a constant curve has no period
 }
 
 }  // namespace lcstore::lightcurve

@@ -56,10 +56,15 @@ uint64_t Journal::begin() {
 }
 
 void Journal::complete(const std::string& epoch, const std::string& entry_id, json details) {
+  // The populate's chunks reach the disk before the journal records it, and
+  // the record before the populate returns: after a machine crash the journal
+  // never claims cells the disk lacks, so a rerun is skipped only when it may be.
+  store_.sync();
   change([&](json& document) {
     document["generation"] = document["generation"].get<uint64_t>() + 1;
     if (!entry_id.empty()) document["epochs"][epoch][entry_id] = std::move(details);
   });
+  store_.sync();
 }
 
 void Journal::change(const std::function<void(json&)>& edit) {

@@ -178,6 +178,9 @@ LightCurveStore LightCurveStore::create(std::shared_ptr<Store> store, const Crea
                      {"lcstore_version", kVersion},
                      {layout::kFormatAttribute, layout::kFormatVersion}};
   zarr::Group::create(store, "", attributes).consolidate();
+  // A store whose creation a crash could undo would make its first populates
+  // journal cells of arrays the disk never got.
+  store->sync();
   return open(std::move(store));
 }
 

@@ -146,6 +146,29 @@ double percentile(std::vector<float>& values, double percent) {
   return values[rank];
 }
 
+// Colours `pixels` (size x size, NaN black) into cutout.rgb, stretched
+// between the request's percentiles of the image pixels read.
+void paint(Cutout& cutout, const std::vector<float>& pixels, const std::vector<float>& read,
+           const CutoutRequest& request) {
+  std::vector<float> finite;
+  finite.reserve(read.size());
+  std::copy_if(read.begin(), read.end(), std::back_inserter(finite), [](float v) { return std::isfinite(v); });
+  if (!finite.empty()) {
+    cutout.low = percentile(finite, request.low_percentile);
+    cutout.high = percentile(finite, request.high_percentile);
+  }
+  const double span = cutout.high > cutout.low ? cutout.high - cutout.low : 1.0;
+  const std::array<uint8_t, 256 * 3> colors = color_table(request.colormap);
+  cutout.rgb.assign(pixels.size() * 3, 0);
+  for (size_t i = 0; i < pixels.size(); ++i) {
+    if (!std::isfinite(pixels[i])) continue;
+    const double t = normalized(std::clamp((pixels[i] - cutout.low) / span, 0.0, 1.0), request.normalization);
+    const auto level = static_cast<size_t>(std::lround(t * 255.0));
+    std::copy_n(colors.begin() + static_cast<ptrdiff_t>(3 * level), 3,
+                cutout.rgb.begin() + static_cast<ptrdiff_t>(3 * i));
+  }
+}
+
 void draw_ring(Cutout& cutout, double cx, double cy) {
   constexpr double kRadius = 7.0, kHalfWidth = 0.9;
   constexpr uint8_t kColor[3] = {0, 255, 255};
@@ -221,23 +244,7 @@ Cutout render_cutout(const CutoutRequest& request) {
                     static_cast<ptrdiff_t>(png_row * static_cast<size_t>(size) + static_cast<size_t>(first_x - x0)));
   }
 
-  std::vector<float> finite;
-  finite.reserve(read.size());
-  std::copy_if(read.begin(), read.end(), std::back_inserter(finite), [](float v) { return std::isfinite(v); });
-  if (!finite.empty()) {
-    cutout.low = percentile(finite, request.low_percentile);
-    cutout.high = percentile(finite, request.high_percentile);
-  }
-  const double span = cutout.high > cutout.low ? cutout.high - cutout.low : 1.0;
-  const std::array<uint8_t, 256 * 3> colors = color_table(request.colormap);
-  cutout.rgb.assign(pixels.size() * 3, 0);
-  for (size_t i = 0; i < pixels.size(); ++i) {
-    if (!std::isfinite(pixels[i])) continue;
-    const double t = normalized(std::clamp((pixels[i] - cutout.low) / span, 0.0, 1.0), request.normalization);
-    const auto level = static_cast<size_t>(std::lround(t * 255.0));
-    std::copy_n(colors.begin() + static_cast<ptrdiff_t>(3 * level), 3,
-                cutout.rgb.begin() + static_cast<ptrdiff_t>(3 * i));
-  }
+  paint(cutout, pixels, read, request);
 
   for (const SkyMarker& marker : request.markers) {
     const auto [mx, my] = wcs.pixel(marker.ra, marker.dec);

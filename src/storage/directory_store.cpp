@@ -163,7 +163,8 @@ void DirectoryStore::set(std::string_view key, ByteView value) {
     if (fd.get() < 0) throw io_error(temporary, "cannot create temporary file");
     try {
       write_all(fd.get(), value, temporary);
-      if (durability_ != Durability::kNone && ::fdatasync(fd.get()) != 0) throw io_error(temporary, "fsync failed");
+      const bool sync_each = durability_ == Durability::kSyncData || durability_ == Durability::kSyncDataAndDirectory;
+      if (sync_each && ::fdatasync(fd.get()) != 0) throw io_error(temporary, "fsync failed");
     } catch (...) {
       ::unlink(temporary.c_str());
       throw;
@@ -175,6 +176,15 @@ void DirectoryStore::set(std::string_view key, ByteView value) {
     throw error;
   }
   if (durability_ == Durability::kSyncDataAndDirectory) sync_directory(path.parent_path());
+}
+
+void DirectoryStore::sync() {
+  if (durability_ == Durability::kNone) return;
+  // One flush of the file system writes back every file and directory entry
+  // changed since, whoever changed them, at the cost of one fsync.
+  FileDescriptor root(::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (root.get() < 0) throw io_error(root_, "cannot open to sync");
+  if (::syncfs(root.get()) != 0) throw io_error(root_, "cannot sync the file system (syncfs)");
 }
 
 void DirectoryStore::erase(std::string_view key) {

@@ -23,10 +23,16 @@
 
 namespace lcstore {
 
+// What survives a machine crash. Each set() is atomic whatever the choice;
+// durability is whether its bytes reach the disk before lcstore goes on.
 enum class Durability {
-  kNone,                  // rely on the page cache; a machine crash may lose recent writes
-  kSyncData,              // fsync each value before it is published
-  kSyncDataAndDirectory,  // also fsync the directory after the rename
+  // sync() flushes the whole file system holding the store (syncfs(2)): every
+  // file written and renamed since, in one flush per commit rather than one
+  // per value. The default.
+  kSyncOnCommit,
+  kNone,                  // sync() does nothing: for scratch stores; a crash may lose recent writes
+  kSyncData,              // fsync each value before it is published, and sync() as kSyncOnCommit
+  kSyncDataAndDirectory,  // also fsync the directory after each rename
 };
 
 enum class Locking {
@@ -38,7 +44,7 @@ enum class Locking {
 
 class DirectoryStore final : public Store {
  public:
-  explicit DirectoryStore(std::filesystem::path root, Durability durability = Durability::kNone,
+  explicit DirectoryStore(std::filesystem::path root, Durability durability = Durability::kSyncOnCommit,
                           Locking locking = Locking::kEnabled);
 
   std::unique_ptr<ValueReader> open(std::string_view key) const override;
@@ -47,6 +53,7 @@ class DirectoryStore final : public Store {
   std::vector<std::string> list(std::string_view prefix) const override;
   std::vector<std::string> list_dir(std::string_view prefix) const override;
   std::unique_ptr<Lock> lock(std::string_view space, uint64_t slot) override;
+  void sync() override;
   std::string describe(std::string_view key) const override;
 
   const std::filesystem::path& root() const { return root_; }

@@ -75,6 +75,12 @@ class Store {
   // that needs several must take them in increasing slot order.
   virtual std::unique_ptr<Lock> lock(std::string_view space, uint64_t slot) = 0;
 
+  // Makes every value set or erased so far survive a machine crash (power
+  // loss, kernel panic): the commit point of a writer that records elsewhere
+  // what it wrote. Does nothing by default, for stores that keep nothing
+  // after a crash anyway (memory) or make each set durable itself.
+  virtual void sync() {}
+
   // Human-readable location, for error messages ("/data/lc.zarr", "memory").
   virtual std::string describe(std::string_view key) const = 0;
 };

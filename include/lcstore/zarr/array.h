@@ -1,15 +1,29 @@
 // A Zarr v3 array in a Store: create or open, then read and write orthogonal
 // selections.
 //
+// Ways to write, simplest first:
+//   write()        a selection: one read-modify-write per chunk it touches.
+//   write_chunk()  a whole chunk the caller already holds: no read.
+//   update()       read, change and write back a selection as one
+//                  transaction over every chunk it touches.
+//   Session        many writes by one thread (a populate): each chunk is read
+//                  and stored once however many writes touch it, and shared
+//                  with this process's other sessions writing it meanwhile.
+//   Batch          writes staged in memory, then one read-modify-write per
+//                  chunk at commit().
+//
 // Concurrency. Every write is, per chunk (per shard for sharded arrays), an
 // atomic read-modify-write under the store's lock for that chunk, published
 // by the store's atomic set. So any number of threads and processes may write
 // one array at once: writers of disjoint cells of a chunk all keep their
 // cells, and overlapping writes leave each cell with one writer's value.
 // Readers take no lock and see each chunk either before or after a write.
-// Threads of one process that write a chunk at the same time share it in
-// memory and store it once (see Session).
-// An Array object itself is immutable after open and may be shared by threads.
+//
+// Threads. One Array may be used by any number of threads at once for every
+// read and write; only update_attributes() and set_attributes(), which also
+// replace this object's copy of the metadata, need an Array no other thread
+// is using (copies are cheap and share their open chunks). Sessions and
+// Batches are used by one thread each.
 #pragma once
 
 #include <functional>
@@ -168,7 +182,7 @@ class Array {
   // Metadata transaction: under the array's metadata lock, reads the current
   // attributes from the store, lets `change` edit them and publishes the
   // result atomically, so concurrent editors never lose each other's changes.
-  // Also updates this object (which is then not thread-safe).
+  // Also updates this object's metadata (see Threads above).
   void update_attributes(const std::function<void(nlohmann::json&)>& change);
   void set_attributes(const nlohmann::json& attributes) {
     update_attributes([&](nlohmann::json& current) { current = attributes; });
