@@ -62,6 +62,16 @@ def stores(tmp_path_factory) -> tuple[Path, Path]:
     return directory / "cli", directory / "python"
 
 
+@pytest.fixture(scope="module")
+def calibrated_store(stores) -> Path:
+    """A copy of the command line's store, calibrated, with its calibrated features of auto computed by the command."""
+    path = stores[0].parent / "calibrated"
+    shutil.copytree(stores[0], path)
+    run("calibrate", str(path), "--measurement", "auto")
+    run("features", str(path), "--measurement", "auto", "--calibrated", "-q", "-j", "2", "--min-period", "0.5")
+    return path
+
+
 def cli_features(path: Path, measurement: str) -> pd.DataFrame:
     """``lcstore objects --format json`` with every feature, as a frame indexed by object."""
     records = json.loads(
@@ -90,6 +100,23 @@ def test_features_equal_the_command_lines(stores):
         expected = cli_features(cli, measurement)
         assert frame.index.tolist() == expected.index.tolist() == [str(row) for row in range(OBJECTS)]
         pd.testing.assert_frame_equal(frame, expected, check_names=False, check_exact=True)
+
+
+def test_calibrated_features_equal_the_command_lines(calibrated_store, tmp_path):
+    shutil.copytree(calibrated_store, tmp_path / "s")
+    with lcstore.open(tmp_path / "s", "r+") as store:
+        store.compute_features(["auto"], calibrated=True, min_period=0.5, threads=1)
+        assert store.feature_status()["auto"] == {"status": "current", "calibrated": True}
+        computed = store.features("auto")
+    with lcstore.open(calibrated_store) as store:
+        stored = store.features("auto")
+    np.testing.assert_array_equal(computed.values, stored.values)
+    expected = cli_features(calibrated_store, "auto")
+    np.testing.assert_array_equal(computed.values, expected.to_numpy())
+    with lcstore.open(tmp_path / "s", "r+") as store:
+        store.compute_features(["auto"], min_period=0.5, threads=1)
+        uncalibrated = store.features("auto")
+    assert not np.array_equal(uncalibrated.values, stored.values, equal_nan=True)
 
 
 def test_features_of_one_measurement_are_a_frame_indexed_by_object(stores):
@@ -144,7 +171,7 @@ def test_features_before_any_are_computed_is_not_found(tmp_path):
             store.features("auto")
 
 
-def test_dask_features_in_object_blocks_equal_the_command_lines(stores):
+def test_dask_features_in_object_blocks_equal_the_command_lines(stores, calibrated_store):
     from distributed import Client, LocalCluster
 
     import lcstore.dask
@@ -153,6 +180,9 @@ def test_dask_features_in_object_blocks_equal_the_command_lines(stores):
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         with Client(cluster) as client:
             computed = lcstore.dask.features(cli, client, block_objects=64)
+            calibrated = lcstore.dask.features(
+                calibrated_store, client, ["auto"], calibrated=True, min_period=0.5, block_objects=100
+            )
             with pytest.raises(lcstore.NotFoundError, match="nosuch"):
                 lcstore.dask.features(cli, client, ["nosuch"])
     with lcstore.open(cli) as store:
@@ -161,3 +191,5 @@ def test_dask_features_in_object_blocks_equal_the_command_lines(stores):
     assert computed.object.values.tolist() == stored.object.values.tolist()
     np.testing.assert_array_equal(computed.values, stored.values)
     np.testing.assert_array_equal(computed.ra.values, stored.ra.values)
+    with lcstore.open(calibrated_store) as store:
+        np.testing.assert_array_equal(calibrated.sel(measurement="auto").values, store.features("auto").values)
