@@ -27,13 +27,14 @@ from .errors import (
     UnsupportedError,
 )
 from ._tables import read_catalog
-from .store import Matches, PopulateReport, Store, create, open
+from .store import FeatureRunReport, Matches, PopulateReport, Store, create, feature_names, open
 
 __all__ = [
     "BadInputError",
     "ClosedStoreError",
     "CorruptDataError",
     "Error",
+    "FeatureRunReport",
     "InvalidArgumentError",
     "InvalidMetadataError",
     "Matches",
@@ -44,6 +45,7 @@ __all__ = [
     "Store",
     "UnsupportedError",
     "create",
+    "feature_names",
     "open",
     "read_catalog",
 ]

@@ -1,4 +1,4 @@
-"""Populating a store from a Dask cluster: ``lcstore.dask.populate``.
+"""Populating a store and computing its features on a Dask cluster: ``lcstore.dask.populate``, ``lcstore.dask.features``.
 
 Each catalog is one task; a worker opens the store by its path and populates
 that catalog's epoch, so the workers' writes meet only in the store, under
@@ -22,8 +22,10 @@ from __future__ import annotations
 import os
 from typing import Any, Sequence
 
+import numpy as np
+
 from . import store as _store
-from .errors import Error
+from .errors import Error, InvalidArgumentError
 
 
 def _populate_one(path: str, epoch: str, catalog: Any, options: dict[str, Any]) -> _store.PopulateReport:
@@ -74,3 +76,63 @@ def populate(
     if failures:
         raise next((failure for failure in failures if isinstance(failure, Error)), failures[0])
     return reports
+
+
+def _block_features(
+    path: str, first: int, last: int, measurements: list[str], options: tuple[bool, str, list[float]]
+) -> np.ndarray:
+    calibrated, time, periodogram = options
+    with _store.open(path) as opened:
+        native = opened._open()
+        objects = opened.objects[first:last]
+        return np.stack(
+            [native.object_features(objects, name, calibrated, time, *periodogram) for name in measurements], axis=1
+        )
+
+
+def features(
+    path: Any,
+    client: Any = None,
+    measurements: Sequence[str] | None = None,
+    *,
+    calibrated: bool = False,
+    time: str = "mjd",
+    min_period: float | None = None,
+    max_period: float | None = None,
+    oversample: float | None = None,
+    block_objects: int = 10_000,
+):
+    """The features of every object of the store at ``path``, computed on a ``distributed.Client`` in object blocks.
+
+    One task per block of ``block_objects`` objects reads those objects'
+    light curves and computes their features; the options are those of
+    :meth:`lcstore.Store.compute_features`, and every block uses the grid a
+    whole-store run uses, so the values equal what ``compute_features`` (or
+    ``lcstore features``) stores. Returns them as :meth:`lcstore.Store.features`
+    does, an ``xarray.DataArray`` ``(object, measurement, feature)``; they
+    are not stored (the store is only read, so it may be open read-only).
+    The options are checked on the first object before any task is sent.
+    """
+    from distributed import get_client
+
+    if int(block_objects) <= 0:
+        raise InvalidArgumentError("block_objects", f"is {block_objects!r}; give a positive number of objects")
+    path = os.fspath(path)
+    options = (bool(calibrated), _store._key("time", time), _store._periodogram(min_period, max_period, oversample))
+    with _store.open(path) as opened:
+        chosen = opened.measurements if measurements is None else _store._keys("measurements", measurements)
+        n_objects = len(opened.objects)
+        _block_features(path, 0, min(1, n_objects), chosen, options)  # bad options fail here, not in every task
+        client = client or get_client()
+        starts = list(range(0, n_objects, int(block_objects)))
+        futures = client.map(
+            _block_features,
+            [path] * len(starts),
+            starts,
+            [start + int(block_objects) for start in starts],
+            [chosen] * len(starts),
+            [options] * len(starts),
+            pure=False,
+        )
+        blocks = client.gather(futures)
+        return opened._feature_array(np.concatenate(blocks, axis=0), chosen)

@@ -13,7 +13,7 @@ import numpy as np
 
 from . import _lcstore, _tables
 from ._tables import PathLike
-from .errors import BadInputError, ClosedStoreError, Error, InvalidArgumentError, ReadOnlyError
+from .errors import BadInputError, ClosedStoreError, Error, InvalidArgumentError, NotFoundError, ReadOnlyError
 
 # The original's names, then the engine's names for the same strategies.
 STRATEGIES = ("v0", "v1", "v2", "masked_slab", "read_modify_write", "scatter")
@@ -49,6 +49,35 @@ class Matches:
 
     def __len__(self) -> int:
         return len(self.rows)
+
+
+@dataclass(frozen=True)
+class FeatureRunReport:
+    """What one :meth:`Store.compute_features` did.
+
+    ``curves`` is the number of (object, measurement) light curves computed;
+    the periodogram's grid has ``frequencies`` frequencies from
+    ``min_frequency`` in steps of ``frequency_step`` (cycles per time unit),
+    so it searched periods from ``min_period`` to ``max_period``.
+    """
+
+    curves: int
+    frequencies: int
+    min_frequency: float
+    frequency_step: float
+
+    @property
+    def max_period(self) -> float:
+        return 1.0 / self.min_frequency
+
+    @property
+    def min_period(self) -> float:
+        return 1.0 / (self.min_frequency + (self.frequencies - 1) * self.frequency_step)
+
+
+def feature_names() -> list[str]:
+    """The variability features, in the order of the ``feature`` coordinate (``"n_good"``, ...)."""
+    return list(_lcstore.feature_names())
 
 
 def _epoch_table(epochs: Any) -> tuple[list[str], list[tuple[str, Any]]]:
@@ -467,6 +496,89 @@ class Store:
         keys = np.asarray(self.objects, dtype=object)[rows.astype(np.intp)] if len(rows) else np.array([], dtype=object)
         return Matches(objects=keys.astype(str), rows=rows, separation_arcsec=separations)
 
+    # ---- features ---------------------------------------------------------
+
+    def compute_features(
+        self,
+        measurements: Sequence[str] | None = None,
+        *,
+        calibrated: bool = False,
+        time: str = "mjd",
+        min_period: float | None = None,
+        max_period: float | None = None,
+        oversample: float | None = None,
+        threads: int | None = None,
+    ) -> FeatureRunReport:
+        """Computes and stores the variability features of every object, as ``lcstore features`` does.
+
+        For each of ``measurements`` (default: all) over each object's finite
+        epochs, with times from the epoch variable ``epoch_<time>``: the
+        features of :func:`feature_names` and a generalized Lomb-Scargle
+        periodogram on a grid from ``min_period`` (default: twice the median
+        interval between epochs) to ``max_period`` (default: the baseline),
+        ``oversample`` (default 10) steps per 1 / baseline. ``calibrated``
+        applies the zero points of ``lcstore calibrate`` first. They are
+        stored as ``features[object, measurement, feature]`` (float64), which
+        ``xr.open_zarr`` shows; read them with :meth:`features`.
+
+        Raises :class:`~lcstore.errors.NotFoundError` for an unknown
+        measurement or a missing time variable, before anything is written.
+        """
+        native = self._writable()
+        chosen = [] if measurements is None else _keys("measurements", measurements)
+        fields = native.compute_features(
+            chosen,
+            bool(calibrated),
+            _key("time", time),
+            *_periodogram(min_period, max_period, oversample),
+            int(threads or os.cpu_count() or 1),
+        )
+        return FeatureRunReport(**fields)
+
+    def feature_status(self) -> dict[str, dict[str, Any]]:
+        """Per measurement: ``{"status": "absent" | "current" | "stale", "calibrated": bool}``.
+
+        Features are stale once a populate started after they were computed.
+        """
+        return {
+            measurement: {"status": status, "calibrated": calibrated}
+            for measurement, (status, calibrated) in self._open().feature_status()
+        }
+
+    def features(self, measurement: str | None = None):
+        """The stored features as an ``xarray.DataArray`` (float64, NaN where not computable).
+
+        Dims ``(object, measurement, feature)`` over the measurements whose
+        features were computed, or ``(object, feature)`` with
+        ``measurement``; coordinates ``object``, ``ra``, ``dec`` and
+        ``feature``. ``store.features("auto").to_pandas()`` is a
+        ``pandas.DataFrame`` indexed by object with a column per feature.
+        Raises :class:`~lcstore.errors.NotFoundError` if none were computed
+        (for ``measurement``): run :meth:`compute_features` first.
+        """
+        native = self._open()
+        if measurement is not None:
+            return self._feature_array(native.features(_key("measurement", measurement)), None)
+        computed = [name for name, entry in self.feature_status().items() if entry["status"] != "absent"]
+        if not computed:
+            raise NotFoundError(self._path, "no features computed; run compute_features() or lcstore features")
+        return self._feature_array(np.stack([native.features(name) for name in computed], axis=1), computed)
+
+    def _feature_array(self, values: np.ndarray, measurements: list[str] | None):
+        """``values`` [object, (measurement,) feature] labelled as :meth:`features` returns them."""
+        import xarray as xr
+
+        dims = ("object", "feature") if measurements is None else ("object", "measurement", "feature")
+        coords: dict[str, Any] = {
+            "object": self.objects,
+            "feature": feature_names(),
+            "ra": ("object", self.positions["ra"]),
+            "dec": ("object", self.positions["dec"]),
+        }
+        if measurements is not None:
+            coords["measurement"] = measurements
+        return xr.DataArray(values, dims=dims, coords=coords, name="features")
+
     def to_xarray(self, chunks: Any = None):
         """The store as an ``xarray.Dataset``, its light curves read lazily through the engine.
 
@@ -537,6 +649,17 @@ def _keys(what: str, keys: Any) -> list[str]:
     if isinstance(keys, list) and all(type(key) is str for key in keys):
         return keys
     return [_key(what, key) for key in keys]
+
+
+def _periodogram(min_period: float | None, max_period: float | None, oversample: float | None) -> list[float]:
+    """The engine's periodogram options: each positive, or 0 for its default."""
+    options = []
+    for name, given in (("min_period", min_period), ("max_period", max_period), ("oversample", oversample)):
+        value = 0.0 if given is None else float(given)
+        if given is not None and not value > 0:
+            raise InvalidArgumentError(name, f"is {given!r}; give a positive number, or None for the default")
+        options.append(value)
+    return options
 
 
 def _pair(what: str, bounds: Any) -> tuple[float, float]:

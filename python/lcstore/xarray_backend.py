@@ -41,16 +41,25 @@ class LightCurveArray(BackendArray):
         return indexing.explicit_indexing_adapter(key, self.shape, indexing.IndexingSupport.OUTER, self._read)
 
     def _read(self, key: tuple) -> np.ndarray:
+        if isinstance(key[3], (int, np.integer)):
+            # One epoch (a .sel(epoch=...)): the engine reads that epoch's
+            # cells, not every object's whole curve.
+            slab = self.store._open().epoch(self.store.epochs[key[3]])
+            return _outer(slab, key[:3])
         rows = np.arange(self.shape[0])[key[0]]
         curves = self.store.lightcurves([self.objects[row] for row in np.atleast_1d(rows)])
         if np.ndim(rows) == 0:
-            curves = curves[0]
-        # Outer indexing: each remaining axis on its own.
-        axis = 1 if np.ndim(rows) else 0
-        for selection in key[1:]:
-            curves = curves[(slice(None),) * axis + (selection,)]
-            axis += 0 if isinstance(selection, (int, np.integer)) else 1
-        return curves
+            return _outer(curves[0], key[1:])
+        return _outer(curves, (slice(None), *key[1:]))
+
+
+def _outer(array: np.ndarray, key: tuple) -> np.ndarray:
+    """``array`` indexed by ``key`` outer-wise: each axis on its own, an integer dropping its axis."""
+    axis = 0
+    for selection in key:
+        array = array[(slice(None),) * axis + (selection,)]
+        axis += 0 if isinstance(selection, (int, np.integer)) else 1
+    return array
 
 
 def _consolidated(path: str) -> tuple[dict, dict[str, dict]]:

@@ -6,6 +6,7 @@
 #include <nanobind/stl/vector.h>
 
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -20,6 +21,8 @@
 #include "lcstore/lightcurve/info_json.h"
 #include "lcstore/lightcurve/light_curve_store.h"
 #include "lcstore/lightcurve/populate_catalogs.h"
+#include "lcstore/lightcurve/store_features.h"
+#include "lcstore/lightcurve/zero_points.h"
 #include "lcstore/storage/directory_store.h"
 
 namespace lcstore::python {
@@ -30,13 +33,15 @@ using namespace lcstore::lightcurve;
 
 using EpochVariable = std::pair<std::string, std::variant<std::vector<double>, std::vector<std::string>>>;
 using FloatArray = nb::ndarray<nb::numpy, float>;
+using FeatureArray = nb::ndarray<nb::numpy, double, nb::ndim<2>>;
 
 // A LightCurveStore shared by Python threads. Queries and populates may run
 // at once (the engine allows it); rechunk() swaps the read layout the queries
 // use, so it runs alone.
 class NativeStore {
  public:
-  NativeStore(std::filesystem::path path, LightCurveStore store) : path_(std::move(path)), store_(std::move(store)) {}
+  NativeStore(std::filesystem::path path, std::shared_ptr<Store> storage, LightCurveStore store)
+      : path_(std::move(path)), storage_(std::move(storage)), store_(std::move(store)) {}
 
   static NativeStore create(const std::filesystem::path& path, std::vector<std::string> object_keys,
                             std::vector<double> ra, std::vector<double> dec, std::vector<float> x, std::vector<float> y,
@@ -54,12 +59,14 @@ class NativeStore {
     for (const std::string& value : values) options.values.push_back(catalog::parse_value(value));
     for (auto& [name, cells] : epoch_variables) options.epochs.variables.push_back({name, std::move(cells)});
     std::filesystem::create_directories(path);
-    return NativeStore(path, LightCurveStore::create(std::make_shared<DirectoryStore>(path), options));
+    auto storage = std::make_shared<DirectoryStore>(path);
+    return NativeStore(path, storage, LightCurveStore::create(storage, options));
   }
 
   static NativeStore open(const std::filesystem::path& path) {
     if (!std::filesystem::is_directory(path)) throw Error(ErrorKind::kNotFound, path.string(), "no such directory");
-    return NativeStore(path, LightCurveStore::open(std::make_shared<DirectoryStore>(path)));
+    auto storage = std::make_shared<DirectoryStore>(path);
+    return NativeStore(path, storage, LightCurveStore::open(storage));
   }
 
   const std::filesystem::path& path() const { return path_; }
@@ -160,6 +167,66 @@ class NativeStore {
                       owner);
   }
 
+  // Computes and stores the features (compute_store_features): what the
+  // `lcstore features` command does.
+  nb::dict compute_features(const FeatureRunOptions& options) {
+    FeatureRunResult result;
+    {
+      nb::gil_scoped_release release;
+      std::shared_lock lock(*mutex_);
+      result = compute_store_features(storage_, store_, options);
+    }
+    nb::dict fields;
+    fields["curves"] = result.curves;
+    fields["frequencies"] = result.grid.count;
+    fields["min_frequency"] = result.grid.minimum;
+    fields["frequency_step"] = result.grid.step;
+    return fields;
+  }
+
+  // The stored features of one measurement: [object][feature].
+  FeatureArray features(const std::string& measurement) const {
+    std::vector<double> values;
+    {
+      nb::gil_scoped_release release;
+      std::shared_lock lock(*mutex_);
+      values = read_features(storage_, store_, measurement);
+    }
+    return feature_array(std::move(values));
+  }
+
+  // Per measurement: ("absent" | "current" | "stale", calibrated).
+  std::vector<std::pair<std::string, std::pair<std::string, bool>>> feature_status() const {
+    std::map<std::string, MeasurementFeatures> status;
+    {
+      nb::gil_scoped_release release;
+      std::shared_lock lock(*mutex_);
+      status = lightcurve::feature_status(storage_, store_);
+    }
+    std::vector<std::pair<std::string, std::pair<std::string, bool>>> entries;
+    for (const auto& [measurement, entry] : status) {
+      entries.push_back({measurement, {to_string(entry.status), entry.calibrated}});
+    }
+    return entries;
+  }
+
+  // The features of some objects, computed and not stored, on the grid a
+  // whole-store run with the same options uses: [object][feature].
+  FeatureArray object_features(const std::vector<std::string>& objects, const std::string& measurement, bool calibrated,
+                               const std::string& time_variable, const PeriodogramOptions& periodogram) const {
+    std::vector<double> values(objects.size() * kFeatureCount);
+    {
+      nb::gil_scoped_release release;
+      std::shared_lock lock(*mutex_);
+      const std::vector<double> times = epoch_times(store_, time_variable);
+      const FrequencyGrid grid = frequency_grid(times, periodogram);
+      std::optional<ZeroPoints> zero_points;
+      if (calibrated) zero_points = stored_zero_points(store_, measurement);
+      compute_object_features(store_, objects, measurement, times, grid, zero_points ? &*zero_points : nullptr, values);
+    }
+    return feature_array(std::move(values));
+  }
+
   // Rows of the matching objects and their separations (0 for a region).
   std::pair<nb::ndarray<nb::numpy, uint64_t, nb::ndim<1>>, nb::ndarray<nb::numpy, double, nb::ndim<1>>> matches(
       const std::vector<ObjectMatch>& found) const {
@@ -194,6 +261,13 @@ class NativeStore {
     return true;
   }
 
+  static FeatureArray feature_array(std::vector<double> values) {
+    const size_t rows = values.size() / kFeatureCount;
+    auto* owned = new std::vector<double>(std::move(values));
+    nb::capsule owner(owned, [](void* pointer) noexcept { delete static_cast<std::vector<double>*>(pointer); });
+    return FeatureArray(owned->data(), {rows, kFeatureCount}, owner);
+  }
+
   static nb::dict report(const PopulateResult& result) {
     nb::dict fields;
     fields["already_done"] = result.already_done;
@@ -206,6 +280,7 @@ class NativeStore {
   }
 
   std::filesystem::path path_;
+  std::shared_ptr<Store> storage_;  // the store's files, for the derived arrays (features)
   LightCurveStore store_;
   // Held by pointer: the store is returned by value from create() and open().
   std::unique_ptr<std::shared_mutex> mutex_ = std::make_unique<std::shared_mutex>();
@@ -302,7 +377,34 @@ void bind_store(nb::module_& module) {
           [](const NativeStore& self, double ra, double dec, double radius_arcsec) {
             return self.matches(self.cone(ra, dec, radius_arcsec));
           },
-          nb::arg("ra"), nb::arg("dec"), nb::arg("radius_arcsec"));
+          nb::arg("ra"), nb::arg("dec"), nb::arg("radius_arcsec"))
+      .def(
+          "compute_features",
+          [](NativeStore& self, std::vector<std::string> measurements, bool calibrated, std::string time_variable,
+             double min_period, double max_period, double oversample, unsigned threads) {
+            return self.compute_features({.measurements = std::move(measurements),
+                                          .calibrated = calibrated,
+                                          .time_variable = std::move(time_variable),
+                                          .periodogram = {min_period, max_period, oversample},
+                                          .threads = threads,
+                                          .progress = {}});
+          },
+          nb::arg("measurements"), nb::arg("calibrated"), nb::arg("time_variable"), nb::arg("min_period"),
+          nb::arg("max_period"), nb::arg("oversample"), nb::arg("threads"))
+      .def("features", &NativeStore::features, nb::arg("measurement"))
+      .def("feature_status", &NativeStore::feature_status)
+      .def(
+          "object_features",
+          [](const NativeStore& self, const std::vector<std::string>& objects, const std::string& measurement,
+             bool calibrated, const std::string& time_variable, double min_period, double max_period,
+             double oversample) {
+            return self.object_features(objects, measurement, calibrated, time_variable,
+                                        {min_period, max_period, oversample});
+          },
+          nb::arg("objects"), nb::arg("measurement"), nb::arg("calibrated"), nb::arg("time_variable"),
+          nb::arg("min_period"), nb::arg("max_period"), nb::arg("oversample"));
+  module.def(
+      "feature_names", [] { return feature_names(); }, "The feature names, in the features array's order.");
 }
 
 }  // namespace lcstore::python

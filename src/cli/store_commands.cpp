@@ -182,7 +182,8 @@ void print_info(const std::string& path, bool json_output) {
   }
   const bool read_layout_current = info.read_layout.status == LayoutInfo::Status::kCurrent;
   std::cout << fmt::format("store:        {}\n", info.store)
-            << fmt::format("description:  {} (created {})\n", info.description, info.created)
+            << fmt::format("description:  {} (created {})\n", info.description,
+                           info.created.empty() ? "at an unrecorded time" : info.created)
             << fmt::format("shape:        [{}] (object, measurement, value, epoch)\n", fmt::join(info.shape, ", "))
             << fmt::format("objects:      {} (first and last: {})\n", info.n_objects,
                            fmt::join(info.first_and_last_object, ", "))

@@ -116,6 +116,15 @@ void check_create_options(const CreateOptions& options) {
   }
 }
 
+void check_xarray_light_curves(const Array& light_curves, const std::string& subject) {
+  const ArrayMetadata& metadata = light_curves.metadata();
+  const std::vector<std::optional<std::string>> dimensions = {"object", "measurement", "value", "epoch"};
+  if (metadata.data_type != DataType::kFloat32 || metadata.dimension_names != dimensions) {
+    throw Error(ErrorKind::kInvalidMetadata, subject,
+                "is not a float32 light-curve array with dimensions (object, measurement, value, epoch)");
+  }
+}
+
 double normalized_ra(double ra) {
   double wrapped = std::fmod(ra, 360.0);
   return wrapped < 0 ? wrapped + 360.0 : wrapped;
@@ -186,11 +195,17 @@ LightCurveStore LightCurveStore::create(std::shared_ptr<Store> store, const Crea
 
 LightCurveStore LightCurveStore::open(std::shared_ptr<Store> store) {
   zarr::Group root = zarr::Group::open(store, "");
-  if (!root.attributes().contains(layout::kFormatAttribute)) {
+  const bool made_by_lcstore = root.attributes().contains(layout::kFormatAttribute);
+  if (!made_by_lcstore && !store->get(std::string(layout::kWriteLayout) + "/zarr.json")) {
     throw Error(ErrorKind::kInvalidMetadata, store->describe("zarr.json"),
-                "is a Zarr group but not an lcstore light-curve store");
+                "is a Zarr group but not a light-curve store (no lcstore_format attribute, no lightcurves array)");
   }
   LightCurveStore opened(store, root.open_array(layout::kWriteLayout));
+  // A store the original Python pipeline wrote (xarray's to_zarr of the same
+  // Dataset) has no lcstore attributes, journal or declination index; the
+  // labels and the index are derived from its arrays as for any store, so
+  // only its light-curve array's form needs checking.
+  if (!made_by_lcstore) check_xarray_light_curves(opened.write_layout_, store->describe(layout::kWriteLayout));
   for (const zarr::Group::Child& child : root.children()) {
     if (child.name == layout::kReadLayout) opened.read_layout_ = root.open_array(child.name);
   }
@@ -466,8 +481,10 @@ std::optional<std::pair<double, double>> finite_range(const std::vector<Number>&
 StoreInfo LightCurveStore::info() const {
   const json journal = Journal(*store_).read();
   const zarr::Group root = zarr::Group::open(store_, "");
+  // The original pipeline described its stores on the light-curve array.
+  const std::string array_description = write_layout_.metadata().attributes.value("description", "");
   StoreInfo info{.store = store_->describe(""),
-                 .description = root.attributes().value("description", ""),
+                 .description = root.attributes().value("description", array_description),
                  .created = root.attributes().value("created", ""),
                  .shape = write_layout_.shape(),
                  .measurements = measurements_,

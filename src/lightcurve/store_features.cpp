@@ -72,41 +72,40 @@ std::vector<double> compute_measurement(const LightCurveStore& curves, const std
                                         std::span<const double> times, const FrequencyGrid& grid,
                                         const std::optional<ZeroPoints>& zero_points, const FeatureRunOptions& options,
                                         std::atomic<uint64_t>& done, uint64_t total) {
-  const MagnitudeRows rows = magnitude_rows(curves);
   const std::vector<std::string>& objects = curves.objects();
-  const uint64_t n_objects = objects.size(), n_epochs = times.size();
+  const uint64_t n_objects = objects.size();
   std::vector<double> result(n_objects * kFeatureCount);
   const uint64_t n_batches = (n_objects + kBatchObjects - 1) / kBatchObjects;
-  // Per thread, reused batch after batch.
-  struct Scratch {
-    FeatureScratch features;
-    std::vector<float> mag, err;
-  };
-  std::vector<Scratch> scratches(std::max(1u, options.threads));
-  parallel_for(n_batches, options.threads, [&](size_t b, unsigned worker) {
-    Scratch& scratch = scratches[worker];
-    scratch.mag.resize(n_epochs);
-    scratch.err.resize(rows.mag_err ? n_epochs : 0);
+  parallel_for(n_batches, options.threads, [&](size_t b, unsigned) {
     const uint64_t first = b * kBatchObjects, last = std::min(n_objects, first + kBatchObjects);
     const std::vector<std::string> batch(objects.begin() + static_cast<ptrdiff_t>(first),
                                          objects.begin() + static_cast<ptrdiff_t>(last));
-    const std::vector<LightCurve> read = curves.light_curves(batch, measurement);
-    for (uint64_t o = first; o < last; ++o) {
-      const std::span<const float> data = read[o - first].data;
-      std::copy_n(data.begin() + static_cast<ptrdiff_t>(rows.mag * n_epochs), n_epochs, scratch.mag.begin());
-      if (rows.mag_err) {
-        std::copy_n(data.begin() + static_cast<ptrdiff_t>(*rows.mag_err * n_epochs), n_epochs, scratch.err.begin());
-      }
-      if (zero_points) apply_zero_points(*zero_points, scratch.mag, scratch.err);
-      compute_features(times, scratch.mag, scratch.err, grid, scratch.features,
-                       std::span(result).subspan(o * kFeatureCount, kFeatureCount));
-    }
+    compute_object_features(curves, batch, measurement, times, grid, zero_points ? &*zero_points : nullptr,
+                            std::span(result).subspan(first * kFeatureCount, (last - first) * kFeatureCount));
     if (options.progress) options.progress(done += last - first, total);
   });
   return result;
 }
 
 }  // namespace
+
+void compute_object_features(const LightCurveStore& curves, const std::vector<std::string>& objects,
+                             const std::string& measurement, std::span<const double> times, const FrequencyGrid& grid,
+                             const ZeroPoints* zero_points, std::span<double> out) {
+  const MagnitudeRows rows = magnitude_rows(curves);
+  const size_t n_epochs = times.size();
+  FeatureScratch scratch;
+  std::vector<float> mag(n_epochs), err(rows.mag_err ? n_epochs : 0);
+  const std::vector<LightCurve> read = curves.light_curves(objects, measurement);
+  for (size_t o = 0; o < read.size(); ++o) {
+    const std::span<const float> data = read[o].data;
+    std::copy_n(data.begin() + static_cast<ptrdiff_t>(rows.mag * n_epochs), n_epochs, mag.begin());
+    if (rows.mag_err)
+      std::copy_n(data.begin() + static_cast<ptrdiff_t>(*rows.mag_err * n_epochs), n_epochs, err.begin());
+    if (zero_points) apply_zero_points(*zero_points, mag, err);
+    compute_features(times, mag, err, grid, scratch, out.subspan(o * kFeatureCount, kFeatureCount));
+  }
+}
 
 std::vector<double> epoch_times(const LightCurveStore& curves, const std::string& name) {
   for (const EpochTable::Variable& variable : curves.epochs().variables) {

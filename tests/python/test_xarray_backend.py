@@ -43,6 +43,10 @@ def test_selections_read_only_what_they_ask(tmp_path):
     np.testing.assert_array_equal(picked, everything[[5, 70, 3]][:, 1, :, 1:])
     one = dataset["lightcurves"].sel(object="42", value="mag_err").values
     np.testing.assert_array_equal(one, everything[42, :, 1, :])
+    epoch = dataset["lightcurves"].isel(object=[5, 70, 3], value=0, epoch=2).values
+    np.testing.assert_array_equal(epoch, everything[[5, 70, 3]][:, :, 0, 2])
+    np.testing.assert_array_equal(dataset["lightcurves"].sel(epoch="b").values, everything[..., 1])
+    np.testing.assert_array_equal(dataset["lightcurves"].sel(object="7", epoch="c").values, everything[7, ..., 2])
 
 
 @pytest.mark.filterwarnings("ignore:The specified chunks separate the stored chunks")

@@ -200,7 +200,10 @@ class LightCurveStore {
   // Creates the group (replacing nothing: throws Error(kInvalidArgument) if
   // the store already holds a light-curve store) with every value NaN.
   static LightCurveStore create(std::shared_ptr<Store> store, const CreateOptions& options);
-  // Throws Error(kNotFound / kInvalidMetadata) if the store holds none.
+  // Opens a store create() made, or a group without lcstore's attributes
+  // whose `lightcurves` is float32 (object, measurement, value, epoch), as
+  // xarray's to_zarr wrote the original pipeline's stores. Throws
+  // Error(kNotFound / kInvalidMetadata) if the store holds neither.
   static LightCurveStore open(std::shared_ptr<Store> store);
 
   const std::vector<std::string>& objects() const { return objects_.keys; }

@@ -15,11 +15,13 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "lcstore/lightcurve/features.h"
 #include "lcstore/lightcurve/light_curve_store.h"
+#include "lcstore/lightcurve/zero_points.h"
 #include "lcstore/storage/store.h"
 
 namespace lcstore::lightcurve {
@@ -62,6 +64,15 @@ std::map<std::string, MeasurementFeatures> feature_status(std::shared_ptr<Store>
 // object-major. Throws Error(kNotFound) if they were never computed.
 std::vector<double> read_features(std::shared_ptr<Store> store, const LightCurveStore& curves,
                                   const std::string& measurement);
+
+// The features of `objects` (one measurement, optionally with its stored
+// zero points applied), objects.size() x kFeatureCount values into `out`,
+// on `grid`: what compute_store_features stores for these objects when given
+// the same times and grid. For computing a store's features in blocks
+// elsewhere (lcstore.dask.features).
+void compute_object_features(const LightCurveStore& curves, const std::vector<std::string>& objects,
+                             const std::string& measurement, std::span<const double> times, const FrequencyGrid& grid,
+                             const ZeroPoints* zero_points, std::span<double> out);
 
 // Epoch times from the epoch variable `name` (without "epoch_"); throws
 // Error(kNotFound) if absent, Error(kBadInput) if it holds strings.
