@@ -273,5 +273,44 @@ TEST(FeatureCli, PlotDrawsThePeriodogramBesideEachCurve) {
   }
 }
 
+// lightcurve and epoch --calibrated print mag - zp and the errors with the
+// zero point's in quadrature, from the epoch variables calibrate stored.
+TEST(FeatureCli, QueriesApplyTheStoredZeroPoints) {
+  FieldStore field;
+  const CommandResult before = lcstore({"lightcurve", field.path, "5", "--calibrated"});
+  EXPECT_EQ(before.exit_code, 1);
+  EXPECT_THAT(before.err, HasSubstr("calibrate the store first"));
+  succeed({"calibrate", field.path});
+  const json plain = json::parse(succeed({"lightcurve", field.path, "5", "--format", "json"}));
+  const json calibrated = json::parse(succeed({"lightcurve", field.path, "5", "--calibrated", "--format", "json"}));
+  ASSERT_EQ(plain.size(), calibrated.size());
+  size_t checked = 0;
+  for (size_t row = 0; row < plain.size(); ++row) {
+    const std::string measurement = plain[row]["measurement"];
+    if (plain[row]["mag"].is_null()) continue;
+    const double zp = plain[row]["epoch_zeropoint_" + measurement].get<double>();
+    const double zp_error = plain[row]["epoch_zeropoint_" + measurement + "_error"].get<double>();
+    const double mag = plain[row]["mag"].get<double>(), err = plain[row]["mag_err"].get<double>();
+    EXPECT_NEAR(calibrated[row]["mag"].get<double>(), mag - zp, 1e-5) << row;
+    EXPECT_NEAR(calibrated[row]["mag_err"].get<double>(), std::sqrt(err * err + zp_error * zp_error), 1e-6) << row;
+    checked += zp != 0;
+  }
+  EXPECT_GT(checked, 0u);
+  // The epoch table agrees with the light curves at that epoch.
+  const json epoch = json::parse(succeed({"epoch", field.path, "001", "--calibrated", "--format", "json"}));
+  size_t matched = 0;
+  for (const json& row : epoch) {
+    if (row["object"] != "5") continue;
+    for (const json& curve_row : calibrated) {
+      if (curve_row["epoch"] == "001" && curve_row["measurement"] == row["measurement"]) {
+        EXPECT_EQ(row["mag"], curve_row["mag"]) << row;
+        EXPECT_EQ(row["mag_err"], curve_row["mag_err"]) << row;
+        ++matched;
+      }
+    }
+  }
+  EXPECT_EQ(matched, calibrated.size() / 4);  // one row per measurement at each of the 4 epochs
+}
+
 }  // namespace
 }  // namespace lcstore::testing

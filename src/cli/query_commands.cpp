@@ -1,14 +1,18 @@
 // `lcstore lightcurve | epoch | region | cone`: reading a store.
 #include <fmt/core.h>
 
+#include <cmath>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <memory>
+#include <span>
 
 #include "cli/cli_support.h"
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "lcstore/error.h"
+#include "lcstore/lightcurve/zero_points.h"
 
 namespace lcstore::cli {
 
@@ -27,11 +31,51 @@ Cell epoch_variable_cell(const EpochTable::Variable& variable, size_t epoch) {
   return std::visit([&](const auto& values) { return Cell(values[epoch]); }, variable.values);
 }
 
+// With --calibrated: the stored zero points of the measurements a query
+// prints, looked up before anything is printed, applied to mag and mag_err.
+class Calibration {
+ public:
+  Calibration(const LightCurveStore& store, const std::vector<std::string>& measurements) {
+    const std::vector<std::string>& values = store.values();
+    const auto mag = std::find(values.begin(), values.end(), "mag");
+    if (mag == values.end()) throw Error(ErrorKind::kNotFound, "--calibrated", "the store has no mag value");
+    mag_ = static_cast<size_t>(mag - values.begin());
+    const auto err = std::find(values.begin(), values.end(), "mag_err");
+    if (err != values.end()) err_ = static_cast<size_t>(err - values.begin());
+    // Throws Error(kNotFound) naming a measurement lcstore calibrate did not fit.
+    for (const std::string& measurement : measurements) {
+      zero_points_.emplace(measurement, stored_zero_points(store, measurement));
+    }
+  }
+
+  // Calibrates the values of `measurement` at epochs [first_epoch,
+  // first_epoch + count): `values` holds, value after value, `stride` floats
+  // per value, the epochs' first at offset 0.
+  void apply(const std::string& measurement, size_t first_epoch, size_t count, std::span<float> values,
+             size_t stride) const {
+    const ZeroPoints& all = zero_points_.at(measurement);
+    const auto epochs = [&](const std::vector<double>& per_epoch) {
+      return std::vector<double>(per_epoch.begin() + static_cast<ptrdiff_t>(first_epoch),
+                                 per_epoch.begin() + static_cast<ptrdiff_t>(first_epoch + count));
+    };
+    const ZeroPoints these{epochs(all.values), epochs(all.errors)};
+    std::span<float> errors;
+    if (err_) errors = values.subspan(*err_ * stride, count);
+    apply_zero_points(these, values.subspan(mag_ * stride, count), errors);
+  }
+
+ private:
+  size_t mag_ = 0;
+  std::optional<size_t> err_;
+  std::map<std::string, ZeroPoints> zero_points_;
+};
+
 struct LightCurveArguments {
   std::string store;
   std::vector<std::string> objects;
   std::string objects_file;
   std::string measurement;
+  bool calibrated = false;
   OutputFormat format = OutputFormat::kTable;
 };
 
@@ -71,6 +115,10 @@ void print_light_curves(const LightCurveArguments& arguments) {
   warn_if_read_layout_stale(store);
   std::optional<std::string> measurement;
   if (!arguments.measurement.empty()) measurement = arguments.measurement;
+  std::optional<Calibration> calibration;
+  if (arguments.calibrated) {
+    calibration.emplace(store, measurement ? std::vector<std::string>{*measurement} : store.measurements());
+  }
 
   const EpochTable& epochs = store.epochs();
   std::vector<std::string> columns = {"object", "epoch"};
@@ -84,14 +132,20 @@ void print_light_curves(const LightCurveArguments& arguments) {
   // are read a batch at a time, and printed as they come.
   constexpr uint64_t kBatchBytes = 64 << 20;
   std::vector<Cell> record;
+  std::vector<float> data;
   store.visit_light_curves(objects, measurement, kBatchBytes, [&](const LightCurve& curve) {
+    data.assign(curve.data.begin(), curve.data.end());
+    for (size_t m = 0; m < curve.measurements.size() && calibration; ++m) {
+      calibration->apply(curve.measurements[m], 0, n_epochs, std::span(data).subspan(m * n_values * n_epochs),
+                         n_epochs);
+    }
     for (size_t m = 0; m < curve.measurements.size(); ++m) {
       for (size_t e = 0; e < n_epochs; ++e) {
         record = {curve.object, epochs.keys[e]};
         for (const EpochTable::Variable& variable : epochs.variables)
           record.push_back(epoch_variable_cell(variable, e));
         record.push_back(curve.measurements[m]);
-        for (size_t v = 0; v < n_values; ++v) record.push_back(curve.data[(m * n_values + v) * n_epochs + e]);
+        for (size_t v = 0; v < n_values; ++v) record.push_back(data[(m * n_values + v) * n_epochs + e]);
         writer.add(record);
       }
     }
@@ -99,15 +153,25 @@ void print_light_curves(const LightCurveArguments& arguments) {
   writer.finish();
 }
 
-void print_epoch(const std::string& path, const std::string& key, OutputFormat format) {
+void print_epoch(const std::string& path, const std::string& key, bool calibrated, OutputFormat format) {
   LightCurveStore store = open_store(path);
   EpochSlice slice = store.epoch(key);
+  const size_t e = store.epoch_index(key);
   std::vector<std::string> columns = {"object", "measurement"};
   for (const std::string& value : store.values()) columns.push_back(value);
   RecordWriter writer(std::cout, format, columns);
   std::vector<Cell> record;
   const size_t n_measurements = store.measurements().size();
   const size_t n_values = store.values().size();
+  if (calibrated) {
+    const Calibration calibration(store, store.measurements());
+    for (size_t o = 0; o < store.objects().size(); ++o) {
+      for (size_t m = 0; m < n_measurements; ++m) {
+        calibration.apply(store.measurements()[m], e, 1,
+                          std::span(slice.data).subspan((o * n_measurements + m) * n_values, n_values), 1);
+      }
+    }
+  }
   for (size_t o = 0; o < store.objects().size(); ++o) {
     for (size_t m = 0; m < n_measurements; ++m) {
       record = {store.objects()[o], store.measurements()[m]};
@@ -165,6 +229,8 @@ void add_lightcurve_command(CLI::App& app) {
   command->add_option("OBJECT", arguments->objects, "Object keys");
   command->add_option("--objects-file", arguments->objects_file, "File of object keys, one per line");
   command->add_option("--measurement", arguments->measurement, "Only this measurement");
+  command->add_flag("--calibrated", arguments->calibrated,
+                    "Apply the zero points of lcstore calibrate (mag - zp, mag_err with the zero point's error)");
   add_format_options(command, arguments->format);
   command->callback([arguments] { print_light_curves(*arguments); });
 }
@@ -172,6 +238,7 @@ void add_lightcurve_command(CLI::App& app) {
 void add_epoch_command(CLI::App& app) {
   struct EpochArguments {
     std::string store, key;
+    bool calibrated = false;
     OutputFormat format = OutputFormat::kTable;
   };
   auto arguments = std::make_shared<EpochArguments>();
@@ -179,8 +246,10 @@ void add_epoch_command(CLI::App& app) {
   command->footer("Example:\n  lcstore epoch field.lcs r58520832 --format csv > epoch.csv");
   command->add_option("STORE", arguments->store, "Store directory")->required();
   command->add_option("KEY", arguments->key, "Epoch key")->required();
+  command->add_flag("--calibrated", arguments->calibrated, "Apply the zero points of lcstore calibrate");
   add_format_options(command, arguments->format);
-  command->callback([arguments] { print_epoch(arguments->store, arguments->key, arguments->format); });
+  command->callback(
+      [arguments] { print_epoch(arguments->store, arguments->key, arguments->calibrated, arguments->format); });
 }
 
 void add_region_command(CLI::App& app) {
