@@ -312,5 +312,16 @@ TEST(FeatureCli, QueriesApplyTheStoredZeroPoints) {
   EXPECT_EQ(matched, calibrated.size() / 4);  // one row per measurement at each of the 4 epochs
 }
 
+// info says which measurements have features, and whether they are stale.
+TEST(FeatureCli, InfoShowsTheFeatureStatus) {
+  FieldStore field;
+  EXPECT_THAT(succeed({"info", field.path}), HasSubstr("features:     none (run lcstore features)"));
+  succeed({"features", field.path, "--measurement", "auto", "-q"});
+  EXPECT_THAT(succeed({"info", field.path}), HasSubstr("features:     auto (current); none for"));
+  EXPECT_EQ(json::parse(succeed({"info", field.path, "--json"}))["features"]["auto"]["status"], "current");
+  field.populate({"--force"});
+  EXPECT_EQ(json::parse(succeed({"info", field.path, "--json"}))["features"]["auto"]["status"], "stale");
+}
+
 }  // namespace
 }  // namespace lcstore::testing

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <memory>
 
 #include "cli/cli_support.h"
@@ -14,6 +15,7 @@
 #include "lcstore/catalog/read_catalog.h"
 #include "lcstore/error.h"
 #include "lcstore/lightcurve/info_json.h"
+#include "lcstore/lightcurve/store_features.h"
 #include "lcstore/storage/directory_store.h"
 
 namespace lcstore::cli {
@@ -174,10 +176,30 @@ std::string describe_range(const std::optional<std::pair<double, double>>& range
   return range ? fmt::format("{}, {}", range->first, range->second) : "";
 }
 
+// The measurements whose features lcstore features stored, and whether
+// they still describe the light curves.
+std::string describe_features(const std::map<std::string, MeasurementFeatures>& features) {
+  std::vector<std::string> stored;
+  for (const auto& [measurement, entry] : features) {
+    if (entry.status == FeatureStatus::kAbsent) continue;
+    stored.push_back(
+        fmt::format("{} ({}{})", measurement, to_string(entry.status), entry.calibrated ? ", calibrated" : ""));
+  }
+  if (stored.empty()) return "none (run lcstore features)";
+  return fmt::format("{}; none for {} other measurements", fmt::join(stored, ", "), features.size() - stored.size());
+}
+
 void print_info(const std::string& path, bool json_output) {
-  const StoreInfo info = open_store(path).info();
+  const LightCurveStore store = open_store(path);
+  const StoreInfo info = store.info();
+  const auto features = feature_status(std::make_shared<DirectoryStore>(path), store);
   if (json_output) {
-    std::cout << to_json(info).dump(1) << "\n";
+    json document = to_json(info);
+    document["features"] = json::object();
+    for (const auto& [measurement, entry] : features) {
+      document["features"][measurement] = {{"status", to_string(entry.status)}, {"calibrated", entry.calibrated}};
+    }
+    std::cout << document.dump(1) << "\n";
     return;
   }
   const bool read_layout_current = info.read_layout.status == LayoutInfo::Status::kCurrent;
@@ -198,7 +220,8 @@ void print_info(const std::string& path, bool json_output) {
                            to_string(info.read_layout.status))
             << fmt::format("queries use:  the {}\n", read_layout_current ? "read layout" : "write layout")
             << fmt::format("populated:    {} of {} epochs ({})\n", info.populated_epochs.size(), info.epochs.size(),
-                           fmt::join(info.populated_epochs, ", "));
+                           fmt::join(info.populated_epochs, ", "))
+            << fmt::format("features:     {}\n", describe_features(features));
 }
 
 void add_info_command(CLI::App& app) {
