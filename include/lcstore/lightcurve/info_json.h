@@ -2,6 +2,7 @@
 // the Python package's Store.info() show, in one form.
 #pragma once
 
+// This header exists to turn StoreInfo into JSON.
 #include <nlohmann/json.hpp>
 
 #include "lcstore/lightcurve/light_curve_store.h"

@@ -28,6 +28,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+// A layout's codecs are reported as zarr.json lists them: arbitrary JSON.
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <span>

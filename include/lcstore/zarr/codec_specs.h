@@ -3,6 +3,7 @@
 //   | blosc:CNAME[:LEVEL][:shuffle|bitshuffle|noshuffle]
 #pragma once
 
+// Codec chains are zarr.json fragments: arbitrary JSON configurations.
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+// Fill values are read from and written to zarr.json, whose values are JSON.
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>

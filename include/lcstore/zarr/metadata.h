@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <map>
+// Zarr attributes and codec configurations are arbitrary JSON, kept as nlohmann::json.
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <span>
