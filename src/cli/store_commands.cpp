@@ -198,6 +198,8 @@ void print_info(const std::string& path, bool json_output) {
             << fmt::format("queries use:  the {}\n", read_layout_current ? "read layout" : "write layout")
             << fmt::format("populated:    {} of {} epochs ({})\n", info.populated_epochs.size(), info.epochs.size(),
                            fmt::join(info.populated_epochs, ", "));
+  for (const StoreInfo::EpochCatalogs& written : info.epoch_catalogs)
+    std::cout << fmt::format("  {} written by: {}\n", written.epoch, fmt::join(written.catalogs, ", "));
 }
 
 void add_info_command(CLI::App& app) {

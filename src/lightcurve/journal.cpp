@@ -15,58 +15,199 @@ namespace {
 
 constexpr std::string_view kJournalKey = ".lcstore/journal.json";
 constexpr std::string_view kLockSpace = ".lcstore";
+// The keys of a record that are not its details.
+constexpr std::string_view kRecordKeys[] = {"entry", "began", "completed", "objects", "measurements"};
+
+// Whether two ascending lists share an element.
+template <class T, class Less, class Disjoint>
+bool share(const std::vector<T>& a, const std::vector<T>& b, Less less, Disjoint disjoint) {
+  for (auto i = a.begin(), j = b.begin(); i != a.end() && j != b.end();) {
+    if (!disjoint(*i, *j)) return true;
+    less(*i, *j) ? ++i : ++j;
+  }
+  return false;
+}
+
+PopulateRecord parse_record(const json& record) {
+  PopulateRecord out{.entry = record.at("entry").get<std::string>(), .began = record.at("began").get<uint64_t>()};
+  if (record.contains("completed")) out.completed = record["completed"].get<uint64_t>();
+  if (record.contains("objects")) {
+    out.cells.objects = record.at("objects").get<std::vector<std::pair<uint64_t, uint64_t>>>();
+    out.cells.measurements = record.at("measurements").get<std::vector<uint64_t>>();
+  } else {
+    out.cells.every_cell = true;
+  }
+  const bool ascending =
+      std::is_sorted(out.cells.measurements.begin(), out.cells.measurements.end()) &&
+      std::all_of(out.cells.objects.begin(), out.cells.objects.end(),
+                  [](const auto& r) { return r.first < r.second; }) &&
+      std::adjacent_find(out.cells.objects.begin(), out.cells.objects.end(),
+                         [](const auto& a, const auto& b) { return b.first <= a.second; }) == out.cells.objects.end();
+  if (!ascending) throw Error(ErrorKind::kCorruptData, "objects", "out of order");
+  out.details = record;
+  for (std::string_view key : kRecordKeys) out.details.erase(std::string(key));
+  return out;
+}
+
+json record_json(const PopulateRecord& record) {
+  json out = record.details;
+  out["entry"] = record.entry;
+  out["began"] = record.began;
+  if (record.completed) out["completed"] = *record.completed;
+  if (!record.cells.every_cell) {
+    out["objects"] = record.cells.objects;
+    out["measurements"] = record.cells.measurements;
+  }
+  return out;
+}
+
+// An epoch as an lcstore journaled it before it kept histories: completed
+// entries without their cells or order, so none holds its cells but a lone one.
+std::vector<PopulateRecord> parse_entries_without_history(const json& entries) {
+  std::vector<PopulateRecord> history;
+  for (const auto& [entry, details] : entries.items()) {
+    history.push_back({.entry = entry,
+                       .completed = 0,
+                       .cells = {.every_cell = true},
+                       .details = details.is_object() ? details : json::object()});
+  }
+  return history;
+}
+
+JournalState parse_state(const json& document) {
+  if (!document.at("generation").is_number_unsigned())
+    throw Error(ErrorKind::kCorruptData, "generation", "not a count");
+  if (!document.at("epochs").is_object()) throw Error(ErrorKind::kCorruptData, "epochs", "not an object");
+  JournalState state{.generation = document.at("generation").get<uint64_t>()};
+  for (const auto& [epoch, history] : document.at("epochs").items()) {
+    if (history.is_object()) {
+      state.epochs[epoch] = parse_entries_without_history(history);
+      continue;
+    }
+    for (const json& record : history.get_ref<const json::array_t&>())
+      state.epochs[epoch].push_back(parse_record(record));
+  }
+  return state;
+}
+
+std::vector<PopulateRecord>::iterator find_record(std::vector<PopulateRecord>& history, uint64_t began) {
+  return std::find_if(history.begin(), history.end(), [&](const PopulateRecord& r) { return r.began == began; });
+}
 
 }  // namespace
 
-json Journal::read() const {
+CellRanges CellRanges::of(const std::vector<uint64_t>& object_rows, std::vector<uint64_t> measurements) {
+  CellRanges cells{.measurements = std::move(measurements)};
+  for (uint64_t row : object_rows) {
+    if (!cells.objects.empty() && cells.objects.back().second == row) {
+      ++cells.objects.back().second;
+    } else {
+      cells.objects.emplace_back(row, row + 1);
+    }
+  }
+  return cells;
+}
+
+bool CellRanges::overlaps(const CellRanges& other) const {
+  if (every_cell || other.every_cell) return true;
+  const bool shared_measurement =
+      share(measurements, other.measurements, std::less<>(), [](uint64_t a, uint64_t b) { return a != b; });
+  return shared_measurement &&
+         share(
+             objects, other.objects, [](const auto& a, const auto& b) { return a.second < b.second; },
+             [](const auto& a, const auto& b) { return a.second <= b.first || b.second <= a.first; });
+}
+
+bool holds_its_cells(const std::vector<PopulateRecord>& history, size_t i) {
+  const PopulateRecord& record = history[i];
+  if (!record.completed) return false;
+  for (size_t j = 0; j < history.size(); ++j) {
+    const PopulateRecord& other = history[j];
+    if (j == i || !other.cells.overlaps(record.cells)) continue;
+    if (!other.completed || *other.completed >= record.began) return false;
+  }
+  return true;
+}
+
+JournalState Journal::read() const {
   std::optional<Bytes> bytes = store_.get(kJournalKey);
-  if (!bytes) return json{{"generation", 0}, {"epochs", json::object()}};
+  if (!bytes) return {};
   std::string_view text(reinterpret_cast<const char*>(bytes->data()), bytes->size());
-  json document;
   try {
-    document = zarr::parse_json_document(text, store_.describe(kJournalKey));
+    return parse_state(zarr::parse_json_document(text, store_.describe(kJournalKey)));
   } catch (const Error&) {
-    document = nullptr;  // not valid JSON, or nested too deep: refused below
+    // not valid JSON, nested too deep, or cells out of order: refused below
+  } catch (const json::exception&) {
+    // a field missing or of the wrong type
   }
-  if (!document.is_object() || !document.contains("generation") || !document["generation"].is_number_unsigned() ||
-      !document.contains("epochs") || !document["epochs"].is_object() ||
-      !std::all_of(document["epochs"].begin(), document["epochs"].end(),
-                   [](const json& catalogs) { return catalogs.is_object(); })) {
-    throw Error(ErrorKind::kCorruptData, store_.describe(kJournalKey), "is not an lcstore journal");
-  }
-  return document;
+  throw Error(ErrorKind::kCorruptData, store_.describe(kJournalKey), "is not an lcstore journal");
 }
 
-uint64_t Journal::generation() const { return read()["generation"].get<uint64_t>(); }
+uint64_t Journal::generation() const { return read().generation; }
 
-bool Journal::completed(const std::string& epoch, const std::string& entry_id) const {
-  json document = read();
-  const json& epochs = document["epochs"];
-  auto found = epochs.find(epoch);
-  return found != epochs.end() && found->contains(entry_id);
+bool Journal::current(const std::string& epoch, const std::string& entry_id) const {
+  const JournalState state = read();
+  auto found = state.epochs.find(epoch);
+  if (found == state.epochs.end()) return false;
+  const std::vector<PopulateRecord>& history = found->second;
+  for (size_t i = 0; i < history.size(); ++i) {
+    if (history[i].entry == entry_id && holds_its_cells(history, i)) return true;
+  }
+  return false;
 }
 
-uint64_t Journal::begin() {
+uint64_t Journal::advance() {
   uint64_t generation = 0;
-  change([&](json& document) {
-    generation = document["generation"].get<uint64_t>() + 1;
-    document["generation"] = generation;
+  change([&](JournalState& state) { generation = ++state.generation; });
+  return generation;
+}
+
+uint64_t Journal::begin(const std::string& epoch, const std::string& entry_id, const CellRanges& cells) {
+  uint64_t generation = 0;
+  change([&](JournalState& state) {
+    generation = ++state.generation;
+    state.epochs[epoch].push_back({.entry = entry_id, .began = generation, .cells = cells});
   });
   return generation;
 }
 
-void Journal::complete(const std::string& epoch, const std::string& entry_id, json details) {
-  change([&](json& document) {
-    document["generation"] = document["generation"].get<uint64_t>() + 1;
-    if (!entry_id.empty()) document["epochs"][epoch][entry_id] = std::move(details);
+void Journal::complete(const std::string& epoch, uint64_t began, json details) {
+  change([&](JournalState& state) {
+    ++state.generation;
+    std::vector<PopulateRecord>& history = state.epochs[epoch];
+    auto mine = find_record(history, began);
+    // Gone: a populate of the same entry that began later completed first.
+    if (mine == history.end()) return;
+    mine->completed = state.generation;
+    mine->details = std::move(details);
+    const PopulateRecord done = *mine;
+    // Earlier populates of the same entry and cells wrote the same values:
+    // completed, killed midway, or still running.
+    std::erase_if(history, [&](const PopulateRecord& r) {
+      return r.began < done.began && !done.entry.empty() && r.entry == done.entry && r.cells == done.cells;
+    });
   });
 }
 
-void Journal::change(const std::function<void(json&)>& edit) {
+void Journal::abandon(const std::string& epoch, uint64_t began) {
+  change([&](JournalState& state) {
+    std::vector<PopulateRecord>& history = state.epochs[epoch];
+    if (auto mine = find_record(history, began); mine != history.end()) history.erase(mine);
+    if (history.empty()) state.epochs.erase(epoch);
+    if (state.generation == began) --state.generation;
+  });
+}
+
+void Journal::change(const std::function<void(JournalState&)>& edit) {
   auto held = store_.lock(kLockSpace, 0);
-  json document = read();
-  edit(document);
-  std::string text = document.dump(1);
+  JournalState state = read();
+  edit(state);
+  json epochs = json::object();
+  for (const auto& [epoch, history] : state.epochs) {
+    json& records = epochs[epoch] = json::array();
+    for (const PopulateRecord& record : history) records.push_back(record_json(record));
+  }
+  const std::string text = json{{"generation", state.generation}, {"epochs", std::move(epochs)}}.dump(1);
   store_.set(kJournalKey, std::as_bytes(std::span(text)));
 }
 
