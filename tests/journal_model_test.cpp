@@ -16,8 +16,10 @@
 #include <cmath>
 #include <map>
 #include <random>
+#include <span>
 #include <thread>
 
+#include "lcstore/storage/memory_store.h"
 #include "lightcurve_scenarios.h"
 
 namespace lcstore::testing {
@@ -301,6 +303,23 @@ TEST_F(JournalSteps, APopulateKilledMidwayIsRedoneThenSkipped) {
   const auto history = journal.read().epochs.at(kEpoch);
   EXPECT_EQ(history.size(), 2u) << "P0 and the rerun of A, which replaced the killed one";
   EXPECT_TRUE(std::all_of(history.begin(), history.end(), [](const auto& record) { return record.completed; }));
+}
+
+// A journal written before histories: entries without cells or order.
+TEST(JournalCells, AnEntryWithoutHistoryHoldsItsCellsOnlyAlone) {
+  MemoryStore store;
+  const std::string text =
+      R"({"generation": 4, "epochs": {"e0": {"x": {"catalog": "x.cat"}}, "e1": {"x": {}, "y": {}}}})";
+  store.set(".lcstore/journal.json", std::as_bytes(std::span(text)));
+  lightcurve::Journal journal(store);
+  EXPECT_TRUE(journal.current("e0", "x"));
+  EXPECT_FALSE(journal.current("e1", "x")) << "which of x and y wrote last is not known";
+  EXPECT_FALSE(journal.current("e1", "y"));
+  const uint64_t began = journal.begin("e0", "z", lightcurve::CellRanges::of({3}, {0}));
+  journal.complete("e0", began, {{"catalog", "z.cat"}});
+  EXPECT_TRUE(journal.current("e0", "z"));
+  EXPECT_FALSE(journal.current("e0", "x")) << "its cells are unknown, so all of them";
+  EXPECT_EQ(journal.read().epochs.at("e0").front().details["catalog"], "x.cat");
 }
 
 TEST(JournalCells, OverlapNeedsASharedObjectAndMeasurement) {
