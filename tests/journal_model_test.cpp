@@ -325,11 +325,21 @@ TEST(JournalCells, AnEntryWithoutHistoryHoldsItsCellsOnlyAlone) {
 TEST(JournalCells, OverlapNeedsASharedObjectAndMeasurement) {
   using lightcurve::CellRanges;
   const CellRanges low = CellRanges::of({0, 1, 2, 5}, {0, 1}), high = CellRanges::of({3, 4, 6}, {0, 1});
-  EXPECT_EQ(low.objects, (std::vector<std::pair<uint64_t, uint64_t>>{{0, 3}, {5, 6}}));
+  EXPECT_EQ(low.objects, (std::vector<CellRanges::Run>{{0, 3, 1}, {5, 1, 1}}));
   EXPECT_FALSE(low.overlaps(high));
   EXPECT_TRUE(low.overlaps(CellRanges::of({5}, {1})));
   EXPECT_FALSE(low.overlaps(CellRanges::of({0, 1, 2, 5}, {2})));
   EXPECT_TRUE(low.overlaps(CellRanges{.every_cell = true}));
+  // Writers partitioned by every other object: one run each.
+  std::vector<uint64_t> even, odd;
+  for (uint64_t row = 0; row < 50000; ++row) (row % 2 == 0 ? even : odd).push_back(row);
+  const CellRanges evens = CellRanges::of(even, {0}), odds = CellRanges::of(odd, {0});
+  EXPECT_EQ(evens.objects, (std::vector<CellRanges::Run>{{0, 25000, 2}}));
+  EXPECT_FALSE(evens.overlaps(odds));
+  EXPECT_FALSE(odds.overlaps(evens));
+  EXPECT_TRUE(evens.overlaps(CellRanges::of({7, 49998}, {0})));
+  EXPECT_TRUE(odds.overlaps(CellRanges::of({7, 49998}, {0})));
+  EXPECT_FALSE(odds.overlaps(CellRanges::of({8, 49998}, {0})));
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 #include "lightcurve/journal.h"
 
 #include <algorithm>
+#include <array>
+#include <cstdint>
 #include <span>
 #include <string_view>
 
@@ -18,32 +20,58 @@ constexpr std::string_view kLockSpace = ".lcstore";
 // The keys of a record that are not its details.
 constexpr std::string_view kRecordKeys[] = {"entry", "began", "completed", "objects", "measurements"};
 
-// Whether two ascending lists share an element.
-template <class T, class Less, class Disjoint>
-bool share(const std::vector<T>& a, const std::vector<T>& b, Less less, Disjoint disjoint) {
+// Whether two ascending lists of measurement rows share one.
+bool share(const std::vector<uint64_t>& a, const std::vector<uint64_t>& b) {
   for (auto i = a.begin(), j = b.begin(); i != a.end() && j != b.end();) {
-    if (!disjoint(*i, *j)) return true;
-    less(*i, *j) ? ++i : ++j;
+    if (*i == *j) return true;
+    *i < *j ? ++i : ++j;
   }
   return false;
+}
+
+// The object rows of a list of runs in ascending order, with a jump to the
+// first row at or after a given one.
+class RowCursor {
+ public:
+  explicit RowCursor(const std::vector<CellRanges::Run>& runs) : runs_(runs) {}
+  bool done() const { return run_ == runs_.size(); }
+  uint64_t row() const { return runs_[run_].first + index_ * runs_[run_].step; }
+  void skip_to(uint64_t target) {
+    while (!done() && runs_[run_].last() < target) ++run_, index_ = 0;
+    if (done() || target <= runs_[run_].first) return;
+    const CellRanges::Run& run = runs_[run_];
+    index_ = std::max(index_, (target - run.first + run.step - 1) / run.step);
+  }
+
+ private:
+  const std::vector<CellRanges::Run>& runs_;
+  size_t run_ = 0;
+  uint64_t index_ = 0;
+};
+
+void check_runs(const std::vector<CellRanges::Run>& runs) {
+  const bool valid = std::all_of(runs.begin(), runs.end(), [](const auto& run) {
+    return run.count >= 1 && run.step >= 1 && run.count - 1 <= (UINT64_MAX - run.first) / run.step;
+  });
+  const bool ascending = std::adjacent_find(runs.begin(), runs.end(), [](const auto& a, const auto& b) {
+                           return b.first <= a.last();
+                         }) == runs.end();
+  if (!valid || !ascending) throw Error(ErrorKind::kCorruptData, "objects", "not ascending runs of rows");
 }
 
 PopulateRecord parse_record(const json& record) {
   PopulateRecord out{.entry = record.at("entry").get<std::string>(), .began = record.at("began").get<uint64_t>()};
   if (record.contains("completed")) out.completed = record["completed"].get<uint64_t>();
   if (record.contains("objects")) {
-    out.cells.objects = record.at("objects").get<std::vector<std::pair<uint64_t, uint64_t>>>();
+    for (const auto& [first, count, step] : record.at("objects").get<std::vector<std::array<uint64_t, 3>>>())
+      out.cells.objects.push_back({first, count, step});
+    check_runs(out.cells.objects);
     out.cells.measurements = record.at("measurements").get<std::vector<uint64_t>>();
+    if (!std::is_sorted(out.cells.measurements.begin(), out.cells.measurements.end()))
+      throw Error(ErrorKind::kCorruptData, "measurements", "not ascending");
   } else {
     out.cells.every_cell = true;
   }
-  const bool ascending =
-      std::is_sorted(out.cells.measurements.begin(), out.cells.measurements.end()) &&
-      std::all_of(out.cells.objects.begin(), out.cells.objects.end(),
-                  [](const auto& r) { return r.first < r.second; }) &&
-      std::adjacent_find(out.cells.objects.begin(), out.cells.objects.end(),
-                         [](const auto& a, const auto& b) { return b.first <= a.second; }) == out.cells.objects.end();
-  if (!ascending) throw Error(ErrorKind::kCorruptData, "objects", "out of order");
   out.details = record;
   for (std::string_view key : kRecordKeys) out.details.erase(std::string(key));
   return out;
@@ -55,7 +83,8 @@ json record_json(const PopulateRecord& record) {
   out["began"] = record.began;
   if (record.completed) out["completed"] = *record.completed;
   if (!record.cells.every_cell) {
-    out["objects"] = record.cells.objects;
+    json& runs = out["objects"] = json::array();
+    for (const CellRanges::Run& run : record.cells.objects) runs.push_back({run.first, run.count, run.step});
     out["measurements"] = record.cells.measurements;
   }
   return out;
@@ -99,23 +128,28 @@ std::vector<PopulateRecord>::iterator find_record(std::vector<PopulateRecord>& h
 CellRanges CellRanges::of(const std::vector<uint64_t>& object_rows, std::vector<uint64_t> measurements) {
   CellRanges cells{.measurements = std::move(measurements)};
   for (uint64_t row : object_rows) {
-    if (!cells.objects.empty() && cells.objects.back().second == row) {
-      ++cells.objects.back().second;
-    } else {
-      cells.objects.emplace_back(row, row + 1);
+    if (!cells.objects.empty()) {
+      Run& run = cells.objects.back();
+      if (run.count == 1 && row > run.first) run.step = row - run.first;
+      if (row == run.last() + run.step) {
+        ++run.count;
+        continue;
+      }
     }
+    cells.objects.push_back({.first = row});
   }
   return cells;
 }
 
 bool CellRanges::overlaps(const CellRanges& other) const {
   if (every_cell || other.every_cell) return true;
-  const bool shared_measurement =
-      share(measurements, other.measurements, std::less<>(), [](uint64_t a, uint64_t b) { return a != b; });
-  return shared_measurement &&
-         share(
-             objects, other.objects, [](const auto& a, const auto& b) { return a.second < b.second; },
-             [](const auto& a, const auto& b) { return a.second <= b.first || b.second <= a.first; });
+  if (!share(measurements, other.measurements)) return false;
+  RowCursor a(objects), b(other.objects);
+  while (!a.done() && !b.done()) {
+    if (a.row() == b.row()) return true;
+    a.row() < b.row() ? a.skip_to(b.row()) : b.skip_to(a.row());
+  }
+  return false;
 }
 
 bool holds_its_cells(const std::vector<PopulateRecord>& history, size_t i) {

@@ -22,7 +22,6 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "lcstore/storage/store.h"
@@ -31,8 +30,15 @@ namespace lcstore::lightcurve {
 
 // The cells of one epoch that a populate writes (every value of each).
 struct CellRanges {
-  // Object rows as ascending, disjoint, non-adjacent half-open ranges.
-  std::vector<std::pair<uint64_t, uint64_t>> objects;
+  // `count` object rows from `first` on, `step` apart: a whole catalog is
+  // one run, and so is every n-th object of a writer partitioned by object.
+  struct Run {
+    uint64_t first = 0, count = 1, step = 1;
+    uint64_t last() const { return first + (count - 1) * step; }
+    bool operator==(const Run& other) const = default;
+  };
+  // Ascending: each run starts after the last row of the one before.
+  std::vector<Run> objects;
   std::vector<uint64_t> measurements;  // ascending
   // Every cell: a record of an lcstore that did not journal cells.
   bool every_cell = false;
