@@ -66,6 +66,8 @@ struct EpochCells {
   // How many of `stored` (the cells of selection()) are finite and would
   // become another value.
   uint64_t finite_cells_changed(const std::vector<float>& stored) const {
+    // Most populates fill an epoch no one wrote: nothing to gather then.
+    if (std::none_of(stored.begin(), stored.end(), [](float value) { return std::isfinite(value); })) return 0;
     std::vector<float> written(stored.size());
     gather(rows, written.data());
     uint64_t changed = 0;
