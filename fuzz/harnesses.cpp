@@ -165,10 +165,10 @@ void journal(Input input) {
   store.set(".lcstore/journal.json", std::as_bytes(input));
   lightcurve::Journal journal(store);
   refuse_only_with_error([&] {
-    journal.completed("000", "catalog");
-    journal.begin();
-    journal.complete("000", "catalog", {{"values_written", 1}});
-    if (!journal.completed("000", "catalog")) std::abort();
+    journal.current("000", "catalog");
+    const uint64_t began = journal.begin("000", "catalog", lightcurve::CellRanges::of({0, 1, 5}, {0}));
+    journal.complete("000", began, {{"values_written", 1}});
+    if (journal.generation() != began + 1) std::abort();
   });
 }
 

@@ -4,8 +4,8 @@
 // a random set() or sync() and keeps a random part of what was not yet synced.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
-#include <nlohmann/json.hpp>
 #include <random>
 
 #include "fault_injection_store.h"
@@ -26,13 +26,13 @@ bool same_cell(float expected, float stored) {
   return expected == stored || (std::isnan(expected) && std::isnan(stored));
 }
 
-// Whether the journal of `image` records the planned populate.
-bool journaled(const nlohmann::json& epochs, const PlannedPopulate& populate) {
-  if (!epochs.contains(populate.epoch)) return false;
-  for (const auto& [entry, details] : epochs[populate.epoch].items()) {
-    if (entry.starts_with(populate.journal_id + " ")) return true;
-  }
-  return false;
+// Whether the journal records the planned populate as completed.
+bool journaled(const lightcurve::JournalState& journal, const PlannedPopulate& populate) {
+  const auto epoch = journal.epochs.find(populate.epoch);
+  if (epoch == journal.epochs.end()) return false;
+  return std::any_of(epoch->second.begin(), epoch->second.end(), [&](const lightcurve::PopulateRecord& record) {
+    return record.entry.starts_with(populate.journal_id + " ") && record.completed.has_value();
+  });
 }
 
 // Creates the store, populates the plan's catalogs until the crash after
@@ -52,11 +52,11 @@ CrashOutcome crash_and_check(const PopulatePlan& plan, uint64_t operations, bool
   }
   const std::shared_ptr<MemoryStore> image = store->crash_image(random);
   const LightCurveStore reopened = LightCurveStore::open(image);
-  const nlohmann::json epochs = lightcurve::Journal(*image).read()["epochs"];
+  const lightcurve::JournalState journal = lightcurve::Journal(*image).read();
   CrashOutcome outcome;
   const uint64_t n_measurements = kStoreMeasurements.size();
   for (const PlannedPopulate& populate : plan.work[0]) {
-    if (!journaled(epochs, populate)) continue;
+    if (!journaled(journal, populate)) continue;
     ++outcome.journaled;
     const uint64_t e = reopened.epoch_index(populate.epoch);
     const std::vector<float> cells = reopened.epoch(populate.epoch).data;

@@ -757,14 +757,15 @@ TEST(LightCurveCliPopulate, StrategiesWriteIdenticalStores) {
         succeed({"populate", copy.string(), "--strategy", strategy, "--epoch", "002", partial.string()});
     EXPECT_THAT(out, HasSubstr("1800 values of 150 objects (ascii_head)"));
     Snapshot files = snapshot(copy);
-    // The journal records the strategy used; everything else must be equal.
+    // The journal records the strategy used, and when each populate of the
+    // two threads began and completed; everything else must be equal.
     ASSERT_TRUE(files.count(".lcstore/journal.json"));
     json journal = json::parse(files[".lcstore/journal.json"]);
     size_t entries = 0;
-    for (auto& [epoch, catalogs] : journal["epochs"].items()) {
-      for (auto& [id, details] : catalogs.items()) {
-        EXPECT_EQ(details["strategy"], strategy);
-        details.erase("strategy");
+    for (auto& [epoch, history] : journal["epochs"].items()) {
+      for (json& record : history) {
+        EXPECT_EQ(record["strategy"], strategy);
+        for (const char* key : {"strategy", "began", "completed"}) record.erase(key);
         ++entries;
       }
     }
@@ -858,6 +859,102 @@ TEST(LightCurveCliPopulate, JournalSkipsRepeatsAndForceRewrites) {
   const std::string other =
       succeed({"populate", field.store.string(), "--epoch", "001", epoch_catalog(1, kFormats[2]).string()});
   EXPECT_THAT(other, HasSubstr("3372 values of 281 objects (fits_ldac)"));
+}
+
+// The populate --json report of one catalog.
+json populate_report(const fs::path& store, const std::vector<std::string>& args) {
+  std::vector<std::string> command = {"populate", store.string(), "--json"};
+  command.insert(command.end(), args.begin(), args.end());
+  const json report = parse_json(succeed(command));
+  EXPECT_EQ(report["catalogs"].size(), 1u) << report.dump();
+  return report["catalogs"][0];
+}
+
+TEST(LightCurveCliJournal, AnotherPopulateOfTheCellsInBetweenMakesARerunWrite) {
+  FieldStore field;
+  create(field, kAscii);
+  // Epoch 000 of the fixtures holds SExtractor's 99s.
+  const std::vector<std::string> with_nan = {"--epoch", "000", epoch_catalog(0, kAscii).string(), "--invalid-to-nan"};
+  const std::vector<std::string> without = {"--epoch", "000", epoch_catalog(0, kAscii).string()};
+  EXPECT_EQ(populate_report(field.store, with_nan)["status"], "written");
+  const json nines = populate_report(field.store, without);
+  EXPECT_EQ(nines["status"], "written");
+  EXPECT_EQ(nines["finite_cells_overwritten"], 0) << "NaN became 99: no finite cell changed";
+  const json again = populate_report(field.store, with_nan);
+  EXPECT_EQ(again["status"], "written") << "skipped while the store holds the 99s";
+  const uint64_t overwritten = again["finite_cells_overwritten"];
+  EXPECT_GT(overwritten, 0u);
+  EXPECT_EQ(populate_report(field.store, with_nan)["status"], "already_done");
+  const json epoch = parse_json(succeed({"epoch", field.store.string(), "000", "--json"}));
+  EXPECT_EQ(epoch.dump().find("99.0"), std::string::npos) << "a 99 survived --invalid-to-nan";
+
+  // A, then B, then A: A is written again, over B's finite values.
+  const std::vector<std::string> a = {"--epoch", "001", epoch_catalog(1, kAscii).string()};
+  const std::vector<std::string> b = {"--epoch", "001", epoch_catalog(2, kAscii).string()};
+  populate_report(field.store, a);
+  const json b_report = populate_report(field.store, b);
+  EXPECT_GT(b_report["finite_cells_overwritten"].get<uint64_t>(), 0u);
+  const json a_again = populate_report(field.store, a);
+  EXPECT_EQ(a_again["status"], "written");
+  EXPECT_EQ(a_again["finite_cells_overwritten"], b_report["finite_cells_overwritten"]);
+  EXPECT_THAT(
+      succeed({"populate", field.store.string(), "--epoch", "001", epoch_catalog(2, kAscii).string()}),
+      HasSubstr(fmt::format("; overwrote {} finite cells", b_report["finite_cells_overwritten"].get<uint64_t>())));
+  EXPECT_EQ(populate_report(field.store, b)["status"], "already_done");
+
+  // info names the catalogs that wrote each epoch, oldest first (a rerun
+  // of the same catalog replaces its earlier record).
+  const json summary = info(field.store);
+  EXPECT_EQ(summary["epoch_catalogs"]["000"],
+            json({epoch_catalog(0, kAscii).string(), epoch_catalog(0, kAscii).string()}))
+      << "the 99s and the NaNs are two readings of the file";
+  EXPECT_EQ(summary["epoch_catalogs"]["001"],
+            json({epoch_catalog(1, kAscii).string(), epoch_catalog(2, kAscii).string()}));
+  EXPECT_THAT(
+      succeed({"info", field.store.string()}),
+      HasSubstr("  001 written by: " + epoch_catalog(1, kAscii).string() + ", " + epoch_catalog(2, kAscii).string()));
+}
+
+TEST(LightCurveCliJournal, NoOverwriteRefusesACatalogThatChangesFiniteValues) {
+  FieldStore field;
+  create(field, kAscii);
+  const fs::path partial = write_first_rows(epoch_catalog(2, kAscii), 150, field.directory->path() / "partial.cat");
+  // Into empty cells, and the same values again: nothing finite changes.
+  succeed({"populate", field.store.string(), "--epoch", "002", partial.string(), "--no-overwrite"});
+  succeed({"populate", field.store.string(), "--epoch", "002", epoch_catalog(2, kAscii).string(), "--no-overwrite"});
+  const Snapshot before = snapshot(field.store);
+  const CommandResult refused = lcstore(
+      {"populate", field.store.string(), "--epoch", "002", epoch_catalog(1, kAscii).string(), "--no-overwrite"});
+  expect_failure(refused,
+                 {"FAILED, nothing written", "would overwrite", "finite values of epoch 002", "--no-overwrite"});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_TRUE(same_snapshot(before, snapshot(field.store)));
+}
+
+TEST(LightCurveCliJournal, PopulateThatCannotTakeTheChunkLockLeavesTheReadLayoutCurrent) {
+  FieldStore field;
+  create(field, kAscii);
+  succeed({"populate", field.store.string(), "--epoch", "000", epoch_catalog(0, kAscii).string()});
+  succeed({"rechunk", field.store.string()});
+  const json before = info(field.store);
+  ASSERT_EQ(before["read_layout"]["status"], "current");
+  // A directory where the write layout's lock file goes: no writer can take
+  // a chunk's lock, whoever runs the test.
+  const fs::path lock_file = field.store / "lightcurves" / ".lcstore.lock";
+  fs::remove(lock_file);
+  fs::create_directories(lock_file / "blocked");
+  const CommandResult failed =
+      lcstore({"populate", field.store.string(), "--epoch", "001", epoch_catalog(1, kAscii).string()});
+  expect_failure(failed, {"FAILED, nothing written", ".lcstore.lock"});
+  const json after = info(field.store);
+  EXPECT_EQ(after["read_layout"]["status"], "current");
+  EXPECT_EQ(after["journal_generation"], before["journal_generation"]);
+  EXPECT_EQ(after["populated_epochs"], json({"000"}));
+
+  // Once it can, the same populate writes and the read layout is stale.
+  fs::remove_all(lock_file);
+  succeed({"populate", field.store.string(), "--epoch", "001", epoch_catalog(1, kAscii).string()});
+  EXPECT_EQ(info(field.store)["read_layout"]["status"], "stale");
 }
 
 TEST(LightCurveCliPopulate, MixedBatchWritesTheGoodCatalogsAndFailsTheBad) {

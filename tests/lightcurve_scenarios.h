@@ -9,6 +9,7 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
@@ -265,12 +266,16 @@ inline Damage check_store(const std::filesystem::path& directory, const Populate
       damage.wrong += got != want;
     }
   }
-  const nlohmann::json journal = lightcurve::Journal(*store).read();
-  const uint64_t generation = journal["generation"].get<uint64_t>();
+  const lightcurve::JournalState journal = lightcurve::Journal(*store).read();
+  const uint64_t generation = journal.generation;
   damage.journal += generation < 2 * plan.populates ? (2 * plan.populates - generation + 1) / 2 : 0;
   for (uint64_t e = 0; e < plan.scenario.epochs; ++e) {
-    auto entries = journal["epochs"].find(epoch_key(e));
-    const uint64_t recorded = entries == journal["epochs"].end() ? 0 : entries->size();
+    auto history = journal.epochs.find(epoch_key(e));
+    const auto recorded =
+        history == journal.epochs.end()
+            ? 0
+            : static_cast<uint64_t>(std::count_if(history->second.begin(), history->second.end(),
+                                                  [](const auto& record) { return record.completed; }));
     damage.journal += recorded < plan.journal_entries[e] ? plan.journal_entries[e] - recorded : 0;
   }
   damage.damaged_runs = damage.clean() ? 0 : 1;

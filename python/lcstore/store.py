@@ -24,7 +24,9 @@ class PopulateReport:
     """What one populate did.
 
     ``already_done`` is true when the journal shows the same catalog was
-    populated into this epoch before, so nothing was written. ``format`` is
+    populated into this epoch before and no populate touched its cells since,
+    so nothing was written. ``finite_cells_overwritten`` counts the cells
+    that held a finite value and were given another. ``format`` is
     the catalog file's format, empty for an in-memory catalog.
     """
 
@@ -33,6 +35,7 @@ class PopulateReport:
     already_done: bool
     values_written: int
     objects_written: int
+    finite_cells_overwritten: int
     unknown_objects_skipped: int
     incomplete_measurements_skipped: list[str] = field(default_factory=list)
     measurements_ignored: list[str] = field(default_factory=list)
@@ -289,6 +292,7 @@ class Store:
         invalid_to_nan: bool = False,
         journal_id: str = "",
         force: bool = False,
+        no_overwrite: bool = False,
     ) -> PopulateReport:
         """Writes one epoch's catalog into the store.
 
@@ -309,8 +313,11 @@ class Store:
 
         A catalog file is journaled by its content: populating the same file
         into the same epoch again does nothing (``already_done``) unless
-        ``force``. An in-memory catalog is journaled only under a
-        ``journal_id`` you give.
+        ``force``, or unless another populate of that epoch changed any of its
+        cells since. An in-memory catalog is journaled only under a
+        ``journal_id`` you give. ``no_overwrite`` refuses (raises
+        :class:`~lcstore.errors.BadInputError`, writes nothing) a catalog that
+        would change finite values already stored.
 
         Everything is checked before the first write, so an error
         (:class:`~lcstore.errors.NotFoundError` for an unknown epoch or object,
@@ -326,7 +333,7 @@ class Store:
                 raise InvalidArgumentError("journal_id", "a catalog file is journaled by its content; omit journal_id")
             name = os.fspath(catalog)
             fields = native.populate_file(
-                str(epoch), name, invalid_to_nan, strategy, *mapping, skip_unknown_objects, skip_incomplete, force
+                str(epoch), name, invalid_to_nan, strategy, *mapping, skip_unknown_objects, skip_incomplete, force, no_overwrite
             )
         else:
             if invalid_to_nan:
@@ -334,7 +341,7 @@ class Store:
             table = _tables.to_native(catalog)
             name = table.source
             fields = native.populate(
-                str(epoch), table, strategy, *mapping, skip_unknown_objects, skip_incomplete, journal_id, force
+                str(epoch), table, strategy, *mapping, skip_unknown_objects, skip_incomplete, journal_id, force, no_overwrite
             )
         return PopulateReport(epoch=str(epoch), catalog=name, **fields)
 

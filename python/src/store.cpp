@@ -273,6 +273,7 @@ class NativeStore {
     fields["already_done"] = result.already_done;
     fields["values_written"] = result.values_written;
     fields["objects_written"] = result.objects_written;
+    fields["finite_cells_overwritten"] = result.finite_cells_overwritten;
     fields["unknown_objects_skipped"] = result.unknown_objects_skipped;
     fields["incomplete_measurements_skipped"] = result.incomplete_measurements_skipped;
     fields["measurements_ignored"] = result.measurements_ignored;
@@ -288,7 +289,7 @@ class NativeStore {
 
 PopulateOptions populate_options(const std::string& strategy, std::string table_key, std::string object_key_column,
                                  std::string object_key_prefix, bool skip_unknown_objects, bool skip_incomplete,
-                                 std::string journal_id, bool force) {
+                                 std::string journal_id, bool force, bool no_overwrite) {
   return {.strategy = parse_strategy(strategy),
           .keys = {.table_key = std::move(table_key),
                    .object_key_column = std::move(object_key_column),
@@ -296,7 +297,8 @@ PopulateOptions populate_options(const std::string& strategy, std::string table_
           .skip_unknown_objects = skip_unknown_objects,
           .skip_incomplete = skip_incomplete,
           .journal_id = std::move(journal_id),
-          .force = force};
+          .force = force,
+          .no_overwrite = no_overwrite};
 }
 
 nb::object epoch_variable_cells(const EpochTable::Variable& variable) {
@@ -339,28 +341,29 @@ void bind_store(nb::module_& module) {
           "populate",
           [](NativeStore& self, const std::string& epoch, const catalog::Table& table, const std::string& strategy,
              std::string table_key, std::string object_key_column, std::string object_key_prefix,
-             bool skip_unknown_objects, bool skip_incomplete, std::string journal_id, bool force) {
+             bool skip_unknown_objects, bool skip_incomplete, std::string journal_id, bool force, bool no_overwrite) {
             return self.populate(epoch, table,
                                  populate_options(strategy, std::move(table_key), std::move(object_key_column),
                                                   std::move(object_key_prefix), skip_unknown_objects, skip_incomplete,
-                                                  std::move(journal_id), force));
+                                                  std::move(journal_id), force, no_overwrite));
           },
           nb::arg("epoch"), nb::arg("table"), nb::arg("strategy"), nb::arg("table_key"), nb::arg("object_key_column"),
           nb::arg("object_key_prefix"), nb::arg("skip_unknown_objects"), nb::arg("skip_incomplete"),
-          nb::arg("journal_id"), nb::arg("force"))
+          nb::arg("journal_id"), nb::arg("force"), nb::arg("no_overwrite"))
       .def(
           "populate_file",
           [](NativeStore& self, const std::string& epoch, const std::filesystem::path& path, bool invalid_to_nan,
              const std::string& strategy, std::string table_key, std::string object_key_column,
-             std::string object_key_prefix, bool skip_unknown_objects, bool skip_incomplete, bool force) {
-            return self.populate_file(
-                epoch, path, invalid_to_nan,
-                populate_options(strategy, std::move(table_key), std::move(object_key_column),
-                                 std::move(object_key_prefix), skip_unknown_objects, skip_incomplete, {}, force));
+             std::string object_key_prefix, bool skip_unknown_objects, bool skip_incomplete, bool force,
+             bool no_overwrite) {
+            return self.populate_file(epoch, path, invalid_to_nan,
+                                      populate_options(strategy, std::move(table_key), std::move(object_key_column),
+                                                       std::move(object_key_prefix), skip_unknown_objects,
+                                                       skip_incomplete, {}, force, no_overwrite));
           },
           nb::arg("epoch"), nb::arg("path"), nb::arg("invalid_to_nan"), nb::arg("strategy"), nb::arg("table_key"),
           nb::arg("object_key_column"), nb::arg("object_key_prefix"), nb::arg("skip_unknown_objects"),
-          nb::arg("skip_incomplete"), nb::arg("force"))
+          nb::arg("skip_incomplete"), nb::arg("force"), nb::arg("no_overwrite"))
       .def("rechunk", &NativeStore::rechunk, nb::arg("object_chunk"), nb::arg("memory_budget"), nb::arg("threads"))
       .def("read_layout_current", &NativeStore::read_layout_current)
       .def("info_json", &NativeStore::info_json)

@@ -16,6 +16,7 @@ constexpr std::pair<std::string_view, std::string_view> kFlags[] = {
     {"force", "--force"},
     {"invalid_to_nan", "--invalid-to-nan"},
     {"memory_budget", "--memory"},
+    {"no_overwrite", "--no-overwrite"},
     {"object_chunk", "--object-chunk"},
     {"skip_incomplete", "--skip-incomplete"},
     {"skip_unknown_objects", "--skip-unknown-objects"},

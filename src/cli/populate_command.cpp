@@ -34,6 +34,7 @@ struct PopulateArguments {
   bool skip_incomplete = false;
   bool force = false;
   std::string durability = "commit";
+  bool no_overwrite = false;
   unsigned threads = default_threads();
   bool json_output = false;
   bool quiet = false;
@@ -83,6 +84,7 @@ json to_json(const CatalogReport& report) {
   out["format"] = report.format ? catalog::to_string(*report.format) : "";
   out["values_written"] = result.values_written;
   out["objects_written"] = result.objects_written;
+  out["finite_cells_overwritten"] = result.finite_cells_overwritten;
   out["unknown_objects_skipped"] = result.unknown_objects_skipped;
   out["incomplete_measurements_skipped"] = result.incomplete_measurements_skipped;
   out["measurements_ignored"] = result.measurements_ignored;
@@ -98,6 +100,8 @@ std::string describe(const CatalogReport& report) {
   const PopulateResult& result = report.result;
   std::string line = fmt::format("{}: {} values of {} objects ({})", head, result.values_written,
                                  result.objects_written, catalog::to_string(*report.format));
+  if (result.finite_cells_overwritten != 0)
+    line += fmt::format("; overwrote {} finite cells", result.finite_cells_overwritten);
   if (result.unknown_objects_skipped != 0)
     line += fmt::format("; skipped {} unknown objects", result.unknown_objects_skipped);
   if (!result.incomplete_measurements_skipped.empty())
@@ -150,7 +154,8 @@ int populate(const PopulateArguments& arguments) {
                                                .keys = arguments.keys,
                                                .skip_unknown_objects = arguments.skip_unknown_objects,
                                                .skip_incomplete = arguments.skip_incomplete,
-                                               .force = arguments.force},
+                                               .force = arguments.force,
+                                               .no_overwrite = arguments.no_overwrite},
                                   .invalid_to_nan = arguments.invalid_to_nan,
                                   .allow_empty = arguments.allow_empty,
                                   .threads = arguments.threads,
@@ -223,6 +228,8 @@ void add_populate_command(CLI::App& app, int& exit_code) {
                    "journaled catalogs)")
       ->check(CLI::IsMember({"commit", "none"}))
       ->capture_default_str();
+  command->add_flag("--no-overwrite", arguments->no_overwrite,
+                    "Refuse (write nothing of) a catalog that would change finite values already stored");
   command->add_option("-j,--jobs", arguments->threads, "Catalogs populated at once (default: cores)");
   command->add_flag("--json", arguments->json_output, "Print the results as JSON");
   command->add_flag("-q,--quiet", arguments->quiet, "Print only errors");

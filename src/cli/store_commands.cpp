@@ -220,8 +220,10 @@ void print_info(const std::string& path, bool json_output) {
                            to_string(info.read_layout.status))
             << fmt::format("queries use:  the {}\n", read_layout_current ? "read layout" : "write layout")
             << fmt::format("populated:    {} of {} epochs ({})\n", info.populated_epochs.size(), info.epochs.size(),
-                           fmt::join(info.populated_epochs, ", "))
-            << fmt::format("features:     {}\n", describe_features(features));
+                           fmt::join(info.populated_epochs, ", "));
+  for (const StoreInfo::EpochCatalogs& written : info.epoch_catalogs)
+    std::cout << fmt::format("  {} written by: {}\n", written.epoch, fmt::join(written.catalogs, ", "));
+  std::cout << fmt::format("features:     {}\n", describe_features(features));
 }
 
 void add_info_command(CLI::App& app) {

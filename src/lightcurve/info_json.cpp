@@ -23,6 +23,8 @@ json to_json(const LayoutInfo& layout) {
 }
 
 json to_json(const StoreInfo& info) {
+  json epoch_catalogs = json::object();
+  for (const StoreInfo::EpochCatalogs& written : info.epoch_catalogs) epoch_catalogs[written.epoch] = written.catalogs;
   return json{{"store", info.store},
               {"description", info.description},
               {"created", info.created},
@@ -40,6 +42,7 @@ json to_json(const StoreInfo& info) {
               {"read_layout", to_json(info.read_layout)},
               {"queries_use", info.read_layout.status == LayoutInfo::Status::kCurrent ? "read layout" : "write layout"},
               {"populated_epochs", info.populated_epochs},
+              {"epoch_catalogs", epoch_catalogs},
               {"journal_generation", info.journal_generation}};
 }
 

@@ -479,7 +479,7 @@ std::optional<std::pair<double, double>> finite_range(const std::vector<Number>&
 }  // namespace
 
 StoreInfo LightCurveStore::info() const {
-  const json journal = Journal(*store_).read();
+  const JournalState journal = Journal(*store_).read();
   const zarr::Group root = zarr::Group::open(store_, "");
   // The original pipeline described its stores on the light-curve array.
   const std::string array_description = write_layout_.metadata().attributes.value("description", "");
@@ -494,12 +494,20 @@ StoreInfo LightCurveStore::info() const {
                  .ra_range = finite_range(objects_.ra),
                  .dec_range = finite_range(objects_.dec),
                  .write_layout = layout_info(write_layout_, LayoutInfo::Status::kCurrent),
-                 .journal_generation = journal["generation"].get<uint64_t>()};
+                 .journal_generation = journal.generation};
   for (const EpochTable::Variable& variable : epochs_.variables)
     info.epoch_variables.push_back(epoch_variable_name(variable.name));
   if (!objects_.keys.empty()) info.first_and_last_object = {objects_.keys.front(), objects_.keys.back()};
   for (const std::string& key : epochs_.keys) {
-    if (journal["epochs"].contains(key)) info.populated_epochs.push_back(key);
+    auto found = journal.epochs.find(key);
+    if (found == journal.epochs.end()) continue;
+    StoreInfo::EpochCatalogs written{.epoch = key};
+    for (const PopulateRecord& record : found->second) {
+      if (record.completed) written.catalogs.push_back(record.details.value("catalog", record.entry));
+    }
+    if (written.catalogs.empty()) continue;
+    info.populated_epochs.push_back(key);
+    info.epoch_catalogs.push_back(std::move(written));
   }
   if (std::optional<Array> current = read_layout_at(info.journal_generation)) {
     info.read_layout = layout_info(*current, LayoutInfo::Status::kCurrent);

@@ -3,6 +3,10 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstring>
+#include <functional>
 #ifdef __SSE2__
 #include <xmmintrin.h>
 #endif
@@ -44,6 +48,34 @@ struct EpochCells {
 
   // Values per catalog row: measurement_rows.size() x n_values.
   size_t width() const { return columns.empty() ? 0 : columns.size() * columns.front().size(); }
+
+  // The catalog's cells at `epoch`, in the order gather() puts them.
+  Selection selection(uint64_t epoch, uint64_t n_values) const {
+    return {DimSelection::indices(object_rows()), DimSelection::indices(measurement_rows), DimSelection::all(n_values),
+            DimSelection::range(epoch, epoch + 1)};
+  }
+
+  CellRanges ranges() const { return CellRanges::of(object_rows(), measurement_rows); }
+
+  std::vector<uint64_t> object_rows() const {
+    std::vector<uint64_t> object_rows;
+    for (const auto& row : rows) object_rows.push_back(row.first);
+    return object_rows;
+  }
+
+  // How many of `stored` (the cells of selection()) are finite and would
+  // become another value.
+  uint64_t finite_cells_changed(const std::vector<float>& stored) const {
+    // Most populates fill an epoch no one wrote: nothing to gather then.
+    if (std::none_of(stored.begin(), stored.end(), [](float value) { return std::isfinite(value); })) return 0;
+    std::vector<float> written(stored.size());
+    gather(rows, written.data());
+    uint64_t changed = 0;
+    for (size_t i = 0; i < stored.size(); ++i) {
+      changed += std::isfinite(stored[i]) && std::bit_cast<uint32_t>(stored[i]) != std::bit_cast<uint32_t>(written[i]);
+    }
+    return changed;
+  }
 
   // The catalog's values of `piece` (a run of `rows`) as float32 in C order
   // of [piece.size(), measurement_rows.size(), n_values], into `out` (room
@@ -132,6 +164,18 @@ struct EpochCells {
 #endif
   }
 };
+
+// A populate that failed: if the store still holds what it held before, it
+// wrote nothing and is struck from the journal, else it stays there as begun
+// and never completed (and the cells it touched are not trusted).
+void abandon_if_unchanged(Journal& journal, const std::string& epoch, uint64_t began,
+                          const std::function<bool()>& unchanged) {
+  try {
+    if (unchanged()) journal.abandon(epoch, began);
+  } catch (const Error&) {
+    // The store cannot be read back either: the record stays.
+  }
+}
 
 std::vector<catalog::Value> parse_values(const std::vector<std::string>& names) {
   std::vector<catalog::Value> values;
@@ -414,25 +458,40 @@ PopulateResult LightCurveStore::populate(const std::string& epoch, const catalog
                                          const PopulateOptions& options) {
   const uint64_t e = epoch_index(epoch);
   Journal journal(*store_);
-  const std::string entry_id = journal_entry_id(options);
-  if (!options.journal_id.empty() && !options.force && journal.completed(epoch, entry_id)) {
-    return {.already_done = true};
-  }
+  const std::string entry_id = options.journal_id.empty() ? std::string() : journal_entry_id(options);
+  if (!entry_id.empty() && !options.force && journal.current(epoch, entry_id)) return {.already_done = true};
   // Everything is resolved and checked before the first write.
   PopulateResult result;
   const catalog::ColumnMapping mapping(catalog, {.values = parse_values(values_), .keys = options.keys});
   EpochCells cells;
   match_objects(catalog, mapping, {objects_.keys, object_rows_, integer_object_keys_}, options, cells, result);
   match_measurements(catalog, mapping, measurements_, values_, options, cells, result);
+  const Selection selection = cells.selection(e, values_.size());
+  const std::vector<float> before = write_layout_.read<float>(selection);
+  result.finite_cells_overwritten = cells.finite_cells_changed(before);
+  if (options.no_overwrite && result.finite_cells_overwritten != 0) {
+    throw Error(ErrorKind::kBadInput, catalog.source(),
+                fmt::format("would overwrite {} finite values of epoch {}, which `no_overwrite` refuses",
+                            result.finite_cells_overwritten, epoch));
+  }
 
-  journal.begin();
-  write_epoch(write_layout_, cells, e, options.strategy);
+  const uint64_t began = journal.begin(epoch, entry_id, cells.ranges());
+  try {
+    write_epoch(write_layout_, cells, e, options.strategy);
+  } catch (...) {
+    abandon_if_unchanged(journal, epoch, began, [&] {
+      const std::vector<float> after = write_layout_.read<float>(selection);
+      return std::memcmp(after.data(), before.data(), before.size() * sizeof(float)) == 0;
+    });
+    throw;
+  }
   result.values_written = cells.rows.size() * cells.measurement_rows.size() * values_.size();
   result.objects_written = cells.rows.size();
-  journal.complete(epoch, options.journal_id.empty() ? std::string() : entry_id,
+  journal.complete(epoch, began,
                    {{"catalog", catalog.source()},
                     {"strategy", original_name(options.strategy)},
-                    {"values_written", result.values_written}});
+                    {"values_written", result.values_written},
+                    {"finite_cells_overwritten", result.finite_cells_overwritten}});
   return result;
 }
 

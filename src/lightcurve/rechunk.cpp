@@ -61,7 +61,7 @@ void LightCurveStore::rechunk(const RechunkOptions& options) {
   auto held = store_->lock(".lcstore", kRechunkLockSlot);
   // Bumping the generation first makes every reader, here or in another
   // process, stop trusting the read layout before any of it is deleted.
-  const uint64_t generation = Journal(*store_).begin();
+  const uint64_t generation = Journal(*store_).advance();
   read_layout_.reset();
   for (const std::string& key : store_->list(std::string(layout::kReadLayout) + "/")) store_->erase(key);
 

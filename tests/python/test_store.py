@@ -100,6 +100,20 @@ def test_a_second_populate_many_is_journaled_as_done(field_store):
     assert not forced.already_done and forced.values_written == 281 * 6 * 2 and forced.format == "fits_1.0"
 
 
+def test_a_catalog_written_over_is_written_again_and_info_names_both(field_store):
+    first, second = (field_catalog(f"epoch_{key}") for key in FIELD_EPOCHS[:2])
+    epoch = FIELD_EPOCHS[0]
+    with pytest.raises(lcstore.BadInputError, match=f"finite values of epoch {epoch}") as refused:
+        field_store.populate(epoch, second, no_overwrite=True)
+    assert "no_overwrite" in str(refused.value)
+    over = field_store.populate(epoch, second)
+    assert not over.already_done and over.finite_cells_overwritten > 0
+    back = field_store.populate(epoch, first)
+    assert not back.already_done and back.finite_cells_overwritten == over.finite_cells_overwritten
+    assert field_store.populate(epoch, first).already_done
+    assert field_store.info()["epoch_catalogs"][epoch] == [str(second), str(first)]
+
+
 def test_progress_callback_sees_every_report(tmp_path):
     store = lcstore.create(tmp_path / "s", synthetic_catalog(50, 0), ["a", "b", "c"])
     seen = []

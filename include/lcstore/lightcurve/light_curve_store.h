@@ -21,7 +21,8 @@
 // once, on the same or different epochs, sharing chunks or not: every write
 // goes through the zarr layer's locked read-modify-write, so no value is lost
 // and no reader sees a torn chunk. A populate killed midway leaves whole
-// chunks and no journal entry; running it again completes it.
+// chunks and a journal record of a populate begun and never completed;
+// running it again completes it.
 #pragma once
 
 #include <cstdint>
@@ -112,11 +113,16 @@ struct PopulateOptions {
   // Store measurements the catalog has only some value columns of: an error,
   // or skipped and named.
   bool skip_incomplete = false;
-  // Identifies the catalog's content (catalog_content_id()). When set, the
-  // populate is journaled: an (epoch, catalog, mapping) already completed is
-  // skipped unless `force`.
+  // Identifies the catalog's content and every reading option that changes
+  // its values (catalog_content_id()). When set, a populate of an (epoch,
+  // catalog, mapping) is skipped unless `force` if it completed before and
+  // no populate of that epoch touched any of its cells since (see the
+  // README's section on the journal).
   std::string journal_id;
   bool force = false;
+  // Refuse (Error kBadInput, nothing written) a catalog that would change
+  // finite values already stored.
+  bool no_overwrite = false;
 };
 
 struct PopulateResult {
@@ -124,6 +130,9 @@ struct PopulateResult {
   uint64_t values_written = 0;
   uint64_t objects_written = 0;
   uint64_t unknown_objects_skipped = 0;
+  // Cells (values) that held a finite value, as read just before the write,
+  // and were given another.
+  uint64_t finite_cells_overwritten = 0;
   std::vector<std::string> incomplete_measurements_skipped;
   // Catalog measurements the store has no room for (not an error).
   std::vector<std::string> measurements_ignored;
@@ -193,6 +202,13 @@ struct StoreInfo {
   std::optional<std::pair<double, double>> ra_range, dec_range;
   LayoutInfo write_layout, read_layout;
   std::vector<std::string> populated_epochs;  // in the store's epoch order
+  // For each populated epoch, in the same order: the catalogs that wrote it,
+  // oldest first.
+  struct EpochCatalogs {
+    std::string epoch;
+    std::vector<std::string> catalogs;
+  };
+  std::vector<EpochCatalogs> epoch_catalogs;
   uint64_t journal_generation = 0;
 };
 
