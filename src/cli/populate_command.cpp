@@ -6,6 +6,7 @@
 #include <csignal>
 #include <iostream>
 #include <memory>
+#include <unordered_set>
 
 #include "cli/cli_support.h"
 #include "cli/commands.h"
@@ -33,6 +34,7 @@ struct PopulateArguments {
   bool skip_unknown_objects = false;
   bool skip_incomplete = false;
   bool force = false;
+  bool add_epochs = false;
   unsigned threads = default_threads();
   bool json_output = false;
   bool quiet = false;
@@ -155,6 +157,14 @@ int populate(const PopulateArguments& arguments) {
                                   .threads = arguments.threads,
                                   .stop = &interrupted};
   LightCurveStore store = open_store(arguments.store);
+  if (arguments.add_epochs) {
+    std::vector<std::string> keys;  // each once: several catalogs may share an epoch
+    std::unordered_set<std::string> seen;
+    for (const CatalogFile& catalog : catalogs) {
+      if (seen.insert(catalog.epoch).second) keys.push_back(catalog.epoch);
+    }
+    store.add_epochs(EpochTable::from_keys(keys));
+  }
   Progress progress("populate", catalogs.size(), !arguments.quiet && !arguments.json_output);
   options.on_report = [&](const CatalogReport& report) {
     if (report.status == CatalogReport::Status::kFailed && !arguments.json_output) {
@@ -213,6 +223,8 @@ void add_populate_command(CLI::App& app, int& exit_code) {
   command->add_flag("--skip-unknown-objects", arguments->skip_unknown_objects, "Skip catalog objects not in the store");
   command->add_flag("--skip-incomplete", arguments->skip_incomplete,
                     "Skip measurements lacking a value column instead of failing");
+  command->add_flag("--add-epochs", arguments->add_epochs,
+                    "Add the catalogs' epochs the store does not have yet (as `lcstore add-epochs`) first");
   command->add_flag("--force", arguments->force, "Rewrite epochs already populated from the same catalog");
   command->add_option("-j,--jobs", arguments->threads, "Catalogs populated at once (default: cores)");
   command->add_flag("--json", arguments->json_output, "Print the results as JSON");
