@@ -14,11 +14,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cmath>
+#include <csignal>
+#include <cstdio>
 #include <filesystem>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <set>
 #include <span>
 #include <string>
@@ -420,6 +425,58 @@ TEST(GrowConcurrently, ProcessesAddAndPopulateBesideOtherPopulatesAndAReader) {
   expect_final_store(std::make_shared<DirectoryStore>(path));
   const CommandResult fsck = lcstore({"fsck", path.string()});
   EXPECT_EQ(fsck.exit_code, 0) << fsck;
+}
+
+// One growth after another, each of one epoch with its mjd: 500, 501, ...
+constexpr uint64_t kKillEpochs = 40;
+void grow_one_by_one(const fs::path& path) {
+  LightCurveStore store = LightCurveStore::open(std::make_shared<DirectoryStore>(path));
+  for (uint64_t n = 500; n < 500 + kKillEpochs; ++n) store.add_epochs(epochs_with_mjd({n}));
+}
+
+// The store holds the initial epochs, then 500, 501, ... up to some epoch,
+// every one with its mjd: each growth happened whole or not at all.
+void expect_grown_prefix(const std::shared_ptr<Store>& store, uint64_t at_least) {
+  check_consistent(store);
+  const LightCurveStore opened = LightCurveStore::open(store);
+  const std::vector<std::string>& keys = opened.epochs().keys;
+  ASSERT_GE(keys.size(), kInitialEpochs + at_least);
+  const auto mjd_variable = std::find_if(opened.epochs().variables.begin(), opened.epochs().variables.end(),
+                                         [](const EpochTable::Variable& variable) { return variable.name == "mjd"; });
+  ASSERT_NE(mjd_variable, opened.epochs().variables.end());
+  const auto& mjd = std::get<std::vector<double>>(mjd_variable->values);
+  for (uint64_t e = kInitialEpochs; e < keys.size(); ++e) {
+    const uint64_t n = 500 + e - kInitialEpochs;
+    EXPECT_EQ(keys[e], epoch_key(n));
+    EXPECT_EQ(mjd[e], 60000.0 + static_cast<double>(n)) << keys[e];
+  }
+}
+
+TEST(GrowKilled, AWriterKilledDuringAddEpochsLeavesTheStoreBeforeOrAfterAndARerunCompletes) {
+  std::mt19937 random(2026);
+  std::uniform_int_distribution<int> delay_us(0, 150000);
+  int killed_mid_run = 0;
+  const int runs = stress_repetitions(8);
+  for (int run = 0; run < runs; ++run) {
+    TempDir directory;
+    const fs::path path = directory.path();
+    LightCurveStore::create(std::make_shared<DirectoryStore>(path), create_options());
+    const pid_t writer = start_child([&] { grow_one_by_one(path); });
+    std::this_thread::sleep_for(std::chrono::microseconds(delay_us(random)));
+    ::kill(writer, SIGKILL);
+    int status = 0;
+    ::waitpid(writer, &status, 0);
+    killed_mid_run += WIFSIGNALED(status);
+    auto store = std::make_shared<DirectoryStore>(path);
+    expect_grown_prefix(store, 0);
+    EXPECT_EQ(lcstore({"fsck", path.string(), "--repair", "-q"}).exit_code, 0) << "run " << run;
+    EXPECT_EQ(lcstore({"fsck", path.string(), "-q"}).exit_code, 0) << "run " << run << ": not clean after --repair";
+    ASSERT_TRUE(exited_cleanly(start_child([&] { grow_one_by_one(path); }))) << "the rerun failed";
+    expect_grown_prefix(store, kKillEpochs);
+    expect_epoch_lengths(store, kInitialEpochs + kKillEpochs);
+  }
+  EXPECT_GE(killed_mid_run, runs / 2) << "most kills should land while the writer runs";
+  std::printf("%d of %d writers killed mid-run\n", killed_mid_run, runs);
 }
 
 }  // namespace
