@@ -1,7 +1,8 @@
 // `lcstore add-epochs` and `populate --add-epochs` on the SExtractor
 // fixtures: a store grown epoch by epoch holds exactly what a store created
-// with every epoch holds, adding an epoch twice is a no-op, bad input fails
-// with a message and changes nothing, and fsck finds the grown store clean.
+// with every epoch holds (as lcstore and as zarrita read it), adding an
+// epoch twice is a no-op, bad input fails with a message and changes
+// nothing, and fsck finds the grown store clean.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -20,6 +21,7 @@ using nlohmann::json;
 using ::testing::HasSubstr;
 
 const fs::path kField = fs::path(LCSTORE_FIXTURES) / "sextractor-field-a";
+const fs::path kZarritaReader = fs::path(LCSTORE_INTEROP_DIR) / "read_lightcurve_store.mjs";
 
 fs::path epoch_catalog(const std::string& epoch) { return kField / ("epoch_" + epoch + ".ecsv"); }
 
@@ -81,6 +83,15 @@ TEST(GrowCli, AStoreGrownEpochByEpochHoldsWhatOneCreatedWholeHolds) {
   EXPECT_EQ(succeed({"epoch", grown.string(), "003", "--json"}).out,
             succeed({"epoch", whole.string(), "003", "--json"}).out);
   EXPECT_THAT(succeed({"fsck", grown.string()}).out, HasSubstr("clean"));
+
+  // zarrita (JavaScript) sees the grown arrays through the consolidated metadata.
+  const CommandResult read = run_command({"node", kZarritaReader.string(), grown.string(), "0"});
+  ASSERT_EQ(read.exit_code, 0) << read;
+  const json arrays = json::parse(read.out)["arrays"];
+  EXPECT_EQ(arrays["epoch"]["values"], json({"000", "001", "002", "003"}));
+  EXPECT_EQ(arrays["epoch_mjd"]["values"], json({60000.0, 60001.0, 60002.0, "NaN"}));
+  EXPECT_EQ(arrays["lightcurves"]["shape"][3], 4);
+  EXPECT_EQ(arrays["lightcurves_by_object"]["shape"][3], 4);
 }
 
 TEST(GrowCli, PopulateAddsTheEpochsOfEveryCatalogOnce) {
