@@ -260,6 +260,26 @@ TEST_P(Grow, AGrowthKilledBeforePublishingLeavesTheStoreAsBefore) {
   expect_epoch_lengths(scratch.store(), kInitialEpochs + 1);
 }
 
+// A rechunk killed after deleting the read layout, before making it anew,
+// leaves the consolidated metadata recording an array that is gone: the
+// growth drops it from the record rather than fail.
+TEST_P(Grow, AReadLayoutGoneSinceConsolidationIsDroppedFromTheRecord) {
+  ScratchStore scratch(GetParam());
+  LightCurveStore store = LightCurveStore::create(scratch.store(), create_options());
+  populate(store, 0);
+  store.rechunk({.object_chunk = 32});
+  for (const std::string& key : scratch.store()->list(std::string(lightcurve::layout::kReadLayout) + "/"))
+    scratch.store()->erase(key);
+  EXPECT_EQ(LightCurveStore::open(scratch.store()).add_epochs(EpochTable::from_keys({"e4"})), 1u);
+  EXPECT_FALSE(
+      zarr::Group::open(scratch.store(), "").metadata().consolidated_nodes.contains(lightcurve::layout::kReadLayout));
+  expect_epoch_lengths(scratch.store(), kInitialEpochs + 1);
+  LightCurveStore reopened = LightCurveStore::open(scratch.store());
+  reopened.rechunk({.object_chunk = 32});
+  EXPECT_TRUE(reopened.read_layout_current());
+  expect_cells(reopened, {0});
+}
+
 INSTANTIATE_TEST_SUITE_P(Stores, Grow, ::testing::ValuesIn({StoreKind::kMemory, StoreKind::kDirectory}),
                          [](const ::testing::TestParamInfo<StoreKind>& kind) { return name_of(kind.param); });
 

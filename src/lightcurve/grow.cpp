@@ -181,7 +181,12 @@ uint64_t LightCurveStore::add_epochs(const EpochTable& epochs) {
 
   const uint64_t before = epochs_.keys.size(), after = before + added.keys.size();
   std::map<std::string, json> grown;
+  std::vector<std::string> removed;  // recorded, but gone since (a rechunk killed while rebuilding)
   for (const std::string& path : epoch_arrays(root)) {
+    if (!store_->get(path + "/zarr.json")) {
+      removed.push_back(path);
+      continue;
+    }
     ArrayMetadata metadata = Array::open(store_, path).metadata();
     const size_t d = *epoch_dimension(metadata.to_json());
     if (metadata.shape[d] != before) {
@@ -197,6 +202,7 @@ uint64_t LightCurveStore::add_epochs(const EpochTable& epochs) {
   Journal(*store_).begin();
   root.update_metadata([&](zarr::GroupMetadata& metadata) {
     for (const auto& [path, document] : grown) metadata.consolidated_nodes[path] = document;
+    for (const std::string& path : removed) metadata.consolidated_nodes.erase(path);
     metadata.attributes["n_epochs"] = after;
   });
   complete_growth(store_);
