@@ -50,6 +50,18 @@ def test_add_epochs_appends_keys_and_variables_and_populate_can_add_its_epoch(tm
     assert lcstore.open(store.path).epochs == store.epochs
 
 
+def test_populate_many_adds_the_epochs_it_needs_from_threads(tmp_path):
+    store = new_store(tmp_path / "grow.lcz")
+    keys = [f"n{i}" for i in range(6)]
+    catalogs = [synthetic_catalog(OBJECTS, 10 + i) for i in range(6)]
+    reports = store.populate_many(catalogs, keys, threads=3, add_epochs=True)
+    assert [report.epoch for report in reports] == keys
+    assert sorted(store.epochs[2:]) == keys and store.epochs[:2] == ["e0", "e1"]
+    curves = store.lightcurves(store.objects, "auto")
+    for i, key in enumerate(keys):
+        np.testing.assert_array_equal(curves[:, 0, 0, store.epochs.index(key)], catalogs[i]["mag_auto"])
+
+
 def test_add_epochs_refuses_a_variable_the_store_lacks(tmp_path):
     store = new_store(tmp_path / "grow.lcz")
     with pytest.raises(lcstore.BadInputError, match="airmass"):
