@@ -4,9 +4,14 @@
 // epoch with one of the three populate patterns.
 #pragma once
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
+#include <exception>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -17,6 +22,23 @@ namespace lcstore::testing {
 using zarr::DimSelection;
 using zarr::Selection;
 using zarr::Shape;
+
+// Runs `work` in a child process; returns its pid. The child exits 0 when
+// work returns, 1 when it throws.
+pid_t start_child(const std::function<void()>& work) {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    int status = 0;
+    try {
+      work();
+    } catch (const std::exception& error) {
+      std::fprintf(stderr, "child %d: %s\n", ::getpid(), error.what());
+      status = 1;
+    }
+    std::_Exit(status);
+  }
+  return pid;
+}
 
 // How many times each stress scenario repeats: 200 by default, fewer under
 // the sanitizers (LCSTORE_STRESS_REPETITIONS), which run 5-20x slower.

@@ -22,23 +22,6 @@ using zarr::Array;
 
 const int kRepetitions = stress_repetitions(50);
 
-// Runs `work` in a child process; returns its pid. The child exits 0 when
-// work returns, 1 when it throws.
-pid_t start_child(const std::function<void()>& work) {
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    int status = 0;
-    try {
-      work();
-    } catch (const std::exception& error) {
-      std::fprintf(stderr, "child %d: %s\n", ::getpid(), error.what());
-      status = 1;
-    }
-    std::_Exit(status);
-  }
-  return pid;
-}
-
 int wait_for(pid_t pid) {
   int status = 0;
   ::waitpid(pid, &status, 0);

@@ -144,6 +144,10 @@ TEST(XarrayWrittenStore, LightCurvesOfOtherDimensionsAreRefused) {
   nlohmann::json document = nlohmann::json::parse(read_file(copy / "lightcurves" / "zarr.json"));
   document["dimension_names"] = {"object", "measurement", "value", "time"};
   write_file(copy / "lightcurves" / "zarr.json", document.dump());
+  // Arrays open from the group's consolidated metadata, as xarray opens them.
+  nlohmann::json root = nlohmann::json::parse(read_file(copy / "zarr.json"));
+  root["consolidated_metadata"]["metadata"]["lightcurves"]["dimension_names"] = document["dimension_names"];
+  write_file(copy / "zarr.json", root.dump());
   EXPECT_LCSTORE_ERROR(LightCurveStore::open(std::make_shared<DirectoryStore>(copy)), kInvalidMetadata);
 }
 

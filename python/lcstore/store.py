@@ -232,9 +232,10 @@ class Store:
         """``"r"`` or ``"r+"``."""
         return self._mode
 
-    # A store's labels and positions never change once it is created, so they
-    # are read from the engine once; callers get copies of the lists and
-    # read-only arrays.
+    # A store's labels and positions change only when it grows (add_epochs
+    # of this object; another process's growth shows when the store is opened
+    # again), so they are read from the engine once; callers get copies of
+    # the lists and read-only arrays.
     def _label(self, name: str, read: Callable[[_lcstore.NativeStore], Any]) -> Any:
         native = self._open()
         if name not in self._labels:
@@ -293,6 +294,7 @@ class Store:
         journal_id: str = "",
         force: bool = False,
         no_overwrite: bool = False,
+        add_epochs: bool = False,
     ) -> PopulateReport:
         """Writes one epoch's catalog into the store.
 
@@ -319,6 +321,10 @@ class Store:
         :class:`~lcstore.errors.BadInputError`, writes nothing) a catalog that
         would change finite values already stored.
 
+        ``add_epochs=True`` first adds ``epoch`` to the store when it has no
+        such epoch (as :meth:`add_epochs`), so a nightly pipeline can just
+        populate.
+
         Everything is checked before the first write, so an error
         (:class:`~lcstore.errors.NotFoundError` for an unknown epoch or object,
         :class:`~lcstore.errors.BadInputError` for a catalog missing columns)
@@ -328,6 +334,8 @@ class Store:
         if strategy not in STRATEGIES:
             raise InvalidArgumentError("strategy", f"is {strategy!r}; give one of {', '.join(STRATEGIES)}")
         mapping = (str(table_key), str(object_key_column), str(object_key_prefix))
+        if add_epochs and str(epoch) not in self.epochs:
+            self.add_epochs([str(epoch)])
         if _tables.is_path(catalog):
             if journal_id:
                 raise InvalidArgumentError("journal_id", "a catalog file is journaled by its content; omit journal_id")
@@ -392,6 +400,26 @@ class Store:
         if failures:
             raise failures[0]
         return outcomes  # type: ignore[return-value]
+
+    def add_epochs(self, epochs: Any) -> int:
+        """Appends the epochs the store does not have yet and returns how many it added.
+
+        ``epochs`` is a sequence of keys or a table with an ``epoch`` (or
+        ``key``) column, as in :func:`create`; its other columns must be
+        variables the store has (``mjd``), and new epochs get NaN (or ``""``)
+        for the store's variables the table lacks. Keys the store has already
+        are left as they are, so two processes adding the same night both
+        succeed and it appears once. Safe beside populates, rechunks and
+        readers in any thread or process: every array with an epoch dimension
+        grows at once, so xarray opening the store meanwhile sees one epoch
+        count. The read layout becomes stale.
+        """
+        native = self._writable()
+        keys, variables = _epoch_table(epochs)
+        added = native.add_epochs(keys, variables)
+        self._labels.pop("epochs", None)
+        self._labels.pop("epoch_variables", None)
+        return int(added)
 
     def rechunk(self, object_chunk: int = 256, *, memory_budget: int = 1 << 30, threads: int | None = None) -> None:
         """Builds the read layout: shards of ``object_chunk`` objects holding every epoch.

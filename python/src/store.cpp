@@ -35,9 +35,15 @@ using EpochVariable = std::pair<std::string, std::variant<std::vector<double>, s
 using FloatArray = nb::ndarray<nb::numpy, float>;
 using FeatureArray = nb::ndarray<nb::numpy, double, nb::ndim<2>>;
 
+EpochTable epoch_table(std::vector<std::string> keys, std::vector<EpochVariable> variables) {
+  EpochTable epochs = EpochTable::from_keys(std::move(keys));
+  for (auto& [name, cells] : variables) epochs.variables.push_back({name, std::move(cells)});
+  return epochs;
+}
+
 // A LightCurveStore shared by Python threads. Queries and populates may run
-// at once (the engine allows it); rechunk() swaps the read layout the queries
-// use, so it runs alone.
+// at once (the engine allows it); rechunk() and add_epochs() swap the layouts
+// and labels the queries use, so they run alone.
 class NativeStore {
  public:
   NativeStore(std::filesystem::path path, std::shared_ptr<Store> storage, LightCurveStore store)
@@ -50,14 +56,13 @@ class NativeStore {
                             uint64_t object_chunk, std::vector<std::string> codecs, std::string description) {
     CreateOptions options{
         .objects = {std::move(object_keys), std::move(ra), std::move(dec), std::move(x), std::move(y)},
-        .epochs = EpochTable::from_keys(std::move(epoch_keys)),
+        .epochs = epoch_table(std::move(epoch_keys), std::move(epoch_variables)),
         .measurements = std::move(measurements),
         .values = {},
         .object_chunk = object_chunk,
         .codecs = std::move(codecs),
         .description = std::move(description)};
     for (const std::string& value : values) options.values.push_back(catalog::parse_value(value));
-    for (auto& [name, cells] : epoch_variables) options.epochs.variables.push_back({name, std::move(cells)});
     std::filesystem::create_directories(path);
     auto storage = std::make_shared<DirectoryStore>(path);
     return NativeStore(path, storage, LightCurveStore::create(storage, options));
@@ -103,6 +108,14 @@ class NativeStore {
     nb::gil_scoped_release release;
     std::unique_lock lock(*mutex_);
     store_.rechunk({.object_chunk = object_chunk, .memory_budget = memory_budget, .threads = threads});
+  }
+
+  // Changes the labels the queries use, so it runs alone, as rechunk().
+  uint64_t add_epochs(std::vector<std::string> keys, std::vector<EpochVariable> variables) {
+    const EpochTable epochs = epoch_table(std::move(keys), std::move(variables));
+    nb::gil_scoped_release release;
+    std::unique_lock lock(*mutex_);
+    return store_.add_epochs(epochs);
   }
 
   bool read_layout_current() const {
@@ -365,6 +378,7 @@ void bind_store(nb::module_& module) {
           nb::arg("object_key_column"), nb::arg("object_key_prefix"), nb::arg("skip_unknown_objects"),
           nb::arg("skip_incomplete"), nb::arg("force"), nb::arg("no_overwrite"))
       .def("rechunk", &NativeStore::rechunk, nb::arg("object_chunk"), nb::arg("memory_budget"), nb::arg("threads"))
+      .def("add_epochs", &NativeStore::add_epochs, nb::arg("keys"), nb::arg("variables"))
       .def("read_layout_current", &NativeStore::read_layout_current)
       .def("info_json", &NativeStore::info_json)
       .def("light_curves", &NativeStore::light_curves, nb::arg("objects"), nb::arg("measurement").none())

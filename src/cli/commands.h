@@ -11,7 +11,7 @@ namespace lcstore::cli {
 void add_zarr_commands(CLI::App& app);
 // `lcstore fsck`; sets `exit_code` to 1 when the store has problems.
 void add_fsck_command(CLI::App& app, int& exit_code);
-// `lcstore create|rechunk|info`
+// `lcstore create|rechunk|info|add-epochs`
 void add_store_commands(CLI::App& app);
 // `lcstore populate`; sets `exit_code` to 1 when a catalog failed, 130 when interrupted.
 void add_populate_command(CLI::App& app, int& exit_code);

@@ -6,6 +6,7 @@
 #include <csignal>
 #include <iostream>
 #include <memory>
+#include <unordered_set>
 
 #include "cli/cli_support.h"
 #include "cli/commands.h"
@@ -35,6 +36,7 @@ struct PopulateArguments {
   bool force = false;
   std::string durability = "commit";
   bool no_overwrite = false;
+  bool add_epochs = false;
   unsigned threads = default_threads();
   bool json_output = false;
   bool quiet = false;
@@ -162,6 +164,14 @@ int populate(const PopulateArguments& arguments) {
                                   .stop = &interrupted};
   LightCurveStore store =
       open_store(arguments.store, arguments.durability == "none" ? Durability::kNone : Durability::kSyncOnCommit);
+  if (arguments.add_epochs) {
+    std::vector<std::string> keys;  // each once: several catalogs may share an epoch
+    std::unordered_set<std::string> seen;
+    for (const CatalogFile& catalog : catalogs) {
+      if (seen.insert(catalog.epoch).second) keys.push_back(catalog.epoch);
+    }
+    store.add_epochs(EpochTable::from_keys(keys));
+  }
   Progress progress("populate", catalogs.size(), !arguments.quiet && !arguments.json_output);
   options.on_report = [&](const CatalogReport& report) {
     if (report.status == CatalogReport::Status::kFailed && !arguments.json_output) {
@@ -220,6 +230,8 @@ void add_populate_command(CLI::App& app, int& exit_code) {
   command->add_flag("--skip-unknown-objects", arguments->skip_unknown_objects, "Skip catalog objects not in the store");
   command->add_flag("--skip-incomplete", arguments->skip_incomplete,
                     "Skip measurements lacking a value column instead of failing");
+  command->add_flag("--add-epochs", arguments->add_epochs,
+                    "Add the catalogs' epochs the store does not have yet (as `lcstore add-epochs`) first");
   command->add_flag("--force", arguments->force, "Rewrite epochs already populated from the same catalog");
   command
       ->add_option("--durability", arguments->durability,

@@ -1,5 +1,5 @@
-// `lcstore create | rechunk | info`: making a store, its read layout, and
-// what it holds.
+// `lcstore create | rechunk | info | add-epochs`: making a store, its read
+// layout, what it holds, and growing it.
 #include <fmt/core.h>
 #include <fmt/ranges.h>
 
@@ -165,6 +165,48 @@ void add_rechunk_command(CLI::App& app) {
   command->callback([arguments] { rechunk(*arguments); });
 }
 
+struct AddEpochsArguments {
+  std::string store;
+  std::string epochs;
+  std::string epochs_file;
+  bool json_output = false;
+};
+
+void add_epochs(const AddEpochsArguments& arguments) {
+  if (arguments.epochs.empty() == arguments.epochs_file.empty()) {
+    throw Error(ErrorKind::kInvalidArgument, "add-epochs", "give --epochs K1,K2,... or --epochs-file FILE");
+  }
+  const EpochTable epochs = arguments.epochs_file.empty() ? EpochTable::from_keys(split_list(arguments.epochs))
+                                                          : EpochTable::read(arguments.epochs_file);
+  if (epochs.keys.empty()) throw Error(ErrorKind::kInvalidArgument, "add-epochs", "names no epoch");
+  LightCurveStore store = open_store(arguments.store);
+  const uint64_t added = store.add_epochs(epochs);
+  const uint64_t total = store.epochs().keys.size();
+  if (arguments.json_output) {
+    std::cout << json{{"store", arguments.store}, {"added", added}, {"epochs", total}}.dump(1) << "\n";
+    return;
+  }
+  std::cout << fmt::format("added {} epoch(s) to {}: {} epochs, {} already there\n", added, arguments.store, total,
+                           epochs.keys.size() - added);
+}
+
+void add_add_epochs_command(CLI::App& app) {
+  auto arguments = std::make_shared<AddEpochsArguments>();
+  CLI::App* command = app.add_subcommand(
+      "add-epochs", "Append epochs to a store (epochs it has already are left as they are; safe beside writers)");
+  command->footer(
+      "Examples:\n  lcstore add-epochs field.lcs --epochs r1240,r1241\n"
+      "  lcstore add-epochs field.lcs --epochs-file new_epochs.csv   # header 'epoch,mjd,...' as in create");
+  command->add_option("STORE", arguments->store, "Store directory")->required();
+  auto* epochs = command->add_option("--epochs", arguments->epochs, "Comma-separated epoch keys");
+  auto* epochs_file =
+      command->add_option("--epochs-file", arguments->epochs_file,
+                          "Epoch table: keys one per line, or CSV with columns epoch,<variables of the store>...");
+  epochs->excludes(epochs_file);
+  command->add_flag("--json", arguments->json_output, "Print the result as JSON");
+  command->callback([arguments] { add_epochs(*arguments); });
+}
+
 std::string describe_layout(const LayoutInfo& layout) {
   if (layout.status == LayoutInfo::Status::kAbsent) return "absent";
   std::string text = fmt::format("{} chunks [{}]", layout.array, fmt::join(layout.chunks, ", "));
@@ -241,6 +283,7 @@ void add_store_commands(CLI::App& app) {
   add_create_command(app);
   add_rechunk_command(app);
   add_info_command(app);
+  add_add_epochs_command(app);
 }
 
 }  // namespace lcstore::cli

@@ -1,6 +1,7 @@
 // Names and array definitions shared by the parts of the light-curve store.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,11 @@ constexpr const char* kReadLayout = "lightcurves_by_object";
 // Root group attribute marking a store lcstore made, with its format version.
 constexpr const char* kFormatAttribute = "lcstore_format";
 constexpr int kFormatVersion = 1;
+// Slots of the store lock space ".lcstore" (the journal holds slot 0): one
+// writer at a time changes the layouts' geometry (rechunk, growth) and the
+// derived variables (zero points, features).
+constexpr uint64_t kLayoutLockSlot = 1;
+constexpr uint64_t kDerivedLockSlot = 2;
 // Read layout attribute: the journal generation its data was copied at.
 constexpr const char* kGenerationAttribute = "lcstore_generation";
 // xarray's encoding of a NaN _FillValue in Zarr v3 attributes (base64 of the

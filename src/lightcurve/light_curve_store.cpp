@@ -107,13 +107,18 @@ void check_create_options(const CreateOptions& options) {
   if (options.measurements.empty()) throw Error(ErrorKind::kBadInput, "measurements", "no measurements given");
   if (options.values.empty()) throw Error(ErrorKind::kBadInput, "values", "no values given");
   if (options.object_chunk == 0) throw Error(ErrorKind::kInvalidArgument, "object_chunk", "must be positive");
-  for (const EpochTable::Variable& variable : options.epochs.variables) {
-    size_t length = std::visit([](const auto& values) { return values.size(); }, variable.values);
-    if (length != options.epochs.keys.size()) {
-      throw Error(ErrorKind::kBadInput, "epoch variable " + variable.name,
-                  "has a value count other than the epoch count");
-    }
-  }
+  options.epochs.check();
+}
+
+// The array as the root's consolidated metadata records it. Opening every
+// array from that one document gives a snapshot in which they all agree on
+// the number of epochs while the store grows (grow.cpp); an array made since
+// the last consolidation is opened from its own zarr.json.
+Array snapshot_array(const std::shared_ptr<Store>& store, const zarr::Group& root, const std::string& name) {
+  const auto& recorded = root.metadata().consolidated_nodes;
+  auto found = recorded.find(name);
+  if (found == recorded.end()) return root.open_array(name);
+  return Array::from_metadata(store, name, ArrayMetadata::from_json(found->second, store->describe(name)));
 }
 
 void check_xarray_light_curves(const Array& light_curves, const std::string& subject) {
@@ -131,6 +136,19 @@ double normalized_ra(double ra) {
 }
 
 }  // namespace
+
+void EpochTable::check() const {
+  for (const std::string& key : keys) {
+    if (key.empty()) throw Error(ErrorKind::kBadInput, "epochs", "an epoch key is empty");
+  }
+  for (const Variable& variable : variables) {
+    size_t length = std::visit([](const auto& values) { return values.size(); }, variable.values);
+    if (length != keys.size()) {
+      throw Error(ErrorKind::kBadInput, "epoch variable " + variable.name,
+                  "has a value count other than the epoch count");
+    }
+  }
+}
 
 // Haversine: exact for small angles.
 double separation_degrees(double ra1, double dec1, double ra2, double dec2) {
@@ -200,36 +218,36 @@ LightCurveStore LightCurveStore::open(std::shared_ptr<Store> store) {
     throw Error(ErrorKind::kInvalidMetadata, store->describe("zarr.json"),
                 "is a Zarr group but not a light-curve store (no lcstore_format attribute, no lightcurves array)");
   }
-  LightCurveStore opened(store, root.open_array(layout::kWriteLayout));
+  LightCurveStore opened(store, snapshot_array(store, root, layout::kWriteLayout));
   // A store the original Python pipeline wrote (xarray's to_zarr of the same
   // Dataset) has no lcstore attributes, journal or declination index; the
   // labels and the index are derived from its arrays as for any store, so
   // only its light-curve array's form needs checking.
   if (!made_by_lcstore) check_xarray_light_curves(opened.write_layout_, store->describe(layout::kWriteLayout));
   for (const zarr::Group::Child& child : root.children()) {
-    if (child.name == layout::kReadLayout) opened.read_layout_ = root.open_array(child.name);
+    if (child.name == layout::kReadLayout) opened.read_layout_ = snapshot_array(store, root, child.name);
   }
-  opened.load_labels();
+  opened.load_labels(root);
   return opened;
 }
 
 LightCurveStore::LightCurveStore(std::shared_ptr<Store> store, Array write_layout)
     : store_(std::move(store)), write_layout_(std::move(write_layout)) {}
 
-void LightCurveStore::load_labels() {
-  zarr::Group root = zarr::Group::open(store_, "");
-  objects_.keys = read_all_strings(root.open_array("object"));
-  measurements_ = read_all_strings(root.open_array("measurement"));
-  values_ = read_all_strings(root.open_array("value"));
-  epochs_.keys = read_all_strings(root.open_array("epoch"));
-  objects_.ra = read_all<double>(root.open_array("ra"));
-  objects_.dec = read_all<double>(root.open_array("dec"));
-  objects_.x = read_all<float>(root.open_array("x_image"));
-  objects_.y = read_all<float>(root.open_array("y_image"));
+void LightCurveStore::load_labels(const zarr::Group& root) {
+  auto array = [&](const std::string& name) { return snapshot_array(store_, root, name); };
+  objects_.keys = read_all_strings(array("object"));
+  measurements_ = read_all_strings(array("measurement"));
+  values_ = read_all_strings(array("value"));
+  epochs_.keys = read_all_strings(array("epoch"));
+  objects_.ra = read_all<double>(array("ra"));
+  objects_.dec = read_all<double>(array("dec"));
+  objects_.x = read_all<float>(array("x_image"));
+  objects_.y = read_all<float>(array("y_image"));
   declination_index_ = std::make_shared<const DeclinationIndex>(DeclinationIndex::load(*store_, objects_.dec));
   for (const zarr::Group::Child& child : root.children()) {
     if (child.type != zarr::NodeType::kArray || !child.name.starts_with("epoch_")) continue;
-    Array variable = root.open_array(child.name);
+    Array variable = array(child.name);
     std::string name = child.name.substr(std::string("epoch_").size());
     if (variable.data_type() == DataType::kString) {
       epochs_.variables.push_back({name, read_all_strings(variable)});

@@ -11,6 +11,7 @@
 #include "lcstore/zarr/codec_specs.h"
 #include "lcstore/zarr/group.h"
 #include "lightcurve/declination_index.h"
+#include "lightcurve/grow.h"
 #include "lightcurve/journal.h"
 #include "lightcurve/layout.h"
 
@@ -23,9 +24,6 @@ using zarr::Shape;
 
 namespace {
 
-// The store lock slot that keeps two rechunks from rebuilding at once.
-constexpr uint64_t kRechunkLockSlot = 1;
-
 std::string format_bytes(uint64_t bytes) {
   return bytes >= (1ull << 20) ? fmt::format("{:.1f} MiB", static_cast<double>(bytes) / (1 << 20))
                                : fmt::format("{} bytes", bytes);
@@ -35,6 +33,10 @@ std::string format_bytes(uint64_t bytes) {
 
 void LightCurveStore::rechunk(const RechunkOptions& options) {
   if (options.object_chunk == 0) throw Error(ErrorKind::kInvalidArgument, "object_chunk", "must be positive");
+  auto held = store_->lock(".lcstore", layout::kLayoutLockSlot);
+  // A growth may have published since this store was opened.
+  complete_growth(store_);
+  if (Array::open(store_, layout::kWriteLayout).shape() != write_layout_.shape()) *this = open(store_);
   const unsigned threads = std::max(1u, options.threads);
   const Shape& shape = write_layout_.shape();
   const uint64_t n_objects = shape[0];
@@ -58,7 +60,6 @@ void LightCurveStore::rechunk(const RechunkOptions& options) {
   const uint64_t band_shards = shards_per_thread - kShardsInFlight;
   const uint64_t band_objects = band_shards * shard_objects;
 
-  auto held = store_->lock(".lcstore", kRechunkLockSlot);
   // Bumping the generation first makes every reader, here or in another
   // process, stop trusting the read layout before any of it is deleted.
   const uint64_t generation = Journal(*store_).advance();

@@ -198,6 +198,11 @@ Array Array::create(std::shared_ptr<Store> store, std::string path, ArrayMetadat
   return array;
 }
 
+Array Array::from_metadata(std::shared_ptr<Store> store, std::string path, const ArrayMetadata& metadata) {
+  const std::string subject = store->describe(join_key(path, "zarr.json"));
+  return Array(store, std::move(path), ArrayMetadata::from_json(metadata.to_json(), subject));
+}
+
 Array Array::open(std::shared_ptr<Store> store, std::string path) {
   auto document = read_node_document(*store, path);
   const std::string subject = store->describe(join_key(path, "zarr.json"));

@@ -60,7 +60,7 @@ Array Group::open_array(const std::string& name) const { return Array::open(stor
 
 Group Group::open_group(const std::string& name) const { return Group::open(store_, child_path(name)); }
 
-void Group::rewrite_metadata(const std::function<void(GroupMetadata&)>& change) {
+void Group::update_metadata(const std::function<void(GroupMetadata&)>& change) {
   auto held = store_->lock(path_, kMetadataLockSlot);
   Group current = open(store_, path_);
   change(current.metadata_);
@@ -69,11 +69,11 @@ void Group::rewrite_metadata(const std::function<void(GroupMetadata&)>& change) 
 }
 
 void Group::update_attributes(const std::function<void(json&)>& change) {
-  rewrite_metadata([&](GroupMetadata& metadata) { change(metadata.attributes); });
+  update_metadata([&](GroupMetadata& metadata) { change(metadata.attributes); });
 }
 
 void Group::consolidate() {
-  rewrite_metadata([&](GroupMetadata& metadata) {
+  update_metadata([&](GroupMetadata& metadata) {
     metadata.consolidated = GroupMetadata::Consolidated::kInline;
     metadata.consolidated_nodes.clear();
     // Breadth-first over the hierarchy; nested groups are recorded without

@@ -42,6 +42,7 @@
 #include "lcstore/catalog/table.h"
 #include "lcstore/storage/store.h"
 #include "lcstore/zarr/array.h"
+#include "lcstore/zarr/group.h"
 
 namespace lcstore::lightcurve {
 
@@ -63,6 +64,9 @@ struct EpochTable {
   // other columns become variables (numeric columns float64, others strings).
   // Throws Error(kBadInput) naming the file and line.
   static EpochTable read(const std::filesystem::path& path);
+  // Throws Error(kBadInput) for an empty key or a variable with a value
+  // count other than the key count.
+  void check() const;
 };
 
 // The objects of a store: keys and positions, usually from the detection
@@ -240,6 +244,17 @@ class LightCurveStore {
   // throws Error(kBadInput / kNotFound) and leaves the store unchanged.
   PopulateResult populate(const std::string& epoch, const catalog::Table& catalog, const PopulateOptions& options);
 
+  // Appends the epochs whose keys the store does not have yet (each once, in
+  // the order given; the others are ignored) with their variables, and
+  // returns how many it added. Every variable given must be one the store
+  // has; new epochs it gives no value get the variable's fill value. Every
+  // array with an epoch dimension grows together, published by one atomic
+  // write of the root's consolidated metadata (src/lightcurve/grow.cpp), so
+  // a reader that opens the store meanwhile sees every array before or every
+  // one after. Safe beside populates, rechunks and other add_epochs in any
+  // thread or process. This object then sees the grown store.
+  uint64_t add_epochs(const EpochTable& epochs);
+
   // Builds (or rebuilds) the read layout from the write layout, streaming
   // bands of objects in parallel within the memory budget.
   void rechunk(const RechunkOptions& options);
@@ -270,7 +285,7 @@ class LightCurveStore {
 
  private:
   LightCurveStore(std::shared_ptr<Store> store, zarr::Array write_layout);
-  void load_labels();
+  void load_labels(const zarr::Group& root);
   // The read layout if it was made at journal generation `generation`.
   std::optional<zarr::Array> read_layout_at(uint64_t generation) const;
   void read_curves(const zarr::Array& array, const std::vector<std::pair<uint64_t, size_t>>& order,

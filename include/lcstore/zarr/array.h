@@ -58,6 +58,10 @@ class Array {
   static Array create(std::shared_ptr<Store> store, std::string path, ArrayMetadata metadata);
   // Reads and validates zarr.json at `path`; throws Error(kNotFound) if there is no array.
   static Array open(std::shared_ptr<Store> store, std::string path);
+  // The array `metadata` describes, without reading or writing its zarr.json:
+  // an array as a group's consolidated metadata records it, or one whose new
+  // shape is not published yet (writes within it go to the same chunk keys).
+  static Array from_metadata(std::shared_ptr<Store> store, std::string path, const ArrayMetadata& metadata);
 
   const ArrayMetadata& metadata() const { return metadata_; }
   const Shape& shape() const { return metadata_.shape; }

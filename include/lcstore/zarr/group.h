@@ -44,6 +44,9 @@ class Group {
   void set_attributes(const nlohmann::json& attributes) {
     update_attributes([&](nlohmann::json& current) { current = attributes; });
   }
+  // Metadata transaction on the whole document (attributes and consolidated
+  // nodes), published by one atomic write of its zarr.json.
+  void update_metadata(const std::function<void(GroupMetadata&)>& change);
   // Records the zarr.json of every node below this group inline in its own
   // zarr.json (zarr-python's consolidate_metadata), atomically.
   void consolidate();
@@ -51,7 +54,6 @@ class Group {
  private:
   Group(std::shared_ptr<Store> store, std::string path, GroupMetadata metadata);
   std::string child_path(const std::string& name) const;
-  void rewrite_metadata(const std::function<void(GroupMetadata&)>& change);
 
   std::shared_ptr<Store> store_;
   std::string path_;
