@@ -319,10 +319,9 @@ nb::object epoch_variable_cells(const EpochTable::Variable& variable) {
   return nb::cast(std::get<std::vector<std::string>>(variable.values));
 }
 
-}  // namespace
-
-void bind_store(nb::module_& module) {
-  nb::class_<NativeStore>(module, "NativeStore", "An open light-curve store.")
+// Opening a store, and what it is made of.
+void bind_layout(nb::class_<NativeStore>& store) {
+  store
       .def_static("create", &NativeStore::create, nb::arg("path"), nb::arg("object_keys"), nb::arg("ra"),
                   nb::arg("dec"), nb::arg("x"), nb::arg("y"), nb::arg("epoch_keys"), nb::arg("epoch_variables"),
                   nb::arg("measurements"), nb::arg("values"), nb::arg("object_chunk"), nb::arg("codecs"),
@@ -349,7 +348,13 @@ void bind_store(nb::module_& module) {
                    })
       .def("object_index",
            [](const NativeStore& self, const std::string& key) { return self.store().object_index(key); })
-      .def("epoch_index", [](const NativeStore& self, const std::string& key) { return self.store().epoch_index(key); })
+      .def("epoch_index",
+           [](const NativeStore& self, const std::string& key) { return self.store().epoch_index(key); });
+}
+
+// What changes a store: populate, rechunk, growth.
+void bind_writes(nb::class_<NativeStore>& store) {
+  store
       .def(
           "populate",
           [](NativeStore& self, const std::string& epoch, const catalog::Table& table, const std::string& strategy,
@@ -378,8 +383,12 @@ void bind_store(nb::module_& module) {
           nb::arg("object_key_column"), nb::arg("object_key_prefix"), nb::arg("skip_unknown_objects"),
           nb::arg("skip_incomplete"), nb::arg("force"), nb::arg("no_overwrite"))
       .def("rechunk", &NativeStore::rechunk, nb::arg("object_chunk"), nb::arg("memory_budget"), nb::arg("threads"))
-      .def("add_epochs", &NativeStore::add_epochs, nb::arg("keys"), nb::arg("variables"))
-      .def("read_layout_current", &NativeStore::read_layout_current)
+      .def("add_epochs", &NativeStore::add_epochs, nb::arg("keys"), nb::arg("variables"));
+}
+
+// Light curves, epochs and positional queries.
+void bind_reads(nb::class_<NativeStore>& store) {
+  store.def("read_layout_current", &NativeStore::read_layout_current)
       .def("info_json", &NativeStore::info_json)
       .def("light_curves", &NativeStore::light_curves, nb::arg("objects"), nb::arg("measurement").none())
       .def("epoch", &NativeStore::epoch, nb::arg("key"))
@@ -394,7 +403,12 @@ void bind_store(nb::module_& module) {
           [](const NativeStore& self, double ra, double dec, double radius_arcsec) {
             return self.matches(self.cone(ra, dec, radius_arcsec));
           },
-          nb::arg("ra"), nb::arg("dec"), nb::arg("radius_arcsec"))
+          nb::arg("ra"), nb::arg("dec"), nb::arg("radius_arcsec"));
+}
+
+// Variability features and periods.
+void bind_features(nb::class_<NativeStore>& store) {
+  store
       .def(
           "compute_features",
           [](NativeStore& self, std::vector<std::string> measurements, bool calibrated, std::string time_variable,
@@ -420,6 +434,16 @@ void bind_store(nb::module_& module) {
           },
           nb::arg("objects"), nb::arg("measurement"), nb::arg("calibrated"), nb::arg("time_variable"),
           nb::arg("min_period"), nb::arg("max_period"), nb::arg("oversample"));
+}
+
+}  // namespace
+
+void bind_store(nb::module_& module) {
+  nb::class_<NativeStore> store(module, "NativeStore", "An open light-curve store.");
+  bind_layout(store);
+  bind_writes(store);
+  bind_reads(store);
+  bind_features(store);
   module.def(
       "feature_names", [] { return feature_names(); }, "The feature names, in the features array's order.");
 }
