@@ -158,8 +158,13 @@ void check_headers(std::string_view contents, const std::string& file) {
         keyword != "TFIELDS") {
       continue;
     }
-    const std::string_view field = card.substr(10, 20);
+    // The value is all that stands between "= " and the comment's "/":
+    // CFITSIO reads it so, and sizes its buffers from what it makes of
+    // anything else there ("281)" once asked for 15 PB).
+    std::string_view field = card.substr(10);
+    field = field.substr(0, field.find('/'));
     const size_t digits = field.find_first_not_of(' ');
+    field = field.substr(0, field.find_last_not_of(' ') + 1);
     uint64_t value = 0;
     const char* end = field.data() + field.size();
     const auto parsed = digits == std::string_view::npos ? std::from_chars_result{end, std::errc::invalid_argument}
