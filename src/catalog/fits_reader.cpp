@@ -134,46 +134,50 @@ void decode_floats(const char* run, size_t row_bytes, size_t rows, float* const*
   }
 }
 
-// CFITSIO allocates from what it reads as a table's size cards before
-// checking them (fuzzed headers made it ask for 10^16 bytes), so every
-// extension header is checked here first: text up to its END card, its
-// NAXIS1, NAXIS2, PCOUNT, GCOUNT and TFIELDS plain non-negative integers, and
-// TFIELDS at most 999 as the FITS standard allows (sizes are checked against
-// the file later). Cards start every 80 bytes of a header, and headers at
-// multiples of 2880 bytes.
+// CFITSIO allocates from what it reads as a header's size cards before
+// checking them (fuzzed headers made it ask for 10^16 bytes), so every header
+// is checked here first: text up to its END card, and its BITPIX, NAXIS,
+// NAXIS1, NAXIS2, PCOUNT, GCOUNT and TFIELDS plain integers, the value being
+// all that stands between "= " and a comment's "/" as CFITSIO reads it.
+// BITPIX is one the standard names, NAXIS and TFIELDS at most 999, the
+// others non-negative (sizes are checked against the file later). Cards
+// start every 80 bytes of a header, and headers at multiples of 2880 bytes.
 void check_headers(std::string_view contents, const std::string& file) {
   constexpr size_t kCard = 80;
-  constexpr uint64_t kMaxFields = 999;
-  bool in_header = false;
+  bool in_header = true;  // the primary header, from byte 0
   for (size_t at = 0; at + kCard <= contents.size(); at += kCard) {
     const std::string_view card = contents.substr(at, kCard);
     if (card.starts_with("XTENSION=") && at % 2880 == 0) in_header = true;
     if (!in_header) continue;
     if (!std::all_of(card.begin(), card.end(), [](char c) { return c >= ' ' && c <= '~'; })) {
-      fail(file, "", "the extension header before byte " + std::to_string(at) + " ends without an END card");
+      fail(file, "", "the header before byte " + std::to_string(at) + " ends without an END card");
     }
     if (card.starts_with("END ")) in_header = false;
     const std::string_view keyword = card.substr(0, card.substr(0, 8).find_last_not_of(' ') + 1);
-    if (keyword != "NAXIS1" && keyword != "NAXIS2" && keyword != "PCOUNT" && keyword != "GCOUNT" &&
-        keyword != "TFIELDS") {
+    int64_t low = 0, high = std::numeric_limits<int64_t>::max();
+    if (keyword == "BITPIX") {
+      low = -64, high = 64;
+    } else if (keyword == "NAXIS" || keyword == "TFIELDS") {
+      high = 999;
+    } else if (keyword != "NAXIS1" && keyword != "NAXIS2" && keyword != "PCOUNT" && keyword != "GCOUNT") {
       continue;
     }
-    // The value is all that stands between "= " and the comment's "/":
-    // CFITSIO reads it so, and sizes its buffers from what it makes of
-    // anything else there ("281)" once asked for 15 PB).
     std::string_view field = card.substr(10);
     field = field.substr(0, field.find('/'));
     const size_t digits = field.find_first_not_of(' ');
     field = field.substr(0, field.find_last_not_of(' ') + 1);
-    uint64_t value = 0;
+    int64_t value = 0;
     const char* end = field.data() + field.size();
     const auto parsed = digits == std::string_view::npos ? std::from_chars_result{end, std::errc::invalid_argument}
                                                          : std::from_chars(field.data() + digits, end, value);
-    const uint64_t limit = keyword == "TFIELDS" ? kMaxFields : std::numeric_limits<int64_t>::max();
-    if (parsed.ec != std::errc() || parsed.ptr != end || value > limit) {
+    const bool bitpix_known =
+        keyword != "BITPIX" || value == 8 || value == 16 || value == 32 || value == 64 || value == -32 || value == -64;
+    if (parsed.ec != std::errc() || parsed.ptr != end || value < low || value > high || !bitpix_known) {
       fail(file, "",
            "header card \"" + std::string(card.substr(0, 30)) + "\": " + std::string(keyword) +
-               " must be an integer from 0 to " + std::to_string(limit));
+               (keyword == "BITPIX"
+                    ? std::string(" must be 8, 16, 32, 64, -32 or -64")
+                    : " must be an integer from " + std::to_string(low) + " to " + std::to_string(high)));
     }
   }
 }
