@@ -172,7 +172,9 @@ void check_headers(std::string_view contents, const std::string& file) {
                                                          : std::from_chars(field.data() + digits, end, value);
     const bool bitpix_known =
         keyword != "BITPIX" || value == 8 || value == 16 || value == 32 || value == 64 || value == -32 || value == -64;
-    if (parsed.ec != std::errc() || parsed.ptr != end || value < low || value > high || !bitpix_known) {
+    const bool value_indicator = card.substr(8, 2) == "= ";
+    if (!value_indicator || parsed.ec != std::errc() || parsed.ptr != end || value < low || value > high ||
+        !bitpix_known) {
       fail(file, "",
            "header card \"" + std::string(card.substr(0, 30)) + "\": " + std::string(keyword) +
                (keyword == "BITPIX"
