@@ -3,7 +3,9 @@
 // is volatile: crash_image() is what the disk may hold after a crash at this
 // moment, every change up to the last sync() and any subset of the later
 // ones. fail_after(n) makes the n-th following set() or sync() throw, so a
-// writer stops where the crash happens.
+// writer stops where the crash happens; fail_once_after(n) makes only that
+// one throw (a disk that was full for a moment), and refuse(prefix) every
+// set() of a key under `prefix` (a read-only folder).
 #pragma once
 
 #include <atomic>
@@ -36,6 +38,8 @@ class FaultInjectionStore final : public Store {
   void set(std::string_view key, ByteView value) override {
     {
       std::lock_guard guard(mutex_);
+      if (!refused_prefix_.empty() && key.starts_with(refused_prefix_))
+        throw Error(ErrorKind::kIo, std::string(key), "Permission denied");
       count_operation(key);
       unsynced_.emplace_back(std::string(key), Bytes(value.begin(), value.end()));
     }
@@ -61,6 +65,25 @@ class FaultInjectionStore final : public Store {
   void fail_after(uint64_t operations) {
     std::lock_guard guard(mutex_);
     operations_left_ = operations;
+    fail_once_ = false;
+  }
+  // As fail_after, but the calls after the one that throws succeed.
+  void fail_once_after(uint64_t operations) {
+    std::lock_guard guard(mutex_);
+    operations_left_ = operations;
+    fail_once_ = true;
+  }
+  // Every set() and sync() succeeds again.
+  void stop_failing() {
+    std::lock_guard guard(mutex_);
+    operations_left_.reset();
+    refused_prefix_.clear();
+  }
+  // set() of every key that starts with `prefix` throws Error(kIo, key,
+  // "Permission denied"), until stop_failing().
+  void refuse(std::string prefix) {
+    std::lock_guard guard(mutex_);
+    refused_prefix_ = std::move(prefix);
   }
 
   // The set() and sync() calls that succeeded.
@@ -91,7 +114,11 @@ class FaultInjectionStore final : public Store {
   // Under mutex_.
   void count_operation(std::string_view key) {
     if (operations_left_ && (*operations_left_)-- == 0) {
-      operations_left_ = 0;
+      if (fail_once_) {
+        operations_left_.reset();
+      } else {
+        operations_left_ = 0;
+      }
       throw Error(ErrorKind::kIo, std::string(key), "injected crash");
     }
     ++operations_;
@@ -113,6 +140,8 @@ class FaultInjectionStore final : public Store {
   std::vector<Change> synced_;    // the last value of each key the disk holds
   std::vector<Change> unsynced_;  // every change since, in order
   std::optional<uint64_t> operations_left_;
+  bool fail_once_ = false;
+  std::string refused_prefix_;
   uint64_t operations_ = 0;
 };
 

@@ -97,6 +97,8 @@ std::string describe(const CatalogReport& report) {
   const std::string head = fmt::format("epoch {} <- {}", report.catalog.epoch, report.catalog.path.string());
   if (report.status == CatalogReport::Status::kFailed)
     return fmt::format("{}: FAILED, nothing written: {}", head, error_text(*report.error));
+  if (report.status == CatalogReport::Status::kPartlyWritten)
+    return fmt::format("{}: FAILED, partly written: {}", head, error_text(*report.error));
   if (report.status == CatalogReport::Status::kAlreadyDone)
     return fmt::format("{}: already populated from this catalog, skipped (--force rewrites)", head);
   const PopulateResult& result = report.result;
@@ -112,6 +114,10 @@ std::string describe(const CatalogReport& report) {
   return line;
 }
 
+bool failed(const CatalogReport& report) {
+  return report.status == CatalogReport::Status::kFailed || report.status == CatalogReport::Status::kPartlyWritten;
+}
+
 struct Totals {
   size_t done = 0, failed = 0, already_done = 0, not_started = 0;
   uint64_t values_written = 0;
@@ -121,7 +127,7 @@ Totals totals_of(const std::vector<CatalogReport>& reports) {
   Totals totals;
   for (const CatalogReport& report : reports) {
     totals.not_started += report.status == CatalogReport::Status::kNotStarted;
-    totals.failed += report.status == CatalogReport::Status::kFailed;
+    totals.failed += failed(report);
     totals.already_done += report.status == CatalogReport::Status::kAlreadyDone;
     totals.values_written += report.result.values_written;
   }
@@ -174,7 +180,7 @@ int populate(const PopulateArguments& arguments) {
   }
   Progress progress("populate", catalogs.size(), !arguments.quiet && !arguments.json_output);
   options.on_report = [&](const CatalogReport& report) {
-    if (report.status == CatalogReport::Status::kFailed && !arguments.json_output) {
+    if (failed(report) && !arguments.json_output) {
       std::cerr << "lcstore: " << describe(report) << "\n";
     } else if (!arguments.quiet && !arguments.json_output) {
       progress.print_line(describe(report));

@@ -263,8 +263,13 @@ void print_info(const std::string& path, bool json_output) {
             << fmt::format("queries use:  the {}\n", read_layout_current ? "read layout" : "write layout")
             << fmt::format("populated:    {} of {} epochs ({})\n", info.populated_epochs.size(), info.epochs.size(),
                            fmt::join(info.populated_epochs, ", "));
-  for (const StoreInfo::EpochCatalogs& written : info.epoch_catalogs)
-    std::cout << fmt::format("  {} written by: {}\n", written.epoch, fmt::join(written.catalogs, ", "));
+  for (const StoreInfo::EpochCatalogs& written : info.epoch_catalogs) {
+    if (!written.catalogs.empty())
+      std::cout << fmt::format("  {} written by: {}\n", written.epoch, fmt::join(written.catalogs, ", "));
+    if (!written.incomplete.empty())
+      std::cout << fmt::format("  {} INCOMPLETE (rerun to complete): {}\n", written.epoch,
+                               fmt::join(written.incomplete, ", "));
+  }
   std::cout << fmt::format("features:     {}\n", describe_features(features));
 }
 

@@ -23,8 +23,11 @@ json to_json(const LayoutInfo& layout) {
 }
 
 json to_json(const StoreInfo& info) {
-  json epoch_catalogs = json::object();
-  for (const StoreInfo::EpochCatalogs& written : info.epoch_catalogs) epoch_catalogs[written.epoch] = written.catalogs;
+  json epoch_catalogs = json::object(), incomplete = json::object();
+  for (const StoreInfo::EpochCatalogs& written : info.epoch_catalogs) {
+    if (!written.catalogs.empty()) epoch_catalogs[written.epoch] = written.catalogs;
+    if (!written.incomplete.empty()) incomplete[written.epoch] = written.incomplete;
+  }
   return json{{"store", info.store},
               {"description", info.description},
               {"created", info.created},
@@ -43,6 +46,7 @@ json to_json(const StoreInfo& info) {
               {"queries_use", info.read_layout.status == LayoutInfo::Status::kCurrent ? "read layout" : "write layout"},
               {"populated_epochs", info.populated_epochs},
               {"epoch_catalogs", epoch_catalogs},
+              {"incomplete_epochs", incomplete},
               {"journal_generation", info.journal_generation}};
 }
 

@@ -196,13 +196,22 @@ uint64_t Journal::advance() {
   return generation;
 }
 
-uint64_t Journal::begin(const std::string& epoch, const std::string& entry_id, const CellRanges& cells) {
+uint64_t Journal::begin(const std::string& epoch, const std::string& entry_id, const CellRanges& cells, json details) {
   uint64_t generation = 0;
   change([&](JournalState& state) {
     generation = ++state.generation;
-    state.epochs[epoch].push_back({.entry = entry_id, .began = generation, .cells = cells});
+    state.epochs[epoch].push_back(
+        {.entry = entry_id, .began = generation, .cells = cells, .details = std::move(details)});
   });
   return generation;
+}
+
+bool Journal::completed(const std::string& epoch, uint64_t began) const {
+  const JournalState state = read();
+  auto found = state.epochs.find(epoch);
+  if (found == state.epochs.end()) return false;
+  return std::any_of(found->second.begin(), found->second.end(),
+                     [&](const PopulateRecord& record) { return record.began == began && record.completed; });
 }
 
 void Journal::complete(const std::string& epoch, uint64_t began, json details) {

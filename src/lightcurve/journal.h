@@ -80,8 +80,12 @@ class Journal {
   // starting: bumps the generation and returns the new one.
   uint64_t advance();
   // A populate of `cells` is starting: bumps the generation and records the
-  // populate as running; returns the generation, which names it below.
-  uint64_t begin(const std::string& epoch, const std::string& entry_id, const CellRanges& cells);
+  // populate as running, with `details` (its catalog) until it completes;
+  // returns the generation, which names it below.
+  uint64_t begin(const std::string& epoch, const std::string& entry_id, const CellRanges& cells,
+                 nlohmann::json details = nlohmann::json::object());
+  // Whether the populate `began` is recorded as completed.
+  bool completed(const std::string& epoch, uint64_t began) const;
   // The populate `began` completed: bumps the generation and records it with
   // `details`, dropping the earlier records of the same entry and cells
   // (which wrote the same values), completed or not.

@@ -521,10 +521,11 @@ StoreInfo LightCurveStore::info() const {
     if (found == journal.epochs.end()) continue;
     StoreInfo::EpochCatalogs written{.epoch = key};
     for (const PopulateRecord& record : found->second) {
-      if (record.completed) written.catalogs.push_back(record.details.value("catalog", record.entry));
+      (record.completed ? written.catalogs : written.incomplete)
+          .push_back(record.details.value("catalog", record.entry));
     }
-    if (written.catalogs.empty()) continue;
-    info.populated_epochs.push_back(key);
+    if (written.catalogs.empty() && written.incomplete.empty()) continue;
+    if (!written.catalogs.empty()) info.populated_epochs.push_back(key);
     info.epoch_catalogs.push_back(std::move(written));
   }
   if (std::optional<Array> current = read_layout_at(info.journal_generation)) {

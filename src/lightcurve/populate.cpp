@@ -11,6 +11,7 @@
 #include <xmmintrin.h>
 #endif
 #include <optional>
+#include <set>
 #include <span>
 #include <type_traits>
 #include <unordered_map>
@@ -165,17 +166,125 @@ struct EpochCells {
   }
 };
 
-// A populate that failed: if the store still holds what it held before, it
-// wrote nothing and is struck from the journal, else it stays there as begun
-// and never completed (and the cells it touched are not trusted).
-void abandon_if_unchanged(Journal& journal, const std::string& epoch, uint64_t began,
-                          const std::function<bool()>& unchanged) {
+// The cells of `selection` that hold the catalog's value (`written`) and held
+// another before the populate: what a failed write left behind.
+std::vector<uint8_t> cells_left(const std::vector<float>& stored, const std::vector<float>& before,
+                                const std::vector<float>& written) {
+  std::vector<uint8_t> left(stored.size());
+  for (size_t i = 0; i < stored.size(); ++i) {
+    const uint32_t value = std::bit_cast<uint32_t>(written[i]);
+    left[i] = std::bit_cast<uint32_t>(stored[i]) == value && std::bit_cast<uint32_t>(before[i]) != value;
+  }
+  return left;
+}
+
+Error error_of(std::exception_ptr failure, const std::string& where) {
   try {
-    if (unchanged()) journal.abandon(epoch, began);
-  } catch (const Error&) {
-    // The store cannot be read back either: the record stays.
+    std::rethrow_exception(failure);
+  } catch (const Error& error) {
+    return error;
+  } catch (const std::exception& error) {
+    return Error(ErrorKind::kIo, where, error.what());
+  } catch (...) {
+    return Error(ErrorKind::kIo, where, "the write failed");
   }
 }
+
+// A catalog's write of one epoch, undone when it fails. Every cell of the
+// catalog gets back what it held before wherever it still holds the
+// catalog's value: a concurrent writer's value of a shared cell stays, and
+// other writers' cells of the same chunks are not touched, so writers
+// partitioned by object undo only their own.
+class EpochWrite {
+ public:
+  EpochWrite(zarr::Array& write_layout, Journal& journal, const std::string& epoch, uint64_t began,
+             const EpochCells& cells, const Selection& selection, const std::vector<float>& before)
+      : write_layout_(write_layout),
+        journal_(journal),
+        epoch_(epoch),
+        began_(began),
+        cells_(cells),
+        selection_(selection),
+        before_(before) {}
+
+  // Undoes the write after the exception being handled; rethrows it when
+  // nothing is left, else throws PartlyWrittenError.
+  [[noreturn]] void undo() const {
+    const std::exception_ptr failure = std::current_exception();
+    std::vector<float> written(before_.size());
+    cells_.gather(cells_.rows, written.data());
+    std::string undo_failure;
+    try {
+      const std::vector<uint8_t> mask = cells_left(write_layout_.read<float>(selection_), before_, written);
+      if (std::find(mask.begin(), mask.end(), 1) != mask.end())
+        write_layout_.write(selection_, std::span<const float>(before_), {.mask = mask});
+    } catch (const Error& error) {
+      undo_failure = error.reason();
+    }
+    std::optional<std::vector<uint8_t>> left;
+    try {
+      left = cells_left(write_layout_.read<float>(selection_), before_, written);
+    } catch (const Error& error) {
+      if (undo_failure.empty()) undo_failure = error.reason();
+    }
+    if (left && std::find(left->begin(), left->end(), 1) == left->end()) {
+      try {
+        journal_.abandon(epoch_, began_);
+      } catch (const Error&) {
+        // The record stays as begun: a rerun rewrites what was undone.
+      }
+      std::rethrow_exception(failure);
+    }
+    const Error error = error_of(failure, write_layout_.path());
+    if (!left) {
+      throw PartlyWrittenError(
+          error,
+          fmt::format("what it wrote could not be read back to be undone ({}); the journal marks epoch {} incomplete, "
+                      "and a rerun of this populate completes it",
+                      undo_failure, epoch_),
+          before_.size());
+    }
+    throw PartlyWrittenError(error, describe_left(*left, undo_failure),
+                             static_cast<uint64_t>(std::count(left->begin(), left->end(), 1)));
+  }
+
+ private:
+  // "N of the M values it wrote at epoch E remain (K objects, in chunks ...)".
+  std::string describe_left(const std::vector<uint8_t>& left, const std::string& undo_failure) const {
+    const uint64_t object_cells = before_.size() / std::max<size_t>(1, cells_.rows.size());
+    const Shape& chunk_shape = write_layout_.metadata().chunk_shape;
+    std::set<std::string> chunks;
+    uint64_t values = 0, objects = 0;
+    for (size_t i = 0; i < cells_.rows.size(); ++i) {
+      const auto first = left.begin() + static_cast<ptrdiff_t>(i * object_cells);
+      const auto count = std::count(first, first + static_cast<ptrdiff_t>(object_cells), 1);
+      if (count == 0) continue;
+      values += static_cast<uint64_t>(count);
+      ++objects;
+      const uint64_t row = cells_.rows[i].first;
+      for (uint64_t m : cells_.measurement_rows) {
+        const uint64_t coords[] = {row / chunk_shape[0], m / chunk_shape[1], 0, selection_[3][0] / chunk_shape[3]};
+        chunks.insert(write_layout_.path() + "/" + write_layout_.chunk_key(coords));
+      }
+    }
+    constexpr size_t kChunksNamed = 5;
+    std::vector<std::string> named(chunks.begin(), std::next(chunks.begin(), std::min(chunks.size(), kChunksNamed)));
+    return fmt::format(
+        "{} of the {} values it wrote at epoch {} remain ({} objects, in {} chunks: {}{}) and could not be undone "
+        "({}); "
+        "the journal marks the epoch incomplete, and a rerun of this populate completes it",
+        values, before_.size(), epoch_, objects, chunks.size(), fmt::join(named, ", "),
+        chunks.size() > kChunksNamed ? ", ..." : "", undo_failure);
+  }
+
+  zarr::Array& write_layout_;
+  Journal& journal_;
+  const std::string& epoch_;
+  const uint64_t began_;
+  const EpochCells& cells_;
+  const Selection& selection_;
+  const std::vector<float>& before_;
+};
 
 std::vector<catalog::Value> parse_values(const std::vector<std::string>& names) {
   std::vector<catalog::Value> values;
@@ -430,26 +539,37 @@ void write_epoch(zarr::Array& write_layout, const EpochCells& cells, uint64_t ep
   // requires.
   zarr::Array::Session session(write_layout);
   PieceWriter writer(session, cells, epoch, shape);
-  auto piece_begin = cells.rows.begin();
-  for (uint64_t first_object = 0; first_object < n_objects; first_object += piece_objects) {
-    const uint64_t end_object = std::min(n_objects, first_object + piece_objects);
-    const auto piece_end = std::lower_bound(piece_begin, cells.rows.end(), std::pair<uint64_t, size_t>(end_object, 0));
-    const std::span<const std::pair<uint64_t, size_t>> piece(piece_begin, piece_end);
-    piece_begin = piece_end;
-    if (piece.empty()) continue;  // the catalog has none of these objects
-    // A chunk whose every cell the catalog gives is replaced by the values
-    // gathered straight into the chunk's bytes, unless the strategy is the
-    // one that reads what it changes.
-    if (piece.size() == piece_objects && every_measurement && strategy != Strategy::kReadModifyWrite) {
-      Bytes elements(piece.size() * cells.width() * sizeof(float));
-      cells.gather(piece, reinterpret_cast<float*>(elements.data()));
-      const uint64_t chunk[] = {first_object / piece_objects, 0, 0, epoch};
-      session.write_chunk(chunk, std::move(elements));
-      continue;
+  try {
+    auto piece_begin = cells.rows.begin();
+    for (uint64_t first_object = 0; first_object < n_objects; first_object += piece_objects) {
+      const uint64_t end_object = std::min(n_objects, first_object + piece_objects);
+      const auto piece_end =
+          std::lower_bound(piece_begin, cells.rows.end(), std::pair<uint64_t, size_t>(end_object, 0));
+      const std::span<const std::pair<uint64_t, size_t>> piece(piece_begin, piece_end);
+      piece_begin = piece_end;
+      if (piece.empty()) continue;  // the catalog has none of these objects
+      // A chunk whose every cell the catalog gives is replaced by the values
+      // gathered straight into the chunk's bytes, unless the strategy is the
+      // one that reads what it changes.
+      if (piece.size() == piece_objects && every_measurement && strategy != Strategy::kReadModifyWrite) {
+        Bytes elements(piece.size() * cells.width() * sizeof(float));
+        cells.gather(piece, reinterpret_cast<float*>(elements.data()));
+        const uint64_t chunk[] = {first_object / piece_objects, 0, 0, epoch};
+        session.write_chunk(chunk, std::move(elements));
+        continue;
+      }
+      writer.write(strategy, piece, first_object, end_object);
     }
-    writer.write(strategy, piece, first_object, end_object);
+    session.commit();
+  } catch (...) {
+    // Whatever the session changed is stored, or has failed, before the
+    // caller reads back what to undo; the first failure is the one thrown.
+    try {
+      session.commit();
+    } catch (const Error&) {
+    }
+    throw;
   }
-  session.commit();
 }
 
 }  // namespace
@@ -475,23 +595,27 @@ PopulateResult LightCurveStore::populate(const std::string& epoch, const catalog
                             result.finite_cells_overwritten, epoch));
   }
 
-  const uint64_t began = journal.begin(epoch, entry_id, cells.ranges());
+  const uint64_t began = journal.begin(epoch, entry_id, cells.ranges(), {{"catalog", catalog.source()}});
+  const EpochWrite write(write_layout_, journal, epoch, began, cells, selection, before);
   try {
     write_epoch(write_layout_, cells, e, options.strategy);
   } catch (...) {
-    abandon_if_unchanged(journal, epoch, began, [&] {
-      const std::vector<float> after = write_layout_.read<float>(selection);
-      return std::memcmp(after.data(), before.data(), before.size() * sizeof(float)) == 0;
-    });
-    throw;
+    write.undo();
   }
   result.values_written = cells.rows.size() * cells.measurement_rows.size() * values_.size();
   result.objects_written = cells.rows.size();
-  journal.complete(epoch, began,
-                   {{"catalog", catalog.source()},
-                    {"strategy", original_name(options.strategy)},
-                    {"values_written", result.values_written},
-                    {"finite_cells_overwritten", result.finite_cells_overwritten}});
+  try {
+    journal.complete(epoch, began,
+                     {{"catalog", catalog.source()},
+                      {"strategy", original_name(options.strategy)},
+                      {"values_written", result.values_written},
+                      {"finite_cells_overwritten", result.finite_cells_overwritten}});
+  } catch (const Error&) {
+    // A store that cannot take the journal's record cannot keep the values
+    // it would vouch for either. A record taken whose last sync failed
+    // agrees with the values: the populate is done.
+    if (!journal.completed(epoch, began)) write.undo();
+  }
   return result;
 }
 

@@ -40,6 +40,8 @@ const char* to_string(CatalogReport::Status status) {
       return "already_done";
     case CatalogReport::Status::kFailed:
       return "failed";
+    case CatalogReport::Status::kPartlyWritten:
+      return "partly_written";
   }
   return "?";
 }
@@ -57,6 +59,9 @@ CatalogReport populate_one(LightCurveStore& store, const CatalogFile& file, cons
     populate.journal_id = catalog_content_id(file.path) + (options.invalid_to_nan ? " invalid_to_nan" : "");
     report.result = store.populate(file.epoch, catalog.table, populate);
     report.status = report.result.already_done ? CatalogReport::Status::kAlreadyDone : CatalogReport::Status::kWritten;
+  } catch (const PartlyWrittenError& error) {
+    report.status = CatalogReport::Status::kPartlyWritten;
+    report.error = error;
   } catch (const Error& error) {
     report.status = CatalogReport::Status::kFailed;
     report.error = error;

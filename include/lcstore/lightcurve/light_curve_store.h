@@ -23,6 +23,14 @@
 // and no reader sees a torn chunk. A populate killed midway leaves whole
 // chunks and a journal record of a populate begun and never completed;
 // running it again completes it.
+//
+// All or nothing. A populate whose write fails midway (no space left, a
+// folder it may not write) puts back what the catalog's cells held before,
+// in every cell that still holds the catalog's value, and is struck from
+// the journal: the store holds what it held before. What cannot be put back
+// (the store refuses the undo too) is reported by PartlyWrittenError, and
+// the journal keeps the populate as begun and never completed, so `info`
+// lists the epoch as incomplete and a rerun completes it.
 #pragma once
 
 #include <cstdint>
@@ -40,6 +48,7 @@
 
 #include "lcstore/catalog/column_mapping.h"
 #include "lcstore/catalog/table.h"
+#include "lcstore/error.h"
 #include "lcstore/storage/store.h"
 #include "lcstore/zarr/array.h"
 #include "lcstore/zarr/group.h"
@@ -142,6 +151,19 @@ struct PopulateResult {
   std::vector<std::string> measurements_ignored;
 };
 
+// A populate that failed midway and could not put back everything it wrote:
+// what() says why it failed, how many of the values it wrote remain and in
+// which chunks. The journal marks the epoch incomplete.
+class PartlyWrittenError : public Error {
+ public:
+  PartlyWrittenError(const Error& failure, std::string left, uint64_t values_left)
+      : Error(failure.kind(), failure.subject(), failure.reason() + "; " + left), values_left_(values_left) {}
+  uint64_t values_left() const { return values_left_; }
+
+ private:
+  uint64_t values_left_;
+};
+
 struct RechunkOptions {
   uint64_t object_chunk = 256;          // objects per shard of the read layout
   uint64_t memory_budget = 1ull << 30;  // bytes of staged data, all threads together
@@ -206,11 +228,14 @@ struct StoreInfo {
   std::optional<std::pair<double, double>> ra_range, dec_range;
   LayoutInfo write_layout, read_layout;
   std::vector<std::string> populated_epochs;  // in the store's epoch order
-  // For each populated epoch, in the same order: the catalogs that wrote it,
-  // oldest first.
+  // For each epoch a populate began, in the store's epoch order: the
+  // catalogs that wrote it, oldest first.
   struct EpochCatalogs {
     std::string epoch;
     std::vector<std::string> catalogs;
+    // Populates begun and never completed (killed, failed with values left,
+    // or running now): their cells are not trusted until a rerun.
+    std::vector<std::string> incomplete;
   };
   std::vector<EpochCatalogs> epoch_catalogs;
   uint64_t journal_generation = 0;
@@ -241,7 +266,9 @@ class LightCurveStore {
   // Writes one epoch catalog's values. Everything is checked before the
   // first write: an unknown epoch, a repeated or unknown object, an
   // incomplete measurement or a catalog with no measurement of the store
-  // throws Error(kBadInput / kNotFound) and leaves the store unchanged.
+  // throws Error(kBadInput / kNotFound) and leaves the store unchanged. A
+  // write that fails is undone (see "All or nothing" above); what cannot be
+  // undone throws PartlyWrittenError.
   PopulateResult populate(const std::string& epoch, const catalog::Table& catalog, const PopulateOptions& options);
 
   // Appends the epochs whose keys the store does not have yet (each once, in

@@ -36,6 +36,9 @@ struct CatalogReport {
     kWritten,
     kAlreadyDone,  // journaled from the same catalog before; nothing written
     kFailed,       // nothing written; `error` says why
+    // Failed midway with values it could not undo; `error` says which. The
+    // journal marks the epoch incomplete.
+    kPartlyWritten,
   };
   CatalogFile catalog;
   Status status = Status::kNotStarted;
@@ -43,7 +46,7 @@ struct CatalogReport {
   PopulateResult result;
   std::optional<Error> error;
 };
-// "not_started", "written", "already_done", "failed".
+// "not_started", "written", "already_done", "failed", "partly_written".
 const char* to_string(CatalogReport::Status status);
 
 struct PopulateCatalogsOptions {
