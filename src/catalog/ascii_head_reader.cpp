@@ -60,6 +60,10 @@ Table read_ascii_head(std::string_view text, const std::string& file) {
            "column number " + std::to_string(column.first) + " does not follow " + header.back().name + "'s " +
                std::to_string(header.back().first));
     }
+    // Each number up to it is a column: one that no row of this file could reach is refused before it is made.
+    if (column.first > text.size())
+      fail(at_line(file, lines.line_number()), column.name,
+           "column number " + std::to_string(column.first) + " is larger than the file");
     header.push_back(std::move(column));
     rows = lines;
   }
