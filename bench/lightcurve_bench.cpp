@@ -338,6 +338,9 @@ class CountingStore final : public Store {
   std::vector<std::string> list(std::string_view prefix) const override { return inner_->list(prefix); }
   std::vector<std::string> list_dir(std::string_view prefix) const override { return inner_->list_dir(prefix); }
   std::unique_ptr<Lock> lock(std::string_view space, uint64_t slot) override { return inner_->lock(space, slot); }
+  std::unique_ptr<Lock> try_lock(std::string_view space, uint64_t slot) override {
+    return inner_->try_lock(space, slot);
+  }
   std::string describe(std::string_view key) const override { return inner_->describe(key); }
   uint64_t bytes_read() const { return bytes_read_; }
 

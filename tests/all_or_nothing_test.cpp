@@ -2,8 +2,10 @@
 // full for a moment, a read-only folder) leaves the store holding what it
 // held before, by every strategy and whichever write fails; when the store
 // refuses the undo too, the error says what remains, the journal marks the
-// epoch incomplete, and a rerun completes it. Through a fault-injection
-// store, then on a real small file system (as root).
+// epoch incomplete, and a rerun completes it. A populate killed midway is
+// rolled back to what the store held (roll_back_killed_populates, which
+// `fsck --repair` runs), unless a later populate wrote its cells. Through a
+// fault-injection store, then on a real small file system (as root).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/mount.h>
@@ -27,6 +29,7 @@ namespace {
 namespace fs = std::filesystem;
 using lightcurve::PartlyWrittenError;
 using lightcurve::Strategy;
+using lightcurve::UnfinishedPopulate;
 using ::testing::HasSubstr;
 
 // Two writers partitioned by object, 56 objects in chunks of 16: the
@@ -84,6 +87,8 @@ std::shared_ptr<FaultInjectionStore> base_store() {
 lightcurve::PopulateOptions options_of(const PlannedPopulate& populate, Strategy strategy) {
   return {.strategy = strategy, .journal_id = populate.journal_id};
 }
+
+std::vector<std::string> undo_records(const Store& store) { return store.list(".lcstore/undo/"); }
 
 std::vector<std::string> incomplete_catalogs(const LightCurveStore& light_curves, const std::string& epoch) {
   for (const auto& written : light_curves.info().epoch_catalogs) {
@@ -167,6 +172,7 @@ TEST_P(AllOrNothing, ARefusedUndoSaysWhatRemainsAndARerunCompletes) {
     EXPECT_FALSE(rerun.already_done);
     EXPECT_EQ(held(store).cells, after.cells);
     EXPECT_THAT(incomplete_catalogs(light_curves, "e0"), ::testing::IsEmpty());
+    EXPECT_THAT(undo_records(*store), ::testing::IsEmpty());
   }
   EXPECT_GT(partly_written, 0);
 }
@@ -235,6 +241,124 @@ TEST_P(AllOrNothing, ConcurrentWritersAreEachAllOrNothing) {
       }
     }
   }
+}
+
+// A process killed before the n-th write of its populate writes nothing
+// more: here every write from the n-th on fails. For every n, the roll back
+// leaves the store holding what it held (cells and journal), or the
+// populate had completed; nothing is left to undo, and a rerun writes it.
+TEST_P(AllOrNothing, AKilledPopulateIsRolledBackWhereverItStopped) {
+  for (int worker : {0, 1}) {
+    const PlannedPopulate& populate = writer_of_e0(worker);
+    const std::shared_ptr<FaultInjectionStore> base = base_store();
+    const Held before = held(base);
+    const auto good = copy_of(*base);
+    LightCurveStore::open(good).populate("e0", populate.catalog, options_of(populate, GetParam()));
+    const Held after = held(good);
+    int rolled_back = 0;
+    for (uint64_t n = 0;; ++n) {
+      SCOPED_TRACE(fmt::format("worker {}, killed before its {}th write", worker, n));
+      const auto store = copy_of(*base);
+      LightCurveStore light_curves = LightCurveStore::open(store);
+      store->fail_after(n);
+      bool completed = false;
+      try {
+        light_curves.populate("e0", populate.catalog, options_of(populate, GetParam()));
+        completed = true;
+      } catch (const Error& error) {
+        EXPECT_THAT(error.what(), HasSubstr("injected crash"));
+      }
+      store->stop_failing();
+      if (completed) {
+        EXPECT_THAT(light_curves.unfinished_populates(), ::testing::IsEmpty());
+        EXPECT_EQ(held(store).cells, after.cells);
+        EXPECT_THAT(undo_records(*store), ::testing::IsEmpty());
+        break;
+      }
+      const std::vector<UnfinishedPopulate> unfinished = light_curves.unfinished_populates();
+      if (!unfinished.empty()) {
+        ASSERT_EQ(unfinished.size(), 1u);
+        EXPECT_EQ(unfinished[0].state, UnfinishedPopulate::State::kKilled) << unfinished[0].reason;
+        EXPECT_EQ(unfinished[0].catalog, populate.catalog.source());
+        const std::vector<UnfinishedPopulate> repaired = light_curves.roll_back_killed_populates();
+        ASSERT_EQ(repaired.size(), 1u);
+        EXPECT_EQ(repaired[0].state, UnfinishedPopulate::State::kRolledBack);
+        ++rolled_back;
+      }
+      EXPECT_EQ(held(store), before);
+      EXPECT_THAT(light_curves.unfinished_populates(), ::testing::IsEmpty());
+      EXPECT_THAT(undo_records(*store), ::testing::IsEmpty());
+      EXPECT_FALSE(light_curves.populate("e0", populate.catalog, options_of(populate, GetParam())).already_done);
+      EXPECT_EQ(held(store).cells, after.cells);
+    }
+    EXPECT_GE(rolled_back, 3) << "worker " << worker;
+  }
+}
+
+// Worker 0's first chunk is written, then its process dies.
+void kill_worker_0_midway(FaultInjectionStore& store, LightCurveStore& light_curves, Strategy strategy) {
+  const PlannedPopulate& populate = writer_of_e0(0);
+  store.fail_after(3);  // its journal record, its undo record, its first chunk
+  EXPECT_THROW(light_curves.populate("e0", populate.catalog, options_of(populate, strategy)), Error);
+  store.stop_failing();
+}
+
+TEST_P(AllOrNothing, AKilledPopulateWhoseCellsALaterOneWroteIsLeftForARerun) {
+  const std::shared_ptr<FaultInjectionStore> store = base_store();
+  LightCurveStore light_curves = LightCurveStore::open(store);
+  const auto good = copy_of(*store);
+  LightCurveStore::open(good).populate("e0", writer_of_e0(0).catalog, options_of(writer_of_e0(0), GetParam()));
+  kill_worker_0_midway(*store, light_curves, GetParam());
+  // The catalog that wrote e0 before runs again over the killed one's cells:
+  // putting back what they held before the kill would undo it.
+  light_curves.populate("e0", plan().work[0][1].catalog, {.journal_id = "earlier"});
+  const Held now = held(store);
+  for (const auto& found : {light_curves.unfinished_populates(), light_curves.roll_back_killed_populates()}) {
+    ASSERT_EQ(found.size(), 1u);
+    EXPECT_EQ(found[0].state, UnfinishedPopulate::State::kNeedsRerun);
+    EXPECT_THAT(found[0].reason, HasSubstr("the populate from " + plan().work[0][1].catalog.source()));
+    EXPECT_THAT(found[0].reason, HasSubstr("wrote some of its cells since it began"));
+  }
+  EXPECT_EQ(held(store), now);
+  EXPECT_THAT(incomplete_catalogs(light_curves, "e0"), ::testing::ElementsAre(writer_of_e0(0).catalog.source()));
+  EXPECT_FALSE(
+      light_curves.populate("e0", writer_of_e0(0).catalog, options_of(writer_of_e0(0), GetParam())).already_done);
+  EXPECT_EQ(held(store).cells, held(good).cells);
+  EXPECT_THAT(light_curves.unfinished_populates(), ::testing::IsEmpty());
+  EXPECT_THAT(undo_records(*store), ::testing::IsEmpty());
+}
+
+// A populate whose process holds its running lock is alive: nothing is
+// rolled back while one runs. Undo records of no unfinished populate go.
+TEST_P(AllOrNothing, NothingIsRolledBackWhileAPopulateRuns) {
+  const std::shared_ptr<FaultInjectionStore> store = base_store();
+  const Held before = held(store);
+  LightCurveStore light_curves = LightCurveStore::open(store);
+  kill_worker_0_midway(*store, light_curves, GetParam());
+  const Held killed = held(store);
+  store->set(".lcstore/undo/999999", Bytes(8));
+  const lightcurve::JournalState journal = lightcurve::Journal(*store).read();
+  const uint64_t running_lock = journal.epochs.at("e0").back().details.at("running_lock").get<uint64_t>();
+  {
+    const std::unique_ptr<Lock> alive = store->lock(lightcurve::kRunningPopulates, running_lock);
+    const std::vector<UnfinishedPopulate> unfinished = light_curves.unfinished_populates();
+    ASSERT_EQ(unfinished.size(), 1u);
+    EXPECT_EQ(unfinished[0].state, UnfinishedPopulate::State::kRunning);
+    try {
+      light_curves.roll_back_killed_populates();
+      ADD_FAILURE() << "rolled back while a populate runs";
+    } catch (const Error& error) {
+      EXPECT_EQ(error.kind(), ErrorKind::kInvalidArgument);
+      EXPECT_THAT(error.what(), HasSubstr("is running; roll back only while no populate runs"));
+    }
+    EXPECT_EQ(held(store), killed);
+    EXPECT_EQ(undo_records(*store).size(), 2u);
+  }
+  const std::vector<UnfinishedPopulate> repaired = light_curves.roll_back_killed_populates();
+  ASSERT_EQ(repaired.size(), 1u);
+  EXPECT_EQ(repaired[0].state, UnfinishedPopulate::State::kRolledBack);
+  EXPECT_EQ(held(store), before);
+  EXPECT_THAT(undo_records(*store), ::testing::IsEmpty());
 }
 
 INSTANTIATE_TEST_SUITE_P(EveryStrategy, AllOrNothing,

@@ -40,6 +40,13 @@ pid_t start_child(const std::function<void()>& work) {
   return pid;
 }
 
+// Waits for a child; returns its wait status.
+inline int wait_for(pid_t pid) {
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return status;
+}
+
 // How many times each stress scenario repeats: 200 by default, fewer under
 // the sanitizers (LCSTORE_STRESS_REPETITIONS), which run 5-20x slower.
 inline int stress_repetitions(int default_count) {

@@ -33,6 +33,7 @@ class FaultInjectionStore final : public Store {
   std::vector<std::string> list(std::string_view prefix) const override { return live_.list(prefix); }
   std::vector<std::string> list_dir(std::string_view prefix) const override { return live_.list_dir(prefix); }
   std::unique_ptr<Lock> lock(std::string_view space, uint64_t slot) override { return live_.lock(space, slot); }
+  std::unique_ptr<Lock> try_lock(std::string_view space, uint64_t slot) override { return live_.try_lock(space, slot); }
   std::string describe(std::string_view key) const override { return "fault-injection:" + std::string(key); }
 
   void set(std::string_view key, ByteView value) override {

@@ -22,12 +22,6 @@ using zarr::Array;
 
 const int kRepetitions = stress_repetitions(50);
 
-int wait_for(pid_t pid) {
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return status;
-}
-
 // Runs `work(i)` in `count` processes at once; true when all exited 0.
 bool run_processes(int count, const std::function<void(int)>& work) {
   std::vector<pid_t> children;

@@ -1,6 +1,9 @@
 // The storage layer: the Store contract on both implementations (typed
 // tests), then what only the directory store has (files, leftovers).
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -256,6 +259,19 @@ TYPED_TEST(StoreTest, LockBlocksUntilReleasedAndOnlyItsOwnSlot) {
   EXPECT_TRUE(taken_after_release);
 }
 
+TYPED_TEST(StoreTest, TryLockFailsAtOnceWhileAnotherHoldsTheLock) {
+  auto held = this->store().lock("space", 5);
+  EXPECT_EQ(this->store().try_lock("space", 5), nullptr);
+  std::unique_ptr<Lock> from_thread;
+  std::thread([&] { from_thread = this->store().try_lock("space", 5); }).join();
+  EXPECT_EQ(from_thread, nullptr);
+  EXPECT_NE(this->store().try_lock("space", 6), nullptr);
+  held.reset();
+  auto taken = this->store().try_lock("space", 5);
+  ASSERT_NE(taken, nullptr);
+  EXPECT_EQ(this->store().try_lock("space", 5), nullptr) << "try_lock took a lock it holds";
+}
+
 TYPED_TEST(StoreTest, InvalidKeysAreRejected) {
   const Bytes value = to_bytes("v");
   for (const char* key : {"../x", "/abs", "a//b", "", "a/", "./a", "a/./b", "a/../b", ".."}) {
@@ -307,6 +323,29 @@ TEST_F(DirectoryStoreTest, SetLeavesNoTemporaryFiles) {
   }
   std::sort(files.begin(), files.end());
   EXPECT_EQ(files, (std::vector<std::string>{"a/k0", "a/k1", "a/k2"}));
+}
+
+// A process holding a lock is alive: try_lock fails until the kernel drops
+// the lock with the process, however it died.
+TEST_F(DirectoryStoreTest, TryLockTellsALiveHolderFromAKilledOne) {
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  const pid_t holder = ::fork();
+  if (holder == 0) {
+    auto held = DirectoryStore(directory_.path()).lock("running", 42);
+    const char byte = 1;
+    if (::write(ready[1], &byte, 1) != 1) std::_Exit(1);
+    ::pause();
+    std::_Exit(0);
+  }
+  char byte = 0;
+  ASSERT_EQ(::read(ready[0], &byte, 1), 1);
+  EXPECT_EQ(store_.try_lock("running", 42), nullptr);
+  ::kill(holder, SIGKILL);
+  ::waitpid(holder, nullptr, 0);
+  EXPECT_NE(store_.try_lock("running", 42), nullptr);
+  ::close(ready[0]);
+  ::close(ready[1]);
 }
 
 TEST_F(DirectoryStoreTest, FindsAndRemovesLeftovers) {

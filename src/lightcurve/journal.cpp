@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstdint>
 #include <span>
 #include <string_view>
@@ -152,15 +153,36 @@ bool CellRanges::overlaps(const CellRanges& other) const {
   return false;
 }
 
-bool holds_its_cells(const std::vector<PopulateRecord>& history, size_t i) {
+std::vector<uint64_t> CellRanges::object_rows() const {
+  std::vector<uint64_t> rows;
+  for (const Run& run : objects)
+    for (uint64_t i = 0; i < run.count; ++i) rows.push_back(run.first + i * run.step);
+  return rows;
+}
+
+std::optional<size_t> overlapping_since(const std::vector<PopulateRecord>& history, size_t i) {
   const PopulateRecord& record = history[i];
-  if (!record.completed) return false;
   for (size_t j = 0; j < history.size(); ++j) {
     const PopulateRecord& other = history[j];
     if (j == i || !other.cells.overlaps(record.cells)) continue;
-    if (!other.completed || *other.completed >= record.began) return false;
+    if (!other.completed || *other.completed >= record.began) return j;
   }
-  return true;
+  return std::nullopt;
+}
+
+bool holds_its_cells(const std::vector<PopulateRecord>& history, size_t i) {
+  return history[i].completed && !overlapping_since(history, i);
+}
+
+std::string undo_key(uint64_t began) { return std::string(kUndoPrefix) + std::to_string(began); }
+
+Bytes undo_record(std::span<const float> before, float fill) {
+  const uint32_t fill_bits = std::bit_cast<uint32_t>(fill);
+  if (std::all_of(before.begin(), before.end(),
+                  [&](float value) { return std::bit_cast<uint32_t>(value) == fill_bits; }))
+    return {};
+  const auto bytes = std::as_bytes(before);
+  return Bytes(bytes.begin(), bytes.end());
 }
 
 JournalState Journal::read() const {
@@ -214,12 +236,14 @@ bool Journal::completed(const std::string& epoch, uint64_t began) const {
                      [&](const PopulateRecord& record) { return record.began == began && record.completed; });
 }
 
-void Journal::complete(const std::string& epoch, uint64_t began, json details) {
+std::vector<uint64_t> Journal::complete(const std::string& epoch, uint64_t began, json details) {
   // The populate's chunks reach the disk before the journal records it, and
   // the record before the populate returns: after a machine crash the journal
   // never claims cells the disk lacks, so a rerun is skipped only when it may be.
   store_.sync();
+  std::vector<uint64_t> dropped;
   change([&](JournalState& state) {
+    dropped.clear();
     ++state.generation;
     std::vector<PopulateRecord>& history = state.epochs[epoch];
     auto mine = find_record(history, began);
@@ -231,10 +255,13 @@ void Journal::complete(const std::string& epoch, uint64_t began, json details) {
     // Earlier populates of the same entry and cells wrote the same values:
     // completed, killed midway, or still running.
     std::erase_if(history, [&](const PopulateRecord& r) {
-      return r.began < done.began && !done.entry.empty() && r.entry == done.entry && r.cells == done.cells;
+      const bool same = r.began < done.began && !done.entry.empty() && r.entry == done.entry && r.cells == done.cells;
+      if (same) dropped.push_back(r.began);
+      return same;
     });
   });
   store_.sync();
+  return dropped;
 }
 
 void Journal::abandon(const std::string& epoch, uint64_t began) {

@@ -21,7 +21,9 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "lcstore/storage/store.h"
@@ -45,6 +47,8 @@ struct CellRanges {
 
   // From ascending object rows.
   static CellRanges of(const std::vector<uint64_t>& object_rows, std::vector<uint64_t> measurements);
+  // The object rows of `objects`, ascending.
+  std::vector<uint64_t> object_rows() const;
   bool overlaps(const CellRanges& other) const;
   bool operator==(const CellRanges& other) const = default;
 };
@@ -63,8 +67,26 @@ struct JournalState {
   std::map<std::string, std::vector<PopulateRecord>> epochs;  // each in the order the populates began
 };
 
-// Whether history[i]'s cells still hold its values (see the top of this file).
+// The first other populate of the history that touched any of history[i]'s
+// cells and had not completed when history[i] began (or began later).
+std::optional<size_t> overlapping_since(const std::vector<PopulateRecord>& history, size_t i);
+// Whether history[i]'s cells still hold its values (see the top of this file):
+// it completed and overlapping_since finds none.
 bool holds_its_cells(const std::vector<PopulateRecord>& history, size_t i);
+
+// What a running populate keeps so that its cells can be put back if its
+// process dies (LightCurveStore::roll_back_killed_populates):
+//  * while it runs it holds lock `running_lock` (a detail of its record) of
+//    this lock space, so a check can tell it from a killed one;
+//  * before its first write it stores what its cells held, as the key
+//    undo_key(began): float32 little-endian in the order of its cells
+//    (objects, measurements, values), or empty when every cell held the
+//    fill value. A populate without one has written nothing.
+constexpr std::string_view kRunningPopulates = ".lcstore/running";
+constexpr std::string_view kUndoPrefix = ".lcstore/undo/";
+std::string undo_key(uint64_t began);
+// The undo record of cells that held `before`, in the byte order of this machine.
+Bytes undo_record(std::span<const float> before, float fill);
 
 class Journal {
  public:
@@ -88,10 +110,11 @@ class Journal {
   bool completed(const std::string& epoch, uint64_t began) const;
   // The populate `began` completed: bumps the generation and records it with
   // `details`, dropping the earlier records of the same entry and cells
-  // (which wrote the same values), completed or not.
-  void complete(const std::string& epoch, uint64_t began, nlohmann::json details);
-  // The populate `began` failed having changed nothing: its record goes, and
-  // so does its bump of the generation unless another change began since.
+  // (which wrote the same values), completed or not; returns when those began.
+  std::vector<uint64_t> complete(const std::string& epoch, uint64_t began, nlohmann::json details);
+  // The populate `began` failed, or was killed, and its cells hold again
+  // what they held before: its record goes, and so does its bump of the
+  // generation unless another change began since.
   void abandon(const std::string& epoch, uint64_t began);
 
  private:

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -30,5 +31,12 @@ constexpr const char* kNanFillValueAttribute = "AAAAAAAA+H8=";
 // xarray expects (coordinates lists the non-dimension coordinates).
 zarr::ArrayMetadata light_curve_array(const zarr::Shape& shape, const zarr::Shape& chunk_shape, nlohmann::json codecs,
                                       const std::string& coordinates);
+
+// The fill value of a float32 array.
+inline float float32_fill_value(const zarr::ArrayMetadata& metadata) {
+  float fill;
+  std::memcpy(&fill, metadata.fill_value.bytes(), sizeof fill);
+  return fill;
+}
 
 }  // namespace lcstore::lightcurve::layout

@@ -11,6 +11,7 @@
 #include <xmmintrin.h>
 #endif
 #include <optional>
+#include <random>
 #include <set>
 #include <span>
 #include <type_traits>
@@ -20,6 +21,7 @@
 #include "lcstore/error.h"
 #include "lcstore/lightcurve/light_curve_store.h"
 #include "lightcurve/journal.h"
+#include "lightcurve/layout.h"
 
 namespace lcstore::lightcurve {
 
@@ -197,9 +199,10 @@ Error error_of(std::exception_ptr failure, const std::string& where) {
 // partitioned by object undo only their own.
 class EpochWrite {
  public:
-  EpochWrite(zarr::Array& write_layout, Journal& journal, const std::string& epoch, uint64_t began,
+  EpochWrite(Store& store, zarr::Array& write_layout, Journal& journal, const std::string& epoch, uint64_t began,
              const EpochCells& cells, const Selection& selection, const std::vector<float>& before)
-      : write_layout_(write_layout),
+      : store_(store),
+        write_layout_(write_layout),
         journal_(journal),
         epoch_(epoch),
         began_(began),
@@ -230,8 +233,10 @@ class EpochWrite {
     if (left && std::find(left->begin(), left->end(), 1) == left->end()) {
       try {
         journal_.abandon(epoch_, began_);
+        store_.erase(undo_key(began_));
       } catch (const Error&) {
-        // The record stays as begun: a rerun rewrites what was undone.
+        // The record stays as begun (a rerun rewrites what was undone), or
+        // its undo record does until a repair removes it.
       }
       std::rethrow_exception(failure);
     }
@@ -277,6 +282,7 @@ class EpochWrite {
         chunks.size() > kChunksNamed ? ", ..." : "", undo_failure);
   }
 
+  Store& store_;
   zarr::Array& write_layout_;
   Journal& journal_;
   const std::string& epoch_;
@@ -285,6 +291,11 @@ class EpochWrite {
   const Selection& selection_;
   const std::vector<float>& before_;
 };
+
+uint64_t random_lock_slot() {
+  thread_local std::mt19937_64 generator{std::random_device{}()};
+  return generator();
+}
 
 std::vector<catalog::Value> parse_values(const std::vector<std::string>& names) {
   std::vector<catalog::Value> values;
@@ -587,16 +598,35 @@ PopulateResult LightCurveStore::populate(const std::string& epoch, const catalog
   match_objects(catalog, mapping, {objects_.keys, object_rows_, integer_object_keys_}, options, cells, result);
   match_measurements(catalog, mapping, measurements_, values_, options, cells, result);
   const Selection selection = cells.selection(e, values_.size());
-  const std::vector<float> before = write_layout_.read<float>(selection);
-  result.finite_cells_overwritten = cells.finite_cells_changed(before);
-  if (options.no_overwrite && result.finite_cells_overwritten != 0) {
-    throw Error(ErrorKind::kBadInput, catalog.source(),
-                fmt::format("would overwrite {} finite values of epoch {}, which `no_overwrite` refuses",
-                            result.finite_cells_overwritten, epoch));
-  }
 
-  const uint64_t began = journal.begin(epoch, entry_id, cells.ranges(), {{"catalog", catalog.source()}});
-  const EpochWrite write(write_layout_, journal, epoch, began, cells, selection, before);
+  // Held until the populate returns: a check that finds the record begun
+  // and this lock free knows that its process died (journal.h).
+  const uint64_t running_lock = random_lock_slot();
+  const std::unique_ptr<Lock> running = store_->lock(kRunningPopulates, running_lock);
+  const uint64_t began =
+      journal.begin(epoch, entry_id, cells.ranges(), {{"catalog", catalog.source()}, {"running_lock", running_lock}});
+  // Read after the record is begun: every populate of these cells that
+  // completed before it wrote them before this read, which is what makes
+  // putting `before` back safe (roll_back_killed_populates).
+  std::vector<float> before;
+  try {
+    before = write_layout_.read<float>(selection);
+    result.finite_cells_overwritten = cells.finite_cells_changed(before);
+    if (options.no_overwrite && result.finite_cells_overwritten != 0) {
+      throw Error(ErrorKind::kBadInput, catalog.source(),
+                  fmt::format("would overwrite {} finite values of epoch {}, which `no_overwrite` refuses",
+                              result.finite_cells_overwritten, epoch));
+    }
+    store_->set(undo_key(began), undo_record(before, layout::float32_fill_value(write_layout_.metadata())));
+  } catch (...) {
+    try {
+      journal.abandon(epoch, began);
+    } catch (const Error&) {
+      // The record stays as begun, and a rerun completes it.
+    }
+    throw;
+  }
+  const EpochWrite write(*store_, write_layout_, journal, epoch, began, cells, selection, before);
   try {
     write_epoch(write_layout_, cells, e, options.strategy);
   } catch (...) {
@@ -604,17 +634,24 @@ PopulateResult LightCurveStore::populate(const std::string& epoch, const catalog
   }
   result.values_written = cells.rows.size() * cells.measurement_rows.size() * values_.size();
   result.objects_written = cells.rows.size();
+  std::vector<uint64_t> replaced;
   try {
-    journal.complete(epoch, began,
-                     {{"catalog", catalog.source()},
-                      {"strategy", original_name(options.strategy)},
-                      {"values_written", result.values_written},
-                      {"finite_cells_overwritten", result.finite_cells_overwritten}});
+    replaced = journal.complete(epoch, began,
+                                {{"catalog", catalog.source()},
+                                 {"strategy", original_name(options.strategy)},
+                                 {"values_written", result.values_written},
+                                 {"finite_cells_overwritten", result.finite_cells_overwritten}});
   } catch (const Error&) {
     // A store that cannot take the journal's record cannot keep the values
     // it would vouch for either. A record taken whose last sync failed
     // agrees with the values: the populate is done.
     if (!journal.completed(epoch, began)) write.undo();
+  }
+  replaced.push_back(began);
+  try {
+    for (uint64_t done : replaced) store_->erase(undo_key(done));
+  } catch (const Error&) {
+    // The populate is done; an undo record left is removed by the next repair.
   }
   return result;
 }

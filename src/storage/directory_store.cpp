@@ -222,6 +222,14 @@ std::vector<std::string> DirectoryStore::list_dir(std::string_view prefix) const
 }
 
 std::unique_ptr<Lock> DirectoryStore::lock(std::string_view space, uint64_t slot) {
+  return take_lock(space, slot, /*wait=*/true);
+}
+
+std::unique_ptr<Lock> DirectoryStore::try_lock(std::string_view space, uint64_t slot) {
+  return take_lock(space, slot, /*wait=*/false);
+}
+
+std::unique_ptr<Lock> DirectoryStore::take_lock(std::string_view space, uint64_t slot, bool wait) {
   if (locking_ == Locking::kDisabled) return std::make_unique<Lock>();
   fs::path path = (space.empty() ? root_ : path_of(space)) / kLockFileName;
   int fd = open_creating_parents(path, O_RDWR | O_CREAT | O_CLOEXEC);
@@ -232,7 +240,8 @@ std::unique_ptr<Lock> DirectoryStore::lock(std::string_view space, uint64_t slot
   request.l_whence = SEEK_SET;
   request.l_start = static_cast<off_t>(slot & 0x3fffffffffffffffULL);
   request.l_len = 1;
-  while (::fcntl(fd, F_OFD_SETLKW, &request) != 0) {
+  while (::fcntl(fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &request) != 0) {
+    if (!wait && (errno == EAGAIN || errno == EACCES)) return nullptr;
     if (errno != EINTR) throw io_error(path, "cannot take lock " + std::to_string(slot));
   }
   return held;

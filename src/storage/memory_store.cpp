@@ -97,6 +97,14 @@ std::unique_ptr<Lock> MemoryStore::lock(std::string_view space, uint64_t slot) {
   return std::make_unique<HeldLock>(*this, std::move(id));
 }
 
+std::unique_ptr<Lock> MemoryStore::try_lock(std::string_view space, uint64_t slot) {
+  if (!space.empty()) validate_key(space);
+  LockId id{std::string(space), slot};
+  std::lock_guard guard(lock_mutex_);
+  if (!held_locks_.insert(id).second) return nullptr;
+  return std::make_unique<HeldLock>(*this, std::move(id));
+}
+
 std::string MemoryStore::describe(std::string_view key) const { return "memory:" + std::string(key); }
 
 }  // namespace lcstore

@@ -31,6 +31,12 @@
 // (the store refuses the undo too) is reported by PartlyWrittenError, and
 // the journal keeps the populate as begun and never completed, so `info`
 // lists the epoch as incomplete and a rerun completes it.
+//
+// A populate killed midway (SIGKILL, out of memory) leaves chunks holding
+// some of its values. Before its first write it stored what its cells held;
+// roll_back_killed_populates() (`lcstore fsck --repair`) puts that back and
+// strikes it from the journal, unless another populate touched the same
+// cells since it began; then a rerun completes it.
 #pragma once
 
 #include <cstdint>
@@ -241,6 +247,22 @@ struct StoreInfo {
   uint64_t journal_generation = 0;
 };
 
+// A populate the journal lists as begun and never completed.
+struct UnfinishedPopulate {
+  enum class State {
+    kRunning,     // its process is alive
+    kKilled,      // its process died: roll_back_killed_populates() puts its cells back
+    kRolledBack,  // roll_back_killed_populates() did
+    kNeedsRerun,  // cannot be rolled back (`reason` says why); rerunning it completes it
+  };
+  std::string epoch, catalog;
+  uint64_t began = 0;  // its journal generation
+  State state = State::kNeedsRerun;
+  std::string reason;  // for kNeedsRerun
+};
+// "running", "killed", "rolled_back", "needs_rerun".
+const char* to_string(UnfinishedPopulate::State state);
+
 class LightCurveStore {
  public:
   // Creates the group (replacing nothing: throws Error(kInvalidArgument) if
@@ -309,6 +331,15 @@ class LightCurveStore {
 
   // Status, shapes and chunks of both layouts, coordinate ranges, journal.
   StoreInfo info() const;
+
+  // Every populate begun and never completed, by epoch and start.
+  std::vector<UnfinishedPopulate> unfinished_populates() const;
+  // Puts back what the cells of every killed populate held before it began
+  // and strikes it from the journal, so the store holds what it held before;
+  // one that cannot be is left for a rerun (kNeedsRerun). Removes the undo
+  // records of populates that finished. Returns the populates found. Throws
+  // Error(kInvalidArgument), changing nothing, while a populate runs.
+  std::vector<UnfinishedPopulate> roll_back_killed_populates();
 
  private:
   LightCurveStore(std::shared_ptr<Store> store, zarr::Array write_layout);

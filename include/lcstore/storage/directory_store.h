@@ -53,6 +53,7 @@ class DirectoryStore final : public Store {
   std::vector<std::string> list(std::string_view prefix) const override;
   std::vector<std::string> list_dir(std::string_view prefix) const override;
   std::unique_ptr<Lock> lock(std::string_view space, uint64_t slot) override;
+  std::unique_ptr<Lock> try_lock(std::string_view space, uint64_t slot) override;
   void sync() override;
   std::string describe(std::string_view key) const override;
 
@@ -70,6 +71,8 @@ class DirectoryStore final : public Store {
 
  private:
   std::filesystem::path path_of(std::string_view key) const;
+  // nullptr when `wait` is false and another holder has the lock.
+  std::unique_ptr<Lock> take_lock(std::string_view space, uint64_t slot, bool wait);
 
   std::filesystem::path root_;
   Durability durability_;

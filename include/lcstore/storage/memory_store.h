@@ -20,6 +20,7 @@ class MemoryStore final : public Store {
   std::vector<std::string> list(std::string_view prefix) const override;
   std::vector<std::string> list_dir(std::string_view prefix) const override;
   std::unique_ptr<Lock> lock(std::string_view space, uint64_t slot) override;
+  std::unique_ptr<Lock> try_lock(std::string_view space, uint64_t slot) override;
   std::string describe(std::string_view key) const override;
 
  private:

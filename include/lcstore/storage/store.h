@@ -74,6 +74,9 @@ class Store {
   // other process using the same store. Locks are not re-entrant: a caller
   // that needs several must take them in increasing slot order.
   virtual std::unique_ptr<Lock> lock(std::string_view space, uint64_t slot) = 0;
+  // As lock(), but returns nullptr at once when another holder has the lock:
+  // how a process tells whether the holder of a lock is still alive.
+  virtual std::unique_ptr<Lock> try_lock(std::string_view space, uint64_t slot) = 0;
 
   // Makes every value set or erased so far survive a machine crash (power
   // loss, kernel panic): the commit point of a writer that records elsewhere
