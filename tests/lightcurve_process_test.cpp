@@ -138,7 +138,9 @@ TEST(KilledPopulates, FsckRepairPutsBackWhatTheirCellsHeld) {
 
     const CommandResult check = lcstore({"fsck", directory.str()});
     const bool killed_midway = check.out.find("killed midway; --repair puts back") != std::string::npos;
-    EXPECT_EQ(check.exit_code, killed_midway ? 1 : 0) << check;
+    // A kill during a publish also leaves its temporary file, which fails the check.
+    const bool temporary_files = check.out.find("found temporary file") != std::string::npos;
+    EXPECT_EQ(check.exit_code, killed_midway || temporary_files ? 1 : 0) << check;
     const CommandResult repair = lcstore({"fsck", directory.str(), "--repair"});
     ASSERT_EQ(repair.exit_code, 0) << repair;
     EXPECT_EQ(repair.out.find("rolled back") != std::string::npos, killed_midway) << repair;

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <array>
-#include <bit>
 #include <cstdint>
 #include <span>
 #include <string_view>
@@ -175,15 +174,6 @@ bool holds_its_cells(const std::vector<PopulateRecord>& history, size_t i) {
 }
 
 std::string undo_key(uint64_t began) { return std::string(kUndoPrefix) + std::to_string(began); }
-
-Bytes undo_record(std::span<const float> before, float fill) {
-  const uint32_t fill_bits = std::bit_cast<uint32_t>(fill);
-  if (std::all_of(before.begin(), before.end(),
-                  [&](float value) { return std::bit_cast<uint32_t>(value) == fill_bits; }))
-    return {};
-  const auto bytes = std::as_bytes(before);
-  return Bytes(bytes.begin(), bytes.end());
-}
 
 JournalState Journal::read() const {
   std::optional<Bytes> bytes = store_.get(kJournalKey);

@@ -79,14 +79,12 @@ bool holds_its_cells(const std::vector<PopulateRecord>& history, size_t i);
 //  * while it runs it holds lock `running_lock` (a detail of its record) of
 //    this lock space, so a check can tell it from a killed one;
 //  * before its first write it stores what its cells held, as the key
-//    undo_key(began): float32 little-endian in the order of its cells
+//    undo_key(began): float32 in this machine's byte order, in the order of its cells
 //    (objects, measurements, values), or empty when every cell held the
 //    fill value. A populate without one has written nothing.
 constexpr std::string_view kRunningPopulates = ".lcstore/running";
 constexpr std::string_view kUndoPrefix = ".lcstore/undo/";
 std::string undo_key(uint64_t began);
-// The undo record of cells that held `before`, in the byte order of this machine.
-Bytes undo_record(std::span<const float> before, float fill);
 
 class Journal {
  public:

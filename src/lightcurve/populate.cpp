@@ -69,7 +69,6 @@ struct EpochCells {
   // How many of `stored` (the cells of selection()) are finite and would
   // become another value.
   uint64_t finite_cells_changed(const std::vector<float>& stored) const {
-    // Most populates fill an epoch no one wrote: nothing to gather then.
     if (std::none_of(stored.begin(), stored.end(), [](float value) { return std::isfinite(value); })) return 0;
     std::vector<float> written(stored.size());
     gather(rows, written.data());
@@ -291,6 +290,20 @@ class EpochWrite {
   const Selection& selection_;
   const std::vector<float>& before_;
 };
+
+// Whether every cell holds `value`, bit for bit. Block by block, so that the
+// compiler vectorises the comparison.
+bool holds_only(std::span<const float> cells, float value) {
+  const uint32_t bits = std::bit_cast<uint32_t>(value);
+  constexpr size_t kBlock = 1024;
+  for (size_t first = 0; first < cells.size(); first += kBlock) {
+    uint32_t differing = 0;
+    for (size_t i = first; i < std::min(cells.size(), first + kBlock); ++i)
+      differing |= std::bit_cast<uint32_t>(cells[i]) ^ bits;
+    if (differing != 0) return false;
+  }
+  return true;
+}
 
 uint64_t random_lock_slot() {
   thread_local std::mt19937_64 generator{std::random_device{}()};
@@ -611,13 +624,17 @@ PopulateResult LightCurveStore::populate(const std::string& epoch, const catalog
   std::vector<float> before;
   try {
     before = write_layout_.read<float>(selection);
-    result.finite_cells_overwritten = cells.finite_cells_changed(before);
+    // Most populates fill an epoch no one wrote: one pass over what it held
+    // tells, and there is nothing to count or keep then.
+    const float fill = layout::float32_fill_value(write_layout_.metadata());
+    const bool only_fill = holds_only(before, fill);
+    result.finite_cells_overwritten = only_fill && !std::isfinite(fill) ? 0 : cells.finite_cells_changed(before);
     if (options.no_overwrite && result.finite_cells_overwritten != 0) {
       throw Error(ErrorKind::kBadInput, catalog.source(),
                   fmt::format("would overwrite {} finite values of epoch {}, which `no_overwrite` refuses",
                               result.finite_cells_overwritten, epoch));
     }
-    store_->set(undo_key(began), undo_record(before, layout::float32_fill_value(write_layout_.metadata())));
+    store_->set(undo_key(began), only_fill ? ByteView() : std::as_bytes(std::span(before)));
   } catch (...) {
     try {
       journal.abandon(epoch, began);

@@ -42,7 +42,7 @@ std::string obstacle(const std::vector<PopulateRecord>& history, size_t i, const
   return "";
 }
 
-// Puts `undo` (as undo_record() made it) back into the cells at `epoch`.
+// Puts `undo` (see undo_key) back into the cells at `epoch`.
 void put_back(zarr::Array& write_layout, uint64_t n_values, uint64_t epoch, const CellRanges& cells,
               const Bytes& undo) {
   std::vector<uint64_t> rows = cells.object_rows();
