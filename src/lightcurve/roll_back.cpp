@@ -48,7 +48,8 @@ void put_back(zarr::Array& write_layout, uint64_t n_values, uint64_t epoch, cons
   std::vector<uint64_t> rows = cells.object_rows();
   std::vector<float> before(rows.size() * cells.measurements.size() * n_values,
                             layout::float32_fill_value(write_layout.metadata()));
-  std::memcpy(before.data(), undo.data(), undo.size());
+  // An empty record: every cell held the fill value.
+  if (!undo.empty()) std::memcpy(before.data(), undo.data(), undo.size());
   const Selection selection = {DimSelection::indices(std::move(rows)), DimSelection::indices(cells.measurements),
                                DimSelection::all(n_values), DimSelection::range(epoch, epoch + 1)};
   write_layout.write(selection, std::span<const float>(before));
