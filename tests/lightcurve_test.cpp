@@ -20,6 +20,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <numbers>
+#include <numeric>
 #include <optional>
 #include <ostream>
 #include <random>
@@ -1112,9 +1113,10 @@ TEST(Cone, AgreesWithBruteForceNearestFirst) {
 }
 
 // Region and cone read a declination order kept in `.lcstore/declination_index`.
-// It is derived data: missing or damaged, it is rebuilt on open and the
-// answers stay the same; rechunk writes it back.
-TEST(DeclinationIndex, MissingOrDamagedIndexGivesTheSameAnswers) {
+// It is derived data: missing, damaged, of an older format or older than the
+// `dec` array, it is rebuilt on open and the answers follow the coordinates;
+// rechunk writes it back.
+TEST(DeclinationIndex, MissingStaleOrDamagedIndexGivesTheSameAnswers) {
   std::vector<SkyPoint> points = random_sky(100);
   points.push_back({10.0, std::numeric_limits<double>::quiet_NaN()});  // an object without coordinates
   auto memory = std::make_shared<MemoryStore>();
@@ -1122,7 +1124,6 @@ TEST(DeclinationIndex, MissingOrDamagedIndexGivesTheSameAnswers) {
   constexpr std::string_view kIndexKey = ".lcstore/declination_index";
   const std::optional<Bytes> intact = memory->get(kIndexKey);
   ASSERT_TRUE(intact.has_value());
-  ASSERT_EQ(intact->size(), points.size() * sizeof(uint32_t));
   auto answers = [](const LightCurveStore& store) {
     return std::vector<std::vector<uint64_t>>{
         indices_of(store.region(0, 360, -90, 90)),  indices_of(store.region(359.8, 0.15, -0.1, 0.2)),
@@ -1133,37 +1134,145 @@ TEST(DeclinationIndex, MissingOrDamagedIndexGivesTheSameAnswers) {
   EXPECT_EQ(expected[0].size(), points.size() - 1) << "the whole sky but the object without coordinates";
   for (const auto& answer : expected) EXPECT_FALSE(answer.empty());
 
-  auto rows = [&] {
-    std::vector<uint32_t> order(points.size());
-    std::memcpy(order.data(), intact->data(), intact->size());
-    return order;
+  auto with_byte_flipped = [&](size_t at) {
+    Bytes damaged = *intact;
+    damaged.at(at) ^= std::byte{0x10};
+    memory->set(kIndexKey, damaged);
   };
-  auto store_rows = [&](const std::vector<uint32_t>& order) {
-    memory->set(kIndexKey, std::as_bytes(std::span(order)));
-  };
-  std::vector<uint32_t> swapped = rows();
-  std::swap(swapped[3], swapped[200]);
-  std::vector<uint32_t> repeated = rows();
-  repeated[5] = repeated[6];
-  std::vector<uint32_t> out_of_range = rows();
-  out_of_range[0] = static_cast<uint32_t>(points.size());
-  std::vector<uint32_t> nan_first = rows();
-  std::rotate(nan_first.begin(), nan_first.end() - 1, nan_first.end());
+  // The format before the index held coordinates: object rows only.
+  std::vector<uint32_t> rows_only(points.size());
+  std::iota(rows_only.begin(), rows_only.end(), 0u);
   const std::vector<std::pair<std::string, std::function<void()>>> damages = {
       {"missing", [&] { memory->erase(kIndexKey); }},
       {"truncated", [&] { memory->set(kIndexKey, ByteView(intact->data(), intact->size() - 4)); }},
-      {"out of order", [&] { store_rows(swapped); }},
-      {"a row twice", [&] { store_rows(repeated); }},
-      {"a row out of range", [&] { store_rows(out_of_range); }},
-      {"NaN not last", [&] { store_rows(nan_first); }},
+      {"header only", [&] { memory->set(kIndexKey, ByteView(intact->data(), 40)); }},
+      {"a header byte changed", [&] { with_byte_flipped(9); }},
+      {"a declination changed", [&] { with_byte_flipped(40 + 8 * 17 + 6); }},
+      {"a row changed", [&] { with_byte_flipped(intact->size() - 4 * 30); }},
+      {"the older format", [&] { memory->set(kIndexKey, std::as_bytes(std::span(rows_only))); }},
   };
   for (const auto& [name, damage] : damages) {
     damage();
     EXPECT_EQ(answers(LightCurveStore::open(memory)), expected) << name;
   }
-  memory->erase(kIndexKey);
-  LightCurveStore::open(memory).rechunk({.object_chunk = 64});
-  EXPECT_EQ(memory->get(kIndexKey), intact) << "rechunk writes the index";
+
+  // Coordinates rewritten by another tool: the index no longer matches them.
+  memory->set(kIndexKey, *intact);
+  std::vector<SkyPoint> moved = points;
+  for (SkyPoint& point : moved) point.dec = std::isnan(point.dec) ? 0.05 : -point.dec;
+  std::vector<double> moved_dec;
+  for (const SkyPoint& point : moved) moved_dec.push_back(point.dec);
+  zarr::Array dec = zarr::Array::open(memory, "dec");
+  dec.write(zarr::select_all(dec.shape()), std::span<const double>(moved_dec));
+  const auto moved_answers = answers(sky_store(std::make_shared<MemoryStore>(), moved));
+  ASSERT_NE(moved_answers, expected);
+  EXPECT_EQ(answers(LightCurveStore::open(memory)), moved_answers) << "an index older than the dec array";
+
+  LightCurveStore rechunked = LightCurveStore::open(memory);
+  rechunked.rechunk({.object_chunk = 64});
+  EXPECT_NE(memory->get(kIndexKey), intact) << "rechunk writes the index of the coordinates now";
+  EXPECT_EQ(answers(LightCurveStore::open(memory)), moved_answers);
+}
+
+// Counts the values read of each key.
+class ReadCountingStore final : public Store {
+ public:
+  explicit ReadCountingStore(std::shared_ptr<Store> inner) : inner_(std::move(inner)) {}
+  std::unique_ptr<ValueReader> open(std::string_view key) const override {
+    ++opens[std::string(key)];
+    return inner_->open(key);
+  }
+  void set(std::string_view key, ByteView value) override { inner_->set(key, value); }
+  void erase(std::string_view key) override { inner_->erase(key); }
+  std::vector<std::string> list(std::string_view prefix) const override { return inner_->list(prefix); }
+  std::vector<std::string> list_dir(std::string_view prefix) const override { return inner_->list_dir(prefix); }
+  std::unique_ptr<Lock> lock(std::string_view space, uint64_t slot) override { return inner_->lock(space, slot); }
+  std::unique_ptr<Lock> try_lock(std::string_view space, uint64_t slot) override {
+    return inner_->try_lock(space, slot);
+  }
+  std::string describe(std::string_view key) const override { return inner_->describe(key); }
+
+  mutable std::map<std::string, int> opens;
+
+ private:
+  std::shared_ptr<Store> inner_;
+};
+
+// A store opens without reading its objects' keys or coordinates: a cone
+// reads the declination index (and hashes the dec chunks it is stamped
+// with), the light curve of a numbered object reads that object's chunks.
+TEST(LazyOpen, AQueryOfAFewObjectsReadsOnlyTheirChunks) {
+  auto memory = std::make_shared<MemoryStore>();
+  ObjectTable objects;
+  constexpr size_t kObjects = 20000;
+  for (size_t i = 0; i < kObjects; ++i) {
+    objects.keys.push_back(std::to_string(i + 1));
+    objects.ra.push_back(150.0 + 1e-4 * double(i % 200));
+    objects.dec.push_back(2.0 + 1e-4 * double(i / 200));
+    objects.x.push_back(static_cast<float>(i));
+    objects.y.push_back(static_cast<float>(2 * i));
+  }
+  LightCurveStore::create(
+      memory, {.objects = objects, .epochs = EpochTable::from_keys({"e0", "e1"}), .measurements = {"auto"}});
+  auto counting = std::make_shared<ReadCountingStore>(memory);
+  auto chunks_read = [&](const std::string& array) {
+    int read = 0;
+    for (const auto& [key, count] : counting->opens) read += key.starts_with(array + "/c/") ? count : 0;
+    return read;
+  };
+  const LightCurveStore opened = LightCurveStore::open(counting);
+  EXPECT_EQ(opened.n_objects(), kObjects);
+  for (const char* array : {"object", "ra", "dec", "x_image", "y_image"}) EXPECT_EQ(chunks_read(array), 0) << array;
+
+  const std::vector<ObjectMatch> near = opened.cone(150.01, 2.005, 0.5);
+  ASSERT_FALSE(near.empty());
+  EXPECT_EQ(chunks_read("ra"), 0) << "the index holds the coordinates";
+  EXPECT_EQ(chunks_read("object"), 0);
+  const std::vector<uint64_t> rows = {near.front().index, kObjects - 1, 0};
+  const ObjectTable found = opened.objects_at(rows);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    EXPECT_EQ(found.keys[i], objects.keys[rows[i]]);
+    EXPECT_EQ(found.ra[i], objects.ra[rows[i]]);
+    EXPECT_EQ(found.dec[i], objects.dec[rows[i]]);
+    EXPECT_EQ(found.x[i], objects.x[rows[i]]);
+    EXPECT_EQ(found.y[i], objects.y[rows[i]]);
+  }
+  EXPECT_LE(chunks_read("object"), 3) << "only the chunks of the rows asked for";
+
+  const LightCurveStore another = LightCurveStore::open(counting);
+  counting->opens.clear();
+  EXPECT_EQ(another.object_index("12345"), 12344u);
+  const LightCurve curve = another.light_curve("12345");
+  EXPECT_EQ(curve.object, "12345");
+  EXPECT_EQ(curve.x, objects.x[12344]);
+  EXPECT_EQ(chunks_read("object"), 3) << "a chunk of keys to confirm each lookup, one for the curve's key";
+  EXPECT_EQ(chunks_read("x_image"), 1);
+  EXPECT_TRUE(ThrowsError(ErrorKind::kNotFound, [&] { another.object_index("20001"); }));
+  EXPECT_TRUE(ThrowsError(ErrorKind::kNotFound, [&] { another.object_index("012345"); }));
+  EXPECT_EQ(another.objects().size(), kObjects) << "and every key when asked";
+}
+
+// A numbered key is only a guess at a row: keys stored in another order
+// are found by their row, never by their number.
+TEST(LazyOpen, NumberedKeysInAnotherOrderAreLookedUp) {
+  auto memory = std::make_shared<MemoryStore>();
+  ObjectTable objects;
+  for (int i = 0; i < 300; ++i) {
+    objects.keys.push_back(std::to_string(300 - i));
+    objects.ra.push_back(i);
+    objects.dec.push_back(0);
+    objects.x.push_back(static_cast<float>(i));
+    objects.y.push_back(0);
+  }
+  LightCurveStore::create(memory,
+                          {.objects = objects, .epochs = EpochTable::from_keys({"e0"}), .measurements = {"auto"}});
+  const LightCurveStore opened = LightCurveStore::open(memory);
+  EXPECT_EQ(opened.object_index("1"), 299u);
+  EXPECT_EQ(opened.light_curve("300").ra, 0.0);
+  const std::vector<LightCurve> curves = opened.light_curves({"2", "299", "150"});
+  EXPECT_EQ(curves[0].ra, 298.0);
+  EXPECT_EQ(curves[1].ra, 1.0);
+  EXPECT_EQ(curves[2].ra, 150.0);
 }
 
 // --- The SExtractor fixtures in every format -------------------------------------------------------

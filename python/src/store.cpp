@@ -176,8 +176,7 @@ class NativeStore {
     }
     auto* owned = new std::vector<float>(std::move(slice.data));
     nb::capsule owner(owned, [](void* pointer) noexcept { delete static_cast<std::vector<float>*>(pointer); });
-    return FloatArray(owned->data(), {store_.objects().size(), store_.measurements().size(), store_.values().size()},
-                      owner);
+    return FloatArray(owned->data(), {store_.n_objects(), store_.measurements().size(), store_.values().size()}, owner);
   }
 
   // Computes and stores the features (compute_store_features): what the

@@ -76,8 +76,7 @@ void run_features(const FeaturesArguments& arguments) {
   options.threads = arguments.threads;
   const uint64_t n_measurements =
       arguments.measurements.empty() ? opened.curves.measurements().size() : arguments.measurements.size();
-  Progress progress("features", opened.curves.objects().size() * n_measurements,
-                    !arguments.quiet && !arguments.json_output);
+  Progress progress("features", opened.curves.n_objects() * n_measurements, !arguments.quiet && !arguments.json_output);
   options.progress = [&](uint64_t done, uint64_t) { progress.set(done); };
   const auto start = std::chrono::steady_clock::now();
   const FeatureRunResult result = compute_store_features(opened.store, opened.curves, options);
@@ -172,10 +171,10 @@ void run_objects(const ObjectsArguments& arguments) {
   } else if (arguments.region.size() == 4) {
     matches = curves.region(arguments.region[0], arguments.region[1], arguments.region[2], arguments.region[3]);
   } else {
-    for (uint64_t row = 0; row < curves.objects().size(); ++row) matches.push_back({row, 0});
+    for (uint64_t row = 0; row < curves.n_objects(); ++row) matches.push_back({row, 0});
   }
   std::vector<uint64_t> candidates;
-  std::vector<double> separation(curves.objects().size(), 0);
+  std::vector<double> separation(curves.n_objects(), 0);
   for (const ObjectMatch& match : matches) {
     candidates.push_back(match.index);
     separation[match.index] = match.separation_arcsec;

@@ -165,14 +165,14 @@ void print_epoch(const std::string& path, const std::string& key, bool calibrate
   const size_t n_values = store.values().size();
   if (calibrated) {
     const Calibration calibration(store, store.measurements());
-    for (size_t o = 0; o < store.objects().size(); ++o) {
+    for (size_t o = 0; o < store.n_objects(); ++o) {
       for (size_t m = 0; m < n_measurements; ++m) {
         calibration.apply(store.measurements()[m], e, 1,
                           std::span(slice.data).subspan((o * n_measurements + m) * n_values, n_values), 1);
       }
     }
   }
-  for (size_t o = 0; o < store.objects().size(); ++o) {
+  for (size_t o = 0; o < store.n_objects(); ++o) {
     for (size_t m = 0; m < n_measurements; ++m) {
       record = {store.objects()[o], store.measurements()[m]};
       for (size_t v = 0; v < n_values; ++v) record.push_back(slice.data[(o * n_measurements + m) * n_values + v]);
@@ -187,12 +187,13 @@ void print_matches(const LightCurveStore& store, const std::vector<ObjectMatch>&
   std::vector<std::string> columns = {"object", "ra", "dec", "x_image", "y_image"};
   if (with_separation) columns.push_back("separation_arcsec");
   RecordWriter writer(std::cout, format, columns);
-  const ObjectTable& objects = store.object_table();
+  std::vector<uint64_t> rows;
+  for (const ObjectMatch& match : matches) rows.push_back(match.index);
+  const ObjectTable objects = store.objects_at(rows);
   std::vector<Cell> record;
-  for (const ObjectMatch& match : matches) {
-    record = {objects.keys[match.index], objects.ra[match.index], objects.dec[match.index], objects.x[match.index],
-              objects.y[match.index]};
-    if (with_separation) record.push_back(match.separation_arcsec);
+  for (size_t i = 0; i < matches.size(); ++i) {
+    record = {objects.keys[i], objects.ra[i], objects.dec[i], objects.x[i], objects.y[i]};
+    if (with_separation) record.push_back(matches[i].separation_arcsec);
     writer.add(record);
   }
   writer.finish();

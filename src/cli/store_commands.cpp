@@ -128,7 +128,7 @@ struct RechunkArguments {
 void rechunk(const RechunkArguments& arguments) {
   LightCurveStore store = open_store(arguments.store);
   const auto start = std::chrono::steady_clock::now();
-  Progress progress("rechunk (objects)", store.objects().size(), !arguments.quiet && !arguments.json_output);
+  Progress progress("rechunk (objects)", store.n_objects(), !arguments.quiet && !arguments.json_output);
   store.rechunk({.object_chunk = arguments.object_chunk,
                  .memory_budget = arguments.memory,
                  .threads = arguments.threads,

@@ -1,57 +1,120 @@
 #include "lightcurve/declination_index.h"
 
+#include <xxhash.h>
+
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <numeric>
+#include <string>
 
 #include "lcstore/error.h"
 
 namespace lcstore::lightcurve {
 
-DeclinationIndex DeclinationIndex::build(const std::vector<double>& dec) {
+namespace {
+
+// "lcsdec02" read as a little-endian number: the format of the stored index.
+constexpr uint64_t kMagic = 0x323063656473636cull;
+
+// The stored index: this header, then dec[n_indexed], ra[n_indexed] (float64)
+// and rows[n_indexed] (uint32), little-endian as written by this host kind.
+struct Header {
+  uint64_t magic, n_objects, n_indexed, stamp, body_hash;
+};
+constexpr size_t kEntryBytes = 2 * sizeof(double) + sizeof(uint32_t);
+
+// memcpy of nothing, whose pointers may be null.
+void copy_bytes(void* to, const void* from, size_t size) {
+  if (size > 0) std::memcpy(to, from, size);
+}
+
+}  // namespace
+
+DeclinationIndex DeclinationIndex::build(const std::vector<double>& ra, const std::vector<double>& dec,
+                                         uint64_t stamp) {
   if (dec.size() > UINT32_MAX) {
     throw Error(ErrorKind::kInvalidArgument, "objects", "more than 2^32 objects cannot be indexed");
   }
   DeclinationIndex built;
-  built.rows_.resize(dec.size());
-  std::iota(built.rows_.begin(), built.rows_.end(), 0u);
-  // NaN compares false both ways; as "greater than everything" it sorts last.
-  std::stable_sort(built.rows_.begin(), built.rows_.end(),
-                   [&](uint32_t a, uint32_t b) { return std::isnan(dec[b]) ? !std::isnan(dec[a]) : dec[a] < dec[b]; });
-  built.index(dec);
+  built.n_objects_ = dec.size();
+  built.stamp_ = stamp;
+  for (uint32_t row = 0; row < dec.size(); ++row) {
+    if (!std::isnan(dec[row])) built.rows_.push_back(row);
+  }
+  std::stable_sort(built.rows_.begin(), built.rows_.end(), [&](uint32_t a, uint32_t b) { return dec[a] < dec[b]; });
+  built.dec_.reserve(built.rows_.size());
+  built.ra_.reserve(built.rows_.size());
+  for (uint32_t row : built.rows_) {
+    built.dec_.push_back(dec[row]);
+    built.ra_.push_back(ra[row]);
+  }
   return built;
 }
 
-DeclinationIndex DeclinationIndex::load(const Store& store, const std::vector<double>& dec) {
+std::optional<DeclinationIndex> DeclinationIndex::load(const Store& store, uint64_t stamp) {
   const std::optional<Bytes> bytes = store.get(kKey);
-  if (bytes && bytes->size() == dec.size() * sizeof(uint32_t)) {
-    DeclinationIndex loaded;
-    loaded.rows_.resize(dec.size());
-    std::memcpy(loaded.rows_.data(), bytes->data(), bytes->size());  // little-endian, as written by this host kind
-    if (loaded.index(dec)) return loaded;
+  Header header{};
+  if (!bytes || bytes->size() < sizeof header) return std::nullopt;
+  std::memcpy(&header, bytes->data(), sizeof header);
+  const std::byte* body = bytes->data() + sizeof header;
+  const size_t body_size = bytes->size() - sizeof header;
+  if (header.magic != kMagic || header.stamp != stamp || header.n_indexed > header.n_objects ||
+      header.n_indexed > body_size / kEntryBytes || body_size != header.n_indexed * kEntryBytes ||
+      XXH3_64bits(body, body_size) != header.body_hash) {
+    return std::nullopt;
   }
-  return build(dec);
+  DeclinationIndex loaded;
+  loaded.n_objects_ = header.n_objects;
+  loaded.stamp_ = stamp;
+  const size_t n = header.n_indexed;
+  loaded.dec_.resize(n);
+  loaded.ra_.resize(n);
+  loaded.rows_.resize(n);
+  copy_bytes(loaded.dec_.data(), body, n * sizeof(double));
+  copy_bytes(loaded.ra_.data(), body + n * sizeof(double), n * sizeof(double));
+  copy_bytes(loaded.rows_.data(), body + 2 * n * sizeof(double), n * sizeof(uint32_t));
+  // The hash proves the bytes are those written; these checks keep a forged
+  // index from sending a query outside the store.
+  const bool in_order = std::is_sorted(loaded.dec_.begin(), loaded.dec_.end()) &&
+                        std::none_of(loaded.dec_.begin(), loaded.dec_.end(), [](double d) { return std::isnan(d); });
+  const bool rows_valid =
+      std::all_of(loaded.rows_.begin(), loaded.rows_.end(), [&](uint32_t row) { return row < header.n_objects; });
+  if (!in_order || !rows_valid) return std::nullopt;
+  return loaded;
 }
 
-void DeclinationIndex::save(Store& store) const { store.set(kKey, std::as_bytes(std::span(rows_))); }
-
-bool DeclinationIndex::index(const std::vector<double>& dec) {
-  if (rows_.size() != dec.size()) return false;
-  std::vector<bool> seen(dec.size(), false);
-  sorted_dec_.clear();
-  sorted_dec_.reserve(dec.size());
-  for (size_t i = 0; i < rows_.size(); ++i) {
-    const uint32_t row = rows_[i];
-    if (row >= dec.size() || seen[row]) return false;
-    seen[row] = true;
-    const double value = dec[row];
-    if (std::isnan(value)) continue;
-    // A declination after a NaN one, or a smaller one, is out of order.
-    if (sorted_dec_.size() != i || (!sorted_dec_.empty() && value < sorted_dec_.back())) return false;
-    sorted_dec_.push_back(value);
+uint64_t DeclinationIndex::stamp_of(const Store& store, const zarr::Array& dec) {
+  XXH3_state_t* state = XXH3_createState();
+  XXH3_64bits_reset(state);
+  const std::array<uint64_t, 1> length = {dec.shape().at(0)};
+  XXH3_64bits_update(state, length.data(), sizeof length);
+  const uint64_t n_chunks = dec.chunk_grid_shape().at(0);
+  for (uint64_t chunk = 0; chunk < n_chunks; ++chunk) {
+    const std::array<uint64_t, 1> coords = {chunk};
+    const std::string key = dec.path().empty() ? dec.chunk_key(coords) : dec.path() + "/" + dec.chunk_key(coords);
+    const std::optional<Bytes> stored = store.get(key);
+    // An absent chunk (all fill value) hashes differently from any stored one.
+    const std::array<uint64_t, 2> marker = {chunk, stored ? stored->size() : UINT64_MAX};
+    XXH3_64bits_update(state, marker.data(), sizeof marker);
+    if (stored) XXH3_64bits_update(state, stored->data(), stored->size());
   }
-  return true;
+  const uint64_t stamp = XXH3_64bits_digest(state);
+  XXH3_freeState(state);
+  return stamp;
+}
+
+void DeclinationIndex::save(Store& store) const {
+  const size_t n = rows_.size();
+  Bytes bytes(sizeof(Header) + n * kEntryBytes);
+  std::byte* body = bytes.data() + sizeof(Header);
+  copy_bytes(body, dec_.data(), n * sizeof(double));
+  copy_bytes(body + n * sizeof(double), ra_.data(), n * sizeof(double));
+  copy_bytes(body + 2 * n * sizeof(double), rows_.data(), n * sizeof(uint32_t));
+  const Header header{kMagic, n_objects_, n, stamp_, XXH3_64bits(body, n * kEntryBytes)};
+  std::memcpy(bytes.data(), &header, sizeof header);
+  store.set(kKey, bytes);
 }
 
 }  // namespace lcstore::lightcurve

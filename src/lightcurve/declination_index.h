@@ -4,17 +4,22 @@
 // microseconds instead of a scan of all coordinates.
 //
 // The order is derived data, kept beside the journal (`.lcstore/
-// declination_index`) by create and rechunk so that opening a store does not
-// sort. A missing or damaged index is rebuilt in memory: it can cost a sort,
-// never a wrong answer.
+// declination_index`) by create and rechunk so that opening a store neither
+// sorts nor reads the coordinate arrays: the index holds each object's
+// declination and RA beside its row. It is stamped with a hash of the `dec`
+// array's stored chunks, so an index older than the coordinates (rewritten
+// by another tool) is not used. A missing, stale or damaged index is rebuilt
+// in memory: it can cost a sort, never a wrong answer.
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 #include <vector>
 
 #include "lcstore/storage/store.h"
+#include "lcstore/zarr/array.h"
 
 namespace lcstore::lightcurve {
 
@@ -22,26 +27,33 @@ class DeclinationIndex {
  public:
   static constexpr std::string_view kKey = ".lcstore/declination_index";
 
-  // The order of `dec` (objects without a declination last).
-  static DeclinationIndex build(const std::vector<double>& dec);
-  // The stored index if it is a valid order of `dec`, else one built now.
-  static DeclinationIndex load(const Store& store, const std::vector<double>& dec);
+  // The order of `dec` (objects without a declination left out), for the
+  // `dec` array whose stored chunks hash to `stamp`.
+  static DeclinationIndex build(const std::vector<double>& ra, const std::vector<double>& dec, uint64_t stamp);
+  // The stored index if it is whole and was built for `stamp`.
+  static std::optional<DeclinationIndex> load(const Store& store, uint64_t stamp);
+  // The hash of the stored chunks of the `dec` array (as stored: the bytes
+  // are hashed without being decoded).
+  static uint64_t stamp_of(const Store& store, const zarr::Array& dec);
   void save(Store& store) const;
 
-  // Calls visit(row) for every object with low <= dec <= high.
+  // Calls visit(row, ra, dec) for every object with low <= dec <= high.
   template <typename Visit>
   void for_each_in_band(double low, double high, Visit&& visit) const {
-    const auto first = std::lower_bound(sorted_dec_.begin(), sorted_dec_.end(), low);
-    const auto last = std::upper_bound(first, sorted_dec_.end(), high);
-    for (auto at = first; at != last; ++at) visit(static_cast<uint64_t>(rows_[at - sorted_dec_.begin()]));
+    const auto first = std::lower_bound(dec_.begin(), dec_.end(), low);
+    const auto last = std::upper_bound(first, dec_.end(), high);
+    for (auto at = first; at != last; ++at) {
+      const size_t i = static_cast<size_t>(at - dec_.begin());
+      visit(static_cast<uint64_t>(rows_[i]), ra_[i], *at);
+    }
   }
 
  private:
-  // Fills sorted_dec_ from rows_ and checks that rows_ is an order of `dec`.
-  bool index(const std::vector<double>& dec);
-
-  std::vector<uint32_t> rows_;      // object rows by increasing declination
-  std::vector<double> sorted_dec_;  // their declinations, NaN excluded
+  uint64_t n_objects_ = 0;
+  uint64_t stamp_ = 0;
+  // By increasing declination, the objects that have one: rows, dec, ra.
+  std::vector<uint32_t> rows_;
+  std::vector<double> dec_, ra_;
 };
 
 }  // namespace lcstore::lightcurve

@@ -5,9 +5,11 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <chrono>
 #include <cmath>
+#include <mutex>
 #include <numbers>
 
 #include "lcstore/closest_names.h"
@@ -49,12 +51,19 @@ namespace {
 
 constexpr const char* kVersion = "0.1.0";
 
-// A one-dimensional coordinate array along `dimension`, in one chunk.
+// Per-object coordinates are chunked so that a query of a few objects reads
+// a few chunks of them; 8192 keeps a store of 10^6 objects at 123 chunks
+// per array.
+constexpr uint64_t kObjectCoordinateChunk = 8192;
+
+// A one-dimensional coordinate array along `dimension`: in one chunk, or in
+// chunks of kObjectCoordinateChunk along `object`.
 ArrayMetadata coordinate_array(DataType type, uint64_t length, const std::string& dimension) {
   ArrayMetadata metadata;
   metadata.shape = {length};
   metadata.data_type = type;
-  metadata.chunk_shape = {std::max<uint64_t>(length, 1)};
+  const uint64_t chunk = dimension == "object" ? std::min(length, kObjectCoordinateChunk) : length;
+  metadata.chunk_shape = {std::max<uint64_t>(chunk, 1)};
   metadata.codecs = zarr::codec_chain_from_specs(type, {"zstd:3"});
   metadata.dimension_names = {{dimension}};
   if (type == DataType::kString) {
@@ -74,10 +83,11 @@ void write_labels(const std::shared_ptr<Store>& store, const std::string& name, 
 }
 
 template <typename T>
-void write_numbers(const std::shared_ptr<Store>& store, const std::string& name, const std::vector<T>& numbers,
-                   const std::string& dimension) {
+Array write_numbers(const std::shared_ptr<Store>& store, const std::string& name, const std::vector<T>& numbers,
+                    const std::string& dimension) {
   Array array = Array::create(store, name, coordinate_array(zarr::data_type_of<T>(), numbers.size(), dimension));
   array.write(zarr::select_all(array.shape()), std::span<const T>(numbers));
+  return array;
 }
 
 template <typename T>
@@ -173,7 +183,7 @@ LightCurveStore LightCurveStore::create(std::shared_ptr<Store> store, const Crea
   write_labels(store, "value", value_names, "value");
   write_labels(store, "epoch", options.epochs.keys, "epoch");
   write_numbers(store, "ra", objects.ra, "object");
-  write_numbers(store, "dec", objects.dec, "object");
+  const Array dec = write_numbers(store, "dec", objects.dec, "object");
   write_numbers(store, "x_image", objects.x, "object");
   write_numbers(store, "y_image", objects.y, "object");
   for (const EpochTable::Variable& variable : options.epochs.variables) {
@@ -194,7 +204,7 @@ LightCurveStore LightCurveStore::create(std::shared_ptr<Store> store, const Crea
       store, layout::kWriteLayout,
       layout::light_curve_array(shape, chunks, zarr::codec_chain_from_specs(DataType::kFloat32, options.codecs),
                                 coordinates_attribute(options.epochs)));
-  DeclinationIndex::build(objects.dec).save(*store);
+  DeclinationIndex::build(objects.ra, objects.dec, DeclinationIndex::stamp_of(*store, dec)).save(*store);
   // The group document comes last: a create killed before it leaves no store.
   json attributes = {{"description", options.description},
                      {"created", fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(std::time(nullptr)))},
@@ -231,20 +241,27 @@ LightCurveStore LightCurveStore::open(std::shared_ptr<Store> store) {
   return opened;
 }
 
+// The object arrays as the store was opened, and what has been read of
+// them: each part once, by the first thread that needs it.
+struct LightCurveStore::Objects {
+  Array keys, ra, dec, x, y;
+  std::once_flag table_once, lookup_once, index_once;
+  std::atomic<bool> table_read = false;
+  ObjectTable table;
+  ObjectLookup lookup;
+  std::optional<DeclinationIndex> index;
+};
+
 LightCurveStore::LightCurveStore(std::shared_ptr<Store> store, Array write_layout)
     : store_(std::move(store)), write_layout_(std::move(write_layout)) {}
 
 void LightCurveStore::load_labels(const zarr::Group& root) {
   auto array = [&](const std::string& name) { return snapshot_array(store_, root, name); };
-  objects_.keys = read_all_strings(array("object"));
+  objects_ = std::shared_ptr<Objects>(
+      new Objects{array("object"), array("ra"), array("dec"), array("x_image"), array("y_image")});
   measurements_ = read_all_strings(array("measurement"));
   values_ = read_all_strings(array("value"));
   epochs_.keys = read_all_strings(array("epoch"));
-  objects_.ra = read_all<double>(array("ra"));
-  objects_.dec = read_all<double>(array("dec"));
-  objects_.x = read_all<float>(array("x_image"));
-  objects_.y = read_all<float>(array("y_image"));
-  declination_index_ = std::make_shared<const DeclinationIndex>(DeclinationIndex::load(*store_, objects_.dec));
   for (const zarr::Group::Child& child : root.children()) {
     if (child.type != zarr::NodeType::kArray || !child.name.starts_with("epoch_")) continue;
     Array variable = array(child.name);
@@ -255,32 +272,132 @@ void LightCurveStore::load_labels(const zarr::Group& root) {
       epochs_.variables.push_back({name, read_all<double>(variable)});
     }
   }
-  const Shape expected = {objects_.keys.size(), measurements_.size(), values_.size(), epochs_.keys.size()};
+  const uint64_t n_objects = objects_->keys.shape().at(0);
+  const Shape expected = {n_objects, measurements_.size(), values_.size(), epochs_.keys.size()};
   if (write_layout_.shape() != expected) {
     throw Error(ErrorKind::kInvalidMetadata, store_->describe(layout::kWriteLayout),
                 "shape does not match the object, measurement, value and epoch coordinates");
   }
-  for (uint64_t row = 0; row < objects_.keys.size(); ++row) object_rows_.emplace(objects_.keys[row], row);
-  for (const std::string& key : objects_.keys) {
-    int64_t number = 0;
-    const auto [end, error] = std::from_chars(key.data(), key.data() + key.size(), number);
-    if (error != std::errc() || end != key.data() + key.size() || std::to_string(number) != key) {
-      integer_object_keys_.clear();
-      break;
+  for (const Array* per_object : {&objects_->ra, &objects_->dec, &objects_->x, &objects_->y}) {
+    if (per_object->shape() != Shape{n_objects}) {
+      throw Error(
+          ErrorKind::kInvalidMetadata, store_->describe(per_object->path()),
+          fmt::format("has shape {}, not the {} objects of the store", json(per_object->shape()).dump(), n_objects));
     }
-    integer_object_keys_.push_back(number);
   }
   for (uint64_t row = 0; row < epochs_.keys.size(); ++row) epoch_rows_.emplace(epochs_.keys[row], row);
 }
 
-uint64_t LightCurveStore::object_index(const std::string& key) const {
-  auto found = object_rows_.find(key);
-  if (found == object_rows_.end()) {
-    throw Error(ErrorKind::kNotFound, key,
-                "no such object in the store (" + did_you_mean(key, objects_.keys, "objects") + ")");
-  }
-  return found->second;
+const ObjectTable& LightCurveStore::object_table() const {
+  Objects& objects = *objects_;
+  std::call_once(objects.table_once, [&] {
+    objects.table.keys = read_all_strings(objects.keys);
+    objects.table.ra = read_all<double>(objects.ra);
+    objects.table.dec = read_all<double>(objects.dec);
+    objects.table.x = read_all<float>(objects.x);
+    objects.table.y = read_all<float>(objects.y);
+    objects.table_read.store(true, std::memory_order_release);
+  });
+  return objects.table;
 }
+
+ObjectTable LightCurveStore::objects_at(std::span<const uint64_t> rows) const {
+  // Past a sixteenth of the objects, reading them all costs little more.
+  if (objects_->table_read.load(std::memory_order_acquire) || rows.size() > n_objects() / 16) {
+    const ObjectTable& all = object_table();
+    ObjectTable picked;
+    for (uint64_t row : rows) {
+      picked.keys.push_back(all.keys.at(row));
+      picked.ra.push_back(all.ra[row]);
+      picked.dec.push_back(all.dec[row]);
+      picked.x.push_back(all.x[row]);
+      picked.y.push_back(all.y[row]);
+    }
+    return picked;
+  }
+  if (rows.empty()) return {};
+  const Selection selection = {DimSelection::indices(std::vector<uint64_t>(rows.begin(), rows.end()))};
+  return ObjectTable{.keys = objects_->keys.read_strings(selection),
+                     .ra = objects_->ra.read<double>(selection),
+                     .dec = objects_->dec.read<double>(selection),
+                     .x = objects_->x.read<float>(selection),
+                     .y = objects_->y.read<float>(selection)};
+}
+
+const LightCurveStore::ObjectLookup& LightCurveStore::object_lookup() const {
+  std::call_once(objects_->lookup_once, [&] {
+    const std::vector<std::string>& keys = objects();
+    ObjectLookup& lookup = objects_->lookup;
+    lookup.rows.reserve(keys.size());
+    for (uint64_t row = 0; row < keys.size(); ++row) lookup.rows.emplace(keys[row], row);
+    for (const std::string& key : keys) {
+      int64_t number = 0;
+      const auto [end, error] = std::from_chars(key.data(), key.data() + key.size(), number);
+      if (error != std::errc() || end != key.data() + key.size() || std::to_string(number) != key) {
+        lookup.integer_keys.clear();
+        break;
+      }
+      lookup.integer_keys.push_back(number);
+    }
+  });
+  return objects_->lookup;
+}
+
+const DeclinationIndex& LightCurveStore::declination_index() const {
+  std::call_once(objects_->index_once, [&] {
+    const uint64_t stamp = DeclinationIndex::stamp_of(*store_, objects_->dec);
+    objects_->index = DeclinationIndex::load(*store_, stamp);
+    if (!objects_->index) {
+      const ObjectTable& all = object_table();
+      objects_->index = DeclinationIndex::build(all.ra, all.dec, stamp);
+    }
+  });
+  return *objects_->index;
+}
+
+namespace {
+
+// Row N - 1 for a key N in [1, n_objects] written as std::to_string writes it.
+std::optional<uint64_t> numbered_row(const std::string& key, uint64_t n_objects) {
+  uint64_t number = 0;
+  const auto [end, error] = std::from_chars(key.data(), key.data() + key.size(), number);
+  if (error != std::errc() || end != key.data() + key.size() || number == 0 || number > n_objects ||
+      std::to_string(number) != key) {
+    return std::nullopt;
+  }
+  return number - 1;
+}
+
+}  // namespace
+
+std::vector<uint64_t> LightCurveStore::object_rows(const std::vector<std::string>& keys) const {
+  // A few SExtractor numbers: the keys stored at the rows they name are read
+  // to confirm them, instead of every key to look them up.
+  constexpr size_t kFewKeys = 64;
+  if (!keys.empty() && keys.size() <= kFewKeys && !objects_->table_read.load(std::memory_order_acquire)) {
+    std::vector<uint64_t> rows;
+    for (const std::string& key : keys) {
+      const std::optional<uint64_t> row = numbered_row(key, n_objects());
+      if (!row) break;
+      rows.push_back(*row);
+    }
+    if (rows.size() == keys.size() && objects_->keys.read_strings({DimSelection::indices(rows)}) == keys) return rows;
+  }
+  const ObjectLookup& lookup = object_lookup();
+  std::vector<uint64_t> rows;
+  rows.reserve(keys.size());
+  for (const std::string& key : keys) {
+    auto found = lookup.rows.find(key);
+    if (found == lookup.rows.end()) {
+      throw Error(ErrorKind::kNotFound, key,
+                  "no such object in the store (" + did_you_mean(key, objects(), "objects") + ")");
+    }
+    rows.push_back(found->second);
+  }
+  return rows;
+}
+
+uint64_t LightCurveStore::object_index(const std::string& key) const { return object_rows({key}).front(); }
 
 uint64_t LightCurveStore::epoch_index(const std::string& key) const {
   auto found = epoch_rows_.find(key);
@@ -328,8 +445,9 @@ std::vector<LightCurve> LightCurveStore::light_curves(const std::vector<std::str
   } else {
     for (uint64_t m = 0; m < measurements_.size(); ++m) measurement_rows.push_back(m);
   }
+  const std::vector<uint64_t> rows = object_rows(objects);
   std::vector<std::pair<uint64_t, size_t>> order;  // (store row, position in the answer)
-  for (size_t i = 0; i < objects.size(); ++i) order.emplace_back(object_index(objects[i]), i);
+  for (size_t i = 0; i < objects.size(); ++i) order.emplace_back(rows[i], i);
   std::sort(order.begin(), order.end());
   std::vector<LightCurve> curves(objects.size());
   // A rechunk bumps the generation before it deletes the old read layout, so
@@ -381,14 +499,17 @@ void LightCurveStore::read_curves(const Array& array, const std::vector<std::pai
       array.read_into(selection, std::as_writable_bytes(std::span(curve_data(begin), (end - begin) * curve_values)));
       begin = end;
     }
+    std::vector<uint64_t> block_rows;
+    for (size_t k = block_begin; k < block_end; ++k) block_rows.push_back(order[k].first);
+    ObjectTable block_objects = objects_at(block_rows);
     for (size_t k = block_begin; k < block_end; ++k) {
-      const uint64_t row = order[k].first;
+      const size_t i = k - block_begin;
       LightCurve& curve = curves[order[k].second];
-      curve.object = objects_.keys[row];
-      curve.ra = objects_.ra[row];
-      curve.dec = objects_.dec[row];
-      curve.x = objects_.x[row];
-      curve.y = objects_.y[row];
+      curve.object = std::move(block_objects.keys[i]);
+      curve.ra = block_objects.ra[i];
+      curve.dec = block_objects.dec[i];
+      curve.x = block_objects.x[i];
+      curve.y = block_objects.y[i];
       curve.measurements = selected_measurements;
       curve.values = values_;
       curve.data = std::span<const float>(curve_data(k), curve_values);
@@ -400,7 +521,7 @@ void LightCurveStore::read_curves(const Array& array, const std::vector<std::pai
 void LightCurveStore::visit_light_curves(const std::vector<std::string>& objects,
                                          const std::optional<std::string>& measurement, uint64_t batch_bytes,
                                          const std::function<void(const LightCurve&)>& visit) const {
-  for (const std::string& object : objects) object_index(object);
+  object_rows(objects);
   const uint64_t curve_bytes =
       (measurement ? 1 : measurements_.size()) * values_.size() * epochs_.keys.size() * sizeof(float);
   const size_t batch_objects = std::max<uint64_t>(1, batch_bytes / std::max<uint64_t>(1, curve_bytes));
@@ -420,7 +541,7 @@ LightCurve LightCurveStore::light_curve(const std::string& object,
 EpochSlice LightCurveStore::epoch(const std::string& key) const {
   uint64_t e = epoch_index(key);
   // The write layout holds an epoch in contiguous chunks: always the cheaper one here.
-  Selection selection = {DimSelection::all(objects_.keys.size()), DimSelection::all(measurements_.size()),
+  Selection selection = {DimSelection::all(n_objects()), DimSelection::all(measurements_.size()),
                          DimSelection::all(values_.size()), DimSelection::range(e, e + 1)};
   return EpochSlice{key, write_layout_.read<float>(selection)};
 }
@@ -432,8 +553,8 @@ std::vector<ObjectMatch> LightCurveStore::region(double ra_min, double ra_max, d
   ra_max = normalized_ra(ra_max);
   const bool wraps = ra_min > ra_max;
   std::vector<ObjectMatch> matches;
-  declination_index_->for_each_in_band(dec_min, dec_max, [&](uint64_t row) {
-    double ra = normalized_ra(objects_.ra[row]);
+  declination_index().for_each_in_band(dec_min, dec_max, [&](uint64_t row, double object_ra, double) {
+    double ra = normalized_ra(object_ra);
     bool in_ra = every_ra || (wraps ? (ra >= ra_min || ra <= ra_max) : (ra >= ra_min && ra <= ra_max));
     if (in_ra) matches.push_back({row, 0.0});
   });
@@ -457,11 +578,13 @@ std::vector<ObjectMatch> LightCurveStore::cone(double ra, double dec, double rad
                                         kDegree * (1.0 + 1e-9) +
                                     1e-12;
   std::vector<ObjectMatch> matches;
-  declination_index_->for_each_in_band(dec - radius_degrees, dec + radius_degrees, [&](uint64_t row) {
-    if (std::abs(std::remainder(objects_.ra[row] - ra, 360.0)) > ra_reach) return;
-    double separation = separation_degrees(ra, dec, objects_.ra[row], objects_.dec[row]);
-    if (separation <= radius_degrees) matches.push_back({row, separation * 3600.0});
-  });
+  declination_index().for_each_in_band(dec - radius_degrees, dec + radius_degrees,
+                                       [&](uint64_t row, double object_ra, double object_dec) {
+                                         if (std::abs(std::remainder(object_ra - ra, 360.0)) > ra_reach) return;
+                                         double separation = separation_degrees(ra, dec, object_ra, object_dec);
+                                         if (separation <= radius_degrees)
+                                           matches.push_back({row, separation * 3600.0});
+                                       });
   std::sort(matches.begin(), matches.end(),
             [](const ObjectMatch& a, const ObjectMatch& b) { return a.separation_arcsec < b.separation_arcsec; });
   return matches;
@@ -508,14 +631,14 @@ StoreInfo LightCurveStore::info() const {
                  .measurements = measurements_,
                  .values = values_,
                  .epochs = epochs_.keys,
-                 .n_objects = objects_.keys.size(),
-                 .ra_range = finite_range(objects_.ra),
-                 .dec_range = finite_range(objects_.dec),
+                 .n_objects = n_objects(),
+                 .ra_range = finite_range(object_table().ra),
+                 .dec_range = finite_range(object_table().dec),
                  .write_layout = layout_info(write_layout_, LayoutInfo::Status::kCurrent),
                  .journal_generation = journal.generation};
   for (const EpochTable::Variable& variable : epochs_.variables)
     info.epoch_variables.push_back(epoch_variable_name(variable.name));
-  if (!objects_.keys.empty()) info.first_and_last_object = {objects_.keys.front(), objects_.keys.back()};
+  if (n_objects() > 0) info.first_and_last_object = {objects().front(), objects().back()};
   for (const std::string& key : epochs_.keys) {
     auto found = journal.epochs.find(key);
     if (found == journal.epochs.end()) continue;

@@ -324,7 +324,7 @@ std::string journal_entry_id(const PopulateOptions& options) {
 }
 
 // The store's objects as populate looks them up.
-struct ObjectLookup {
+struct StoreObjects {
   const std::vector<std::string>& keys;
   const std::unordered_map<std::string, uint64_t>& rows;
   // The keys as numbers when all are integers (SExtractor's NUMBER), else empty.
@@ -333,7 +333,7 @@ struct ObjectLookup {
 
 // Fills cells.rows: the store row of each catalog row, by store row. Unknown
 // objects are an error unless skipped (and counted in `result`).
-void match_objects(const catalog::Table& catalog, const catalog::ColumnMapping& mapping, const ObjectLookup& objects,
+void match_objects(const catalog::Table& catalog, const catalog::ColumnMapping& mapping, const StoreObjects& objects,
                    const PopulateOptions& options, EpochCells& cells, PopulateResult& result) {
   // Integer keys of a store whose keys are all integers are compared as
   // numbers, without making a string of each.
@@ -608,7 +608,8 @@ PopulateResult LightCurveStore::populate(const std::string& epoch, const catalog
   PopulateResult result;
   const catalog::ColumnMapping mapping(catalog, {.values = parse_values(values_), .keys = options.keys});
   EpochCells cells;
-  match_objects(catalog, mapping, {objects_.keys, object_rows_, integer_object_keys_}, options, cells, result);
+  const ObjectLookup& lookup = object_lookup();
+  match_objects(catalog, mapping, {objects(), lookup.rows, lookup.integer_keys}, options, cells, result);
   match_measurements(catalog, mapping, measurements_, values_, options, cells, result);
   const Selection selection = cells.selection(e, values_.size());
 

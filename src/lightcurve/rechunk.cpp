@@ -93,7 +93,7 @@ void LightCurveStore::rechunk(const RechunkOptions& options) {
   zarr::Group::open(store_, "").consolidate();
   read_layout_ = std::move(target);
   // Stores made before the index existed get it here.
-  declination_index_->save(*store_);
+  declination_index().save(*store_);
 }
 
 }  // namespace lcstore::lightcurve

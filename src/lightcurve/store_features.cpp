@@ -42,7 +42,7 @@ std::optional<Array> open_features(const std::shared_ptr<Store>& store) {
 // The features array, made anew when it is missing or has another shape
 // (features added since it was written).
 Array features_array(const std::shared_ptr<Store>& store, const LightCurveStore& curves) {
-  const zarr::Shape shape = {curves.objects().size(), curves.measurements().size(), kFeatureCount};
+  const zarr::Shape shape = {curves.n_objects(), curves.measurements().size(), kFeatureCount};
   if (std::optional<Array> existing = open_features(store); existing && existing->shape() == shape) return *existing;
   for (const std::string& key : store->list(std::string(kFeaturesArray) + "/")) store->erase(key);
   const std::vector<std::string>& names = feature_names();
@@ -131,7 +131,7 @@ FeatureRunResult compute_store_features(std::shared_ptr<Store> store, const Ligh
   }
   // A populate that starts after this read leaves the features stale.
   const uint64_t generation = Journal(*store).generation();
-  const uint64_t total = curves.objects().size() * measurements.size();
+  const uint64_t total = curves.n_objects() * measurements.size();
   std::atomic<uint64_t> done{0};
   auto held = store->lock(".lcstore", kDerivedLockSlot);
   Array array = features_array(store, curves);
@@ -143,7 +143,7 @@ FeatureRunResult compute_store_features(std::shared_ptr<Store> store, const Ligh
     // Unrecorded while its values change: a run killed midway leaves the measurement absent, not wrong.
     array.update_attributes([&](json& attributes) { attributes[kRunsAttribute].erase(measurement); });
     const uint64_t row = static_cast<uint64_t>(std::find(all.begin(), all.end(), measurement) - all.begin());
-    const Selection selection = {DimSelection::all(curves.objects().size()), DimSelection::range(row, row + 1),
+    const Selection selection = {DimSelection::all(curves.n_objects()), DimSelection::range(row, row + 1),
                                  DimSelection::all(kFeatureCount)};
     array.write(selection, std::span<const double>(values));
     array.update_attributes([&](json& attributes) {
@@ -154,7 +154,7 @@ FeatureRunResult compute_store_features(std::shared_ptr<Store> store, const Ligh
           {"frequency_grid",
            {{"minimum", result.grid.minimum}, {"step", result.grid.step}, {"count", result.grid.count}}}};
     });
-    result.curves += curves.objects().size();
+    result.curves += curves.n_objects();
   }
   zarr::Group::open(store, "").consolidate();
   return result;
@@ -198,8 +198,8 @@ std::vector<double> read_features(std::shared_ptr<Store> store, const LightCurve
   const Array array = Array::open(store, kFeaturesArray);
   const std::vector<std::string>& all = curves.measurements();
   const uint64_t row = static_cast<uint64_t>(std::find(all.begin(), all.end(), measurement) - all.begin());
-  return array.read<double>({DimSelection::all(curves.objects().size()), DimSelection::range(row, row + 1),
-                             DimSelection::all(kFeatureCount)});
+  return array.read<double>(
+      {DimSelection::all(curves.n_objects()), DimSelection::range(row, row + 1), DimSelection::all(kFeatureCount)});
 }
 
 }  // namespace lcstore::lightcurve

@@ -64,7 +64,7 @@ struct Photometry {
 };
 
 Photometry read_photometry(const LightCurveStore& curves, const std::string& measurement, const MagnitudeRows& rows) {
-  const uint64_t n_objects = curves.objects().size(), n_epochs = curves.epochs().keys.size();
+  const uint64_t n_objects = curves.n_objects(), n_epochs = curves.epochs().keys.size();
   Photometry photometry{std::vector<float>(n_objects * n_epochs), std::vector<float>(n_objects * n_epochs)};
   const std::vector<std::string>& objects = curves.objects();
   for (uint64_t first = 0; first < n_objects; first += kBatchObjects) {
@@ -185,7 +185,7 @@ std::vector<ZeroPointFit> calibrate(std::shared_ptr<Store> store, const LightCur
     throw Error(ErrorKind::kNotFound, "mag_err",
                 "zero points are fitted with the magnitude errors, and the store has none");
   }
-  const uint64_t n_objects = curves.objects().size(), n_epochs = curves.epochs().keys.size();
+  const uint64_t n_objects = curves.n_objects(), n_epochs = curves.epochs().keys.size();
   std::vector<ZeroPointFit> fits;
   for (const std::string& measurement : measurements) {
     fits.push_back(fit(read_photometry(curves, measurement, rows), n_objects, n_epochs, options, measurement));

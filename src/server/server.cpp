@@ -228,7 +228,7 @@ struct Server::State {
     const Limits& limits = options.limits;
     send_json(response, {{"shape", lc.write_layout().shape()},
                          {"dimensions", {"object", "measurement", "value", "epoch"}},
-                         {"n_objects", lc.objects().size()},
+                         {"n_objects", lc.n_objects()},
                          {"measurements", lc.measurements()},
                          {"values", lc.values()},
                          {"epochs", epoch_table},
@@ -282,7 +282,7 @@ struct Server::State {
       for (const std::string& key : query.list("ids", options.limits.max_ids))
         matches.push_back({lc.object_index(key), 0});
     } else {
-      matches.resize(lc.objects().size());
+      matches.resize(lc.n_objects());
       for (uint64_t row = 0; row < matches.size(); ++row) matches[row] = {row, 0};
     }
     const lightcurve::ObjectTable& table = lc.object_table();
@@ -331,7 +331,7 @@ struct Server::State {
     const uint64_t offset = query.count("offset", 0, UINT64_MAX).value_or(0);
     const uint64_t limit = query.count("limit", 1, options.limits.max_page).value_or(options.limits.max_page);
     const lightcurve::EpochSlice slice = lc.epoch(request.matches[1]);
-    const uint64_t n_objects = lc.objects().size();
+    const uint64_t n_objects = lc.n_objects();
     const uint64_t begin = std::min(offset, n_objects), end = std::min(n_objects, begin + limit);
     const size_t n_measurements = lc.measurements().size(), n_values = lc.values().size();
     json data = json::object();

@@ -274,14 +274,23 @@ class LightCurveStore {
   // Error(kNotFound / kInvalidMetadata) if the store holds neither.
   static LightCurveStore open(std::shared_ptr<Store> store);
 
-  const std::vector<std::string>& objects() const { return objects_.keys; }
-  const ObjectTable& object_table() const { return objects_; }
+  // The objects' keys and positions are read when first needed, so that a
+  // query of a few objects of a large store reads only theirs (10^6 objects
+  // hold 40 MB of them). These read them all.
+  const std::vector<std::string>& objects() const { return object_table().keys; }
+  const ObjectTable& object_table() const;
+  // The keys and positions of the objects at `rows`, in that order: the
+  // chunks that hold them only, unless every object was read already.
+  ObjectTable objects_at(std::span<const uint64_t> rows) const;
+  uint64_t n_objects() const { return write_layout_.shape()[0]; }
   const std::vector<std::string>& measurements() const { return measurements_; }
   const std::vector<std::string>& values() const { return values_; }
   const EpochTable& epochs() const { return epochs_; }
   const zarr::Array& write_layout() const { return write_layout_; }
 
   // Row of an object / epoch key; throw Error(kNotFound) for unknown keys.
+  // An integer key N of a store whose object N is at row N - 1 (as
+  // SExtractor numbers them) is found without reading the other keys.
   uint64_t object_index(const std::string& key) const;
   uint64_t epoch_index(const std::string& key) const;
 
@@ -343,7 +352,20 @@ class LightCurveStore {
 
  private:
   LightCurveStore(std::shared_ptr<Store> store, zarr::Array write_layout);
+  // How populate and queries of many objects find a key's row.
+  struct ObjectLookup {
+    std::unordered_map<std::string, uint64_t> rows;
+    // The keys as numbers, when every one is an integer written as
+    // std::to_string writes it (SExtractor's NUMBER); else empty.
+    std::vector<int64_t> integer_keys;
+  };
+  struct Objects;  // the object arrays and what was read of them
+
   void load_labels(const zarr::Group& root);
+  const ObjectLookup& object_lookup() const;
+  const DeclinationIndex& declination_index() const;
+  // The rows of `keys`, in that order; throws Error(kNotFound) for an unknown one.
+  std::vector<uint64_t> object_rows(const std::vector<std::string>& keys) const;
   // The read layout if it was made at journal generation `generation`.
   std::optional<zarr::Array> read_layout_at(uint64_t generation) const;
   void read_curves(const zarr::Array& array, const std::vector<std::pair<uint64_t, size_t>>& order,
@@ -352,16 +374,12 @@ class LightCurveStore {
   std::shared_ptr<Store> store_;
   zarr::Array write_layout_;
   std::optional<zarr::Array> read_layout_;
-  ObjectTable objects_;
+  // Shared by copies of this store, which see the same objects.
+  std::shared_ptr<Objects> objects_;
   EpochTable epochs_;
   std::vector<std::string> measurements_;
   std::vector<std::string> values_;
-  std::unordered_map<std::string, uint64_t> object_rows_;
-  // The object keys as numbers, when every one is an integer written as
-  // std::to_string writes it (SExtractor's NUMBER); else empty.
-  std::vector<int64_t> integer_object_keys_;
   std::unordered_map<std::string, uint64_t> epoch_rows_;
-  std::shared_ptr<const DeclinationIndex> declination_index_;  // for region and cone
 };
 
 // Great-circle separation of two sky positions, all in degrees.

@@ -69,7 +69,8 @@ class Array {
   const std::string& path() const { return path_; }
   // Number of chunks (shards) along each dimension.
   Shape chunk_grid_shape() const;
-  // The store key of the chunk (shard) at grid coordinates `coords`.
+  // The key of the chunk (shard) at grid coordinates `coords`, relative to
+  // the array's path: "c/3/2/1".
   std::string chunk_key(std::span<const uint64_t> coords) const;
 
   // Reads the selected cells, in C order, into `out` (fixed-size data types;
