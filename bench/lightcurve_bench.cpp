@@ -328,6 +328,72 @@ void rechunk_throughput(const fs::path& scratch) {
   fs::remove_all(scratch / "store");
 }
 
+extern "C" char** environ;
+
+// Median wall time of running `arguments` to its end, stdout and stderr to
+// /dev/null, process start included.
+double median_process_ms(const std::vector<std::string>& arguments, int runs) {
+  std::vector<char*> argv;
+  for (const std::string& argument : arguments) argv.push_back(const_cast<char*>(argument.c_str()));
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+  std::vector<double> times;
+  for (int run = 0; run < runs; ++run) {
+    const auto start = std::chrono::steady_clock::now();
+    pid_t child = 0;
+    int status = 0;
+    if (posix_spawn(&child, argv[0], &actions, nullptr, argv.data(), environ) != 0 ||
+        ::waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+      fmt::print(stderr, "{} failed\n", arguments.at(1));
+      std::abort();
+    }
+    times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() * 1e3);
+  }
+  posix_spawn_file_actions_destroy(&actions);
+  return median(times);
+}
+
+// A small store, where a rechunk's fixed costs (files made and removed,
+// listings, metadata, the journal) weigh more than its bytes: against
+// `cp -r` of the write layout, the same bytes in as many files.
+void small_store_rechunk(const fs::path& scratch) {
+  constexpr StoreSize kSmall{20'000, 10, 20, 1000};
+  const catalog::Table whole = synthetic_catalog(kSmall, 0, 1);
+  {
+    LightCurveStore store = create_store(scratch / "small", kSmall, whole, Durability::kNone);
+    for (const std::string& epoch : store.epochs().keys) store.populate(epoch, whole, {});
+  }
+  constexpr int kSmallRuns = 11;
+  const std::string copy = (scratch / "small-copy").string();
+  const std::vector<std::string> cp = {"/bin/cp", "-r", (scratch / "small" / "lightcurves").string(), copy};
+  std::vector<double> copies;
+  for (int run = 0; run < kSmallRuns; ++run) {
+    fs::remove_all(copy);
+    copies.push_back(median_process_ms(cp, 1));
+  }
+  fs::remove_all(copy);
+  const double copy_ms = median(copies);
+  const double megabytes = static_cast<double>(kSmall.bytes()) / 1e6;
+  fmt::print("rechunk of a small store: {} objects x {} measurements x 2 x {} epochs ({:.0f} MB, median of {})\n",
+             kSmall.objects, kSmall.measurements, kSmall.epochs, megabytes, kSmallRuns);
+  fmt::print("  {:<40} {:7.1f} ms\n", "cp -r of the write layout", copy_ms);
+  for (Durability durability : {Durability::kSyncOnCommit, Durability::kNone}) {
+    for (unsigned threads : {1u, 2u}) {
+      LightCurveStore store = LightCurveStore::open(std::make_shared<DirectoryStore>(scratch / "small", durability));
+      const double ms =
+          median_seconds(kSmallRuns, [&] { store.rechunk({.object_chunk = 256, .threads = threads}); }) * 1e3;
+      fmt::print("  {:<40} {:7.1f} ms  ({:.2f}x cp -r)\n",
+                 fmt::format("rechunk, {} thread(s), durability {}", threads,
+                             durability == Durability::kNone ? "none" : "sync"),
+                 ms, ms / copy_ms);
+    }
+  }
+  fs::remove_all(scratch / "small");
+}
+
 // Counts the bytes read through a store.
 class CountingStore final : public Store {
  public:
@@ -541,34 +607,6 @@ void light_curve_latency(const fs::path& scratch) {
 // Cone searches of 10" among 1,000,000 objects crowded into a 4 square degree
 // field (70 per square arcminute, denser than the IRAC Dark Field), against
 // a scan of every object's coordinates.
-extern "C" char** environ;
-
-// Median wall time of running `arguments` to its end, stdout and stderr to
-// /dev/null, process start included.
-double median_process_ms(const std::vector<std::string>& arguments, int runs) {
-  std::vector<char*> argv;
-  for (const std::string& argument : arguments) argv.push_back(const_cast<char*>(argument.c_str()));
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
-  std::vector<double> times;
-  for (int run = 0; run < runs; ++run) {
-    const auto start = std::chrono::steady_clock::now();
-    pid_t child = 0;
-    int status = 0;
-    if (posix_spawn(&child, argv[0], &actions, nullptr, argv.data(), environ) != 0 ||
-        ::waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-      fmt::print(stderr, "{} failed\n", arguments.at(1));
-      std::abort();
-    }
-    times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() * 1e3);
-  }
-  posix_spawn_file_actions_destroy(&actions);
-  return median(times);
-}
-
 // What a user waits for when each query is a new process: the store opens
 // cold each time (the page cache warm).
 void cold_queries(const fs::path& store, const std::vector<std::pair<double, double>>& centers) {
@@ -663,7 +701,8 @@ int main(int argc, char** argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   const auto scratch =
       std::filesystem::temp_directory_path() / ("lcstore-lightcurve-bench-" + std::to_string(::getpid()));
-  // Optional arguments pick sections: populate, durability, rechunk, latency, bulk, cone (default: all).
+  // Optional arguments pick sections: populate, durability, rechunk, small-rechunk, latency, bulk, cone
+  // (default: all).
   auto wanted = [&](std::string_view section) {
     return argc == 1 || std::find(argv + 1, argv + argc, section) != argv + argc;
   };
@@ -679,6 +718,7 @@ int main(int argc, char** argv) {
   }
   if (wanted("durability")) lcstore::bench::populate_durability(scratch);
   if (wanted("rechunk")) lcstore::bench::rechunk_throughput(scratch);
+  if (wanted("rechunk") || wanted("small-rechunk")) lcstore::bench::small_store_rechunk(scratch);
   if (wanted("latency")) lcstore::bench::light_curve_latency(scratch);
   if (wanted("bulk")) lcstore::bench::bulk_extraction(scratch);
   if (wanted("cone")) lcstore::bench::cone_search(scratch);
