@@ -38,6 +38,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+using ::testing::ContainsRegex;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
@@ -1155,6 +1156,10 @@ TEST(LightCurveCliUsage, UsageErrorsExitTwoWithAShortMessage) {
       {{"cone", store, "--ra", "265", "--dec", "65", "--radius", "-1"}, "--radius: -1 is outside [0, 648000]"},
       {{"region", store, "--ra", "1", "2", "--dec", "5", "1"}, "--dec: DEC_MIN 5 is above DEC_MAX 1"},
       {{"region", store, "--ra", "-1", "2", "--dec", "0", "1"}, "--ra: -1 is outside [0, 360]"},
+      {{"populate", store, "--epoch", "000", epoch_catalog(0, kAscii).string(), "--match", "position:-1"},
+       "\"-1\" is not a positive radius in arcseconds"},
+      {{"populate", store, "--epoch", "000", epoch_catalog(0, kAscii).string(), "--match", "nearest"},
+       "\"nearest\" is not key, position or position:RADIUS"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE("lcstore " + join(c.args));
@@ -1165,6 +1170,48 @@ TEST(LightCurveCliUsage, UsageErrorsExitTwoWithAShortMessage) {
   }
   EXPECT_THAT(succeed({"lightcurve", "--help"}), HasSubstr("table|csv|json"));
   EXPECT_THAT(succeed({"lightcurve", "--help"}), Not(HasSubstr("->")));
+}
+
+// The field's epoch catalogs list the coadd's objects at positions measured
+// on each epoch, all within 1" of the coadd's: matched by position they fill
+// the same cells as by NUMBER.
+TEST(LightCurveCliPopulate, MatchingByPositionFillsTheCellsOfTheKeys) {
+  FieldStore by_key, by_position;
+  create(by_key, kAscii);
+  create(by_position, kAscii);
+  const std::string catalog = epoch_catalog(1, kAscii).string();
+  succeed({"populate", by_key.store.string(), "--epoch", "001", catalog});
+  const std::string report =
+      succeed({"populate", by_position.store.string(), "--epoch", "001", catalog, "--match", "position"});
+  EXPECT_THAT(report, Not(HasSubstr("skipped"))) << report;
+  EXPECT_EQ(succeed({"epoch", by_position.store.string(), "001", "--format", "csv"}),
+            succeed({"epoch", by_key.store.string(), "001", "--format", "csv"}));
+  // A row 0.5" from an object, one far from all, two near one object: one
+  // object written, the rest counted.
+  const std::string listed =
+      succeed({"region", by_position.store.string(), "--ra", "0", "360", "--dec", "-90", "90", "--format", "csv"});
+  std::istringstream lines(listed);
+  std::string header, first;
+  std::getline(lines, header);
+  std::getline(lines, first);
+  std::istringstream fields(first);
+  std::string key, ra, dec;
+  std::getline(fields, key, ',');
+  std::getline(fields, ra, ',');
+  std::getline(fields, dec, ',');
+  const fs::path catalog_file = by_position.directory->path() / "few.csv";
+  write_file(catalog_file, fmt::format("NUMBER,ALPHA_J2000,DELTA_J2000,MAG_AUTO,MAGERR_AUTO\n"
+                                       "1,{0},{1},20.5,0.1\n2,10.0,-80.0,21.0,0.1\n3,{0},{2},19.0,0.1\n",
+                                       ra, std::stod(dec) + 0.5 / 3600, std::stod(dec) - 0.7 / 3600));
+  const json few = parse_json(succeed({"populate", by_position.store.string(), "--epoch", "002", catalog_file.string(),
+                                       "--match", "position", "--json"}));
+  const json& written = few["catalogs"].at(0);
+  EXPECT_EQ(written["objects_written"], 1) << few.dump(1);
+  EXPECT_EQ(written["unmatched_rows_skipped"], 1) << few.dump(1);
+  EXPECT_EQ(written["farther_rows_skipped"], 1) << few.dump(1);
+  const CommandResult curve =
+      lcstore({"lightcurve", by_position.store.string(), key, "--measurement", "auto", "--format", "csv"});
+  EXPECT_THAT(curve.out, ContainsRegex("\n" + key + ",002,[^\n]*,auto,20.5,0.1\n")) << curve;
 }
 
 TEST(LightCurveCliUsage, ObjectsFilesIgnoreBlanksAndNameTheWrongLine) {

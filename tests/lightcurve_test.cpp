@@ -46,6 +46,7 @@ using catalog::Column;
 using catalog::ColumnMapping;
 using catalog::Table;
 using lightcurve::CreateOptions;
+using lightcurve::EpochSlice;
 using lightcurve::EpochTable;
 using lightcurve::LightCurve;
 using lightcurve::LightCurveStore;
@@ -1440,6 +1441,180 @@ TEST(FieldA, InvalidToNanTurnsThe99MagnitudesIntoNaN) {
   }
   EXPECT_GT(invalid_pairs, 0u);
   EXPECT_EQ(count_nan(cleaned_cells.data), 2 * invalid_pairs);
+}
+
+// --- Matching catalog rows by position ----------------------------------------------------------------
+
+// A point `arcsec` away from `from` in the direction `bearing` (radians from north).
+SkyPoint moved_by(const SkyPoint& from, double arcsec, double bearing) {
+  const double degrees = arcsec / 3600.0;
+  const double dec = std::clamp(from.dec + degrees * std::cos(bearing), -90.0, 90.0);
+  const double ra = from.ra + degrees * std::sin(bearing) / std::max(1e-6, std::cos(from.dec * std::numbers::pi / 180));
+  return {std::fmod(ra + 360.0, 360.0), dec};
+}
+
+// Rows near some objects (one object twice), rows near none, a row without
+// a position: each row's object and its count checked against the nearest
+// pairs found by comparing every row with every object.
+TEST(MatchByPosition, EachObjectGetsItsNearestRowWithinTheRadius) {
+  const std::vector<SkyPoint> objects = random_sky(150);  // crowded at RA 0/360 and at both poles
+  constexpr double kRadius = 1.0;
+  std::mt19937_64 random(5);
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  std::vector<SkyPoint> rows;
+  for (size_t o = 0; o < objects.size(); ++o) {
+    if (o % 3 == 2) continue;
+    rows.push_back(moved_by(objects[o], 1.3 * kRadius * unit(random), 2 * std::numbers::pi * unit(random)));
+    if (o % 10 == 0)
+      rows.push_back(moved_by(objects[o], 1.3 * kRadius * unit(random), 2 * std::numbers::pi * unit(random)));
+  }
+  for (int far = 0; far < 40; ++far)
+    rows.push_back({360.0 * unit(random), std::asin(2 * unit(random) - 1) * 180 / std::numbers::pi});
+  rows.push_back({std::numeric_limits<double>::quiet_NaN(), 10.0});
+  std::shuffle(rows.begin(), rows.end(), random);
+
+  std::vector<int64_t> numbers;
+  std::vector<double> ra, dec;
+  std::vector<float> mag, error;
+  for (size_t r = 0; r < rows.size(); ++r) {
+    numbers.push_back(static_cast<int64_t>(r) + 100000);  // keys that match nothing
+    ra.push_back(rows[r].ra);
+    dec.push_back(rows[r].dec);
+    mag.push_back(static_cast<float>(r));
+    error.push_back(0.01f);
+  }
+  Table catalog("positions.cat");
+  catalog.add_column({"NUMBER", numbers});
+  catalog.add_column({"ALPHA_J2000", ra});
+  catalog.add_column({"DELTA_J2000", dec});
+  catalog.add_column({"MAG_AUTO", mag});
+  catalog.add_column({"MAGERR_AUTO", error});
+
+  // Every pair compared: each row's nearest object, then each object's nearest row.
+  std::vector<std::pair<double, size_t>> nearest_row(objects.size(), {INFINITY, 0});
+  uint64_t unmatched = 0, matched = 0;
+  for (size_t r = 0; r < rows.size(); ++r) {
+    double best = INFINITY;
+    size_t best_object = 0;
+    for (size_t o = 0; o < objects.size(); ++o) {
+      const double separation =
+          lightcurve::separation_degrees(rows[r].ra, rows[r].dec, objects[o].ra, objects[o].dec) * 3600.0;
+      if (separation < best) {
+        best = separation;
+        best_object = o;
+      }
+    }
+    if (!(best <= kRadius)) {
+      ++unmatched;
+      continue;
+    }
+    ++matched;
+    nearest_row[best_object] = std::min(nearest_row[best_object], std::pair(best, r));
+  }
+  std::vector<float> expected(objects.size(), std::numeric_limits<float>::quiet_NaN());
+  uint64_t kept = 0;
+  for (size_t o = 0; o < objects.size(); ++o) {
+    if (std::isinf(nearest_row[o].first)) continue;
+    expected[o] = static_cast<float>(nearest_row[o].second);
+    ++kept;
+  }
+  ASSERT_GT(unmatched, 20u);
+  ASSERT_GT(matched - kept, 3u) << "some objects matched by two rows";
+
+  for (Strategy strategy : kStrategies) {
+    LightCurveStore store = sky_store(std::make_shared<MemoryStore>(), objects);
+    const PopulateResult result = store.populate("e0", catalog, {.strategy = strategy, .match_radius_arcsec = kRadius});
+    EXPECT_EQ(result.objects_written, kept);
+    EXPECT_EQ(result.unmatched_rows_skipped, unmatched);
+    EXPECT_EQ(result.farther_rows_skipped, matched - kept);
+    const EpochSlice slice = store.epoch("e0");
+    std::vector<float> stored_mag;
+    for (size_t o = 0; o < objects.size(); ++o) stored_mag.push_back(slice.data[o * 2]);
+    EXPECT_TRUE(SameCells(stored_mag, expected)) << to_string(strategy);
+  }
+  EXPECT_TRUE(ThrowsError(ErrorKind::kBadInput, [&] {
+    sky_store(std::make_shared<MemoryStore>(), objects).populate("e0", catalog, {});
+  })) << "by key, none of these rows is an object";
+}
+
+TEST(MatchByPosition, NeedsPositionsAndAPositiveRadius) {
+  LightCurveStore store = sky_store(std::make_shared<MemoryStore>(), {{10, 10}});
+  Table positions("p.cat");
+  positions.add_column({"NUMBER", std::vector<int64_t>{1}});
+  positions.add_column({"ALPHA_J2000", std::vector<double>{10}});
+  positions.add_column({"DELTA_J2000", std::vector<double>{10}});
+  positions.add_column({"MAG_AUTO", std::vector<double>{20}});
+  positions.add_column({"MAGERR_AUTO", std::vector<double>{0.1}});
+  for (double radius : {0.0, -1.0, std::numeric_limits<double>::quiet_NaN()}) {
+    EXPECT_TRUE(ThrowsError(ErrorKind::kInvalidArgument, [&] {
+      store.populate("e0", positions, {.match_radius_arcsec = radius});
+    })) << radius;
+  }
+  Table no_positions("n.cat");
+  no_positions.add_column({"NUMBER", std::vector<int64_t>{1}});
+  no_positions.add_column({"MAG_AUTO", std::vector<double>{20}});
+  no_positions.add_column({"MAGERR_AUTO", std::vector<double>{0.1}});
+  EXPECT_TRUE(
+      ThrowsError(ErrorKind::kBadInput, [&] { store.populate("e0", no_positions, {.match_radius_arcsec = 1.0}); }));
+  EXPECT_TRUE(store.epoch("e0").data[0] != store.epoch("e0").data[0]) << "nothing written";
+  EXPECT_EQ(store.populate("e0", positions, {.match_radius_arcsec = 0.5}).objects_written, 1u);
+}
+
+// The rows of `table` in a random order, their positions moved by up to
+// `arcsec` and their NUMBERs changed to match no object.
+Table shuffled_and_jittered(const Table& table, double arcsec, uint64_t seed) {
+  std::mt19937_64 random(seed);
+  std::vector<size_t> order(table.num_rows());
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::shuffle(order.begin(), order.end(), random);
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  std::vector<SkyPoint> moved;
+  const Column& ra = *table.find("ALPHA_J2000");
+  const Column& dec = *table.find("DELTA_J2000");
+  for (size_t row : order) {
+    moved.push_back(
+        moved_by({ra.number(row), dec.number(row)}, arcsec * unit(random), 2 * std::numbers::pi * unit(random)));
+  }
+  Table shuffled(table.source());
+  for (const Column& column : table.columns()) {
+    if (column.name() == "ALPHA_J2000" || column.name() == "DELTA_J2000") {
+      std::vector<double> values;
+      for (const SkyPoint& point : moved) values.push_back(column.name() == "ALPHA_J2000" ? point.ra : point.dec);
+      shuffled.add_column({column.name(), values});
+      continue;
+    }
+    std::visit(
+        [&](const auto& cells) {
+          std::decay_t<decltype(cells)> permuted;
+          for (size_t row : order) permuted.push_back(cells[row]);
+          if constexpr (std::is_same_v<std::decay_t<decltype(cells)>, catalog::Numbers<int64_t>>) {
+            if (column.name() == "NUMBER")
+              for (int64_t& number : permuted) number += 1'000'000;
+          }
+          shuffled.add_column(Column(column.name(), std::move(permuted)));
+        },
+        column.cells());
+  }
+  return shuffled;
+}
+
+TEST(MatchByPosition, ShuffledJitteredCatalogsMatchTheObjectsOfTheirKeys) {
+  const IngestedField& by_key = ingested_fields().front();
+  const Table coadd = catalog::read_catalog(field_catalog("coadd", by_key.suffix)).table;
+  const ColumnMapping mapping(coadd, {});
+  LightCurveStore by_position =
+      LightCurveStore::create(std::make_shared<MemoryStore>(), {.objects = ObjectTable::from_catalog(coadd, mapping),
+                                                                .epochs = EpochTable::from_keys(kFieldEpochs),
+                                                                .measurements = by_key.store->measurements(),
+                                                                .object_chunk = 64});
+  for (size_t e = 0; e < kFieldEpochs.size(); ++e) {
+    const Table epoch = catalog::read_catalog(field_catalog(kFieldEpochs[e], by_key.suffix)).table;
+    const PopulateResult result =
+        by_position.populate(kFieldEpochs[e], shuffled_and_jittered(epoch, 0.1, e), {.match_radius_arcsec = 1.0});
+    EXPECT_EQ(result.objects_written, epoch.num_rows()) << kFieldEpochs[e];
+    EXPECT_EQ(result.unmatched_rows_skipped + result.farther_rows_skipped, 0u) << kFieldEpochs[e];
+  }
+  EXPECT_TRUE(SameCells(read_cells(by_position.write_layout()).data, read_cells(by_key.store->write_layout()).data));
 }
 
 // --- The xarray layout ------------------------------------------------------------------------------

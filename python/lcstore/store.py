@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from concurrent.futures import ThreadPoolExecutor
@@ -37,9 +38,28 @@ class PopulateReport:
     objects_written: int
     finite_cells_overwritten: int
     unknown_objects_skipped: int
+    unmatched_rows_skipped: int = 0
+    farther_rows_skipped: int = 0
     incomplete_measurements_skipped: list[str] = field(default_factory=list)
     measurements_ignored: list[str] = field(default_factory=list)
     format: str = ""
+
+
+def _match_radius(match: str) -> float | None:
+    """The radius in arcseconds of ``match="position[:RADIUS]"``; None for ``"key"``."""
+    if match == "key":
+        return None
+    if match == "position":
+        return 1.0
+    if isinstance(match, str) and match.startswith("position:"):
+        try:
+            radius = float(match[len("position:"):])
+        except ValueError:
+            radius = math.nan
+        if radius > 0 and math.isfinite(radius):
+            return radius
+        raise InvalidArgumentError("match", f"{match!r} does not give a positive radius in arcseconds")
+    raise InvalidArgumentError("match", f"is {match!r}; give key, position or position:RADIUS")
 
 
 @dataclass(frozen=True)
@@ -295,6 +315,7 @@ class Store:
         force: bool = False,
         no_overwrite: bool = False,
         add_epochs: bool = False,
+        match: str = "key",
     ) -> PopulateReport:
         """Writes one epoch's catalog into the store.
 
@@ -321,6 +342,14 @@ class Store:
         :class:`~lcstore.errors.BadInputError`, writes nothing) a catalog that
         would change finite values already stored.
 
+        ``match="position"`` (or ``"position:RADIUS"``, in arcseconds; 1 by
+        default) matches each catalog row to the nearest object within the
+        radius of its RA and Dec instead of by key, for catalogs detected on
+        each epoch's own image. Rows with no object within the radius are
+        skipped and counted (``unmatched_rows_skipped``); of several rows
+        nearest to one object the nearest is written and the others counted
+        (``farther_rows_skipped``).
+
         ``add_epochs=True`` first adds ``epoch`` to the store when it has no
         such epoch (as :meth:`add_epochs`), so a nightly pipeline can just
         populate.
@@ -334,6 +363,7 @@ class Store:
         if strategy not in STRATEGIES:
             raise InvalidArgumentError("strategy", f"is {strategy!r}; give one of {', '.join(STRATEGIES)}")
         mapping = (str(table_key), str(object_key_column), str(object_key_prefix))
+        radius = _match_radius(match)
         if add_epochs and str(epoch) not in self.epochs:
             self.add_epochs([str(epoch)])
         if _tables.is_path(catalog):
@@ -341,7 +371,7 @@ class Store:
                 raise InvalidArgumentError("journal_id", "a catalog file is journaled by its content; omit journal_id")
             name = os.fspath(catalog)
             fields = native.populate_file(
-                str(epoch), name, invalid_to_nan, strategy, *mapping, skip_unknown_objects, skip_incomplete, force, no_overwrite
+                str(epoch), name, invalid_to_nan, strategy, *mapping, skip_unknown_objects, skip_incomplete, force, no_overwrite, radius
             )
         else:
             if invalid_to_nan:
@@ -349,7 +379,7 @@ class Store:
             table = _tables.to_native(catalog)
             name = table.source
             fields = native.populate(
-                str(epoch), table, strategy, *mapping, skip_unknown_objects, skip_incomplete, journal_id, force, no_overwrite
+                str(epoch), table, strategy, *mapping, skip_unknown_objects, skip_incomplete, journal_id, force, no_overwrite, radius
             )
         return PopulateReport(epoch=str(epoch), catalog=name, **fields)
 

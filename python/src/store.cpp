@@ -287,6 +287,8 @@ class NativeStore {
     fields["objects_written"] = result.objects_written;
     fields["finite_cells_overwritten"] = result.finite_cells_overwritten;
     fields["unknown_objects_skipped"] = result.unknown_objects_skipped;
+    fields["unmatched_rows_skipped"] = result.unmatched_rows_skipped;
+    fields["farther_rows_skipped"] = result.farther_rows_skipped;
     fields["incomplete_measurements_skipped"] = result.incomplete_measurements_skipped;
     fields["measurements_ignored"] = result.measurements_ignored;
     return fields;
@@ -301,7 +303,8 @@ class NativeStore {
 
 PopulateOptions populate_options(const std::string& strategy, std::string table_key, std::string object_key_column,
                                  std::string object_key_prefix, bool skip_unknown_objects, bool skip_incomplete,
-                                 std::string journal_id, bool force, bool no_overwrite) {
+                                 std::string journal_id, bool force, bool no_overwrite,
+                                 std::optional<double> match_radius_arcsec) {
   return {.strategy = parse_strategy(strategy),
           .keys = {.table_key = std::move(table_key),
                    .object_key_column = std::move(object_key_column),
@@ -310,7 +313,8 @@ PopulateOptions populate_options(const std::string& strategy, std::string table_
           .skip_incomplete = skip_incomplete,
           .journal_id = std::move(journal_id),
           .force = force,
-          .no_overwrite = no_overwrite};
+          .no_overwrite = no_overwrite,
+          .match_radius_arcsec = match_radius_arcsec};
 }
 
 nb::object epoch_variable_cells(const EpochTable::Variable& variable) {
@@ -358,29 +362,30 @@ void bind_writes(nb::class_<NativeStore>& store) {
           "populate",
           [](NativeStore& self, const std::string& epoch, const catalog::Table& table, const std::string& strategy,
              std::string table_key, std::string object_key_column, std::string object_key_prefix,
-             bool skip_unknown_objects, bool skip_incomplete, std::string journal_id, bool force, bool no_overwrite) {
+             bool skip_unknown_objects, bool skip_incomplete, std::string journal_id, bool force, bool no_overwrite,
+             std::optional<double> match_radius_arcsec) {
             return self.populate(epoch, table,
                                  populate_options(strategy, std::move(table_key), std::move(object_key_column),
                                                   std::move(object_key_prefix), skip_unknown_objects, skip_incomplete,
-                                                  std::move(journal_id), force, no_overwrite));
+                                                  std::move(journal_id), force, no_overwrite, match_radius_arcsec));
           },
           nb::arg("epoch"), nb::arg("table"), nb::arg("strategy"), nb::arg("table_key"), nb::arg("object_key_column"),
           nb::arg("object_key_prefix"), nb::arg("skip_unknown_objects"), nb::arg("skip_incomplete"),
-          nb::arg("journal_id"), nb::arg("force"), nb::arg("no_overwrite"))
+          nb::arg("journal_id"), nb::arg("force"), nb::arg("no_overwrite"), nb::arg("match_radius_arcsec").none())
       .def(
           "populate_file",
           [](NativeStore& self, const std::string& epoch, const std::filesystem::path& path, bool invalid_to_nan,
              const std::string& strategy, std::string table_key, std::string object_key_column,
              std::string object_key_prefix, bool skip_unknown_objects, bool skip_incomplete, bool force,
-             bool no_overwrite) {
+             bool no_overwrite, std::optional<double> match_radius_arcsec) {
             return self.populate_file(epoch, path, invalid_to_nan,
                                       populate_options(strategy, std::move(table_key), std::move(object_key_column),
                                                        std::move(object_key_prefix), skip_unknown_objects,
-                                                       skip_incomplete, {}, force, no_overwrite));
+                                                       skip_incomplete, {}, force, no_overwrite, match_radius_arcsec));
           },
           nb::arg("epoch"), nb::arg("path"), nb::arg("invalid_to_nan"), nb::arg("strategy"), nb::arg("table_key"),
           nb::arg("object_key_column"), nb::arg("object_key_prefix"), nb::arg("skip_unknown_objects"),
-          nb::arg("skip_incomplete"), nb::arg("force"), nb::arg("no_overwrite"))
+          nb::arg("skip_incomplete"), nb::arg("force"), nb::arg("no_overwrite"), nb::arg("match_radius_arcsec").none())
       .def("rechunk", &NativeStore::rechunk, nb::arg("object_chunk"), nb::arg("memory_budget"), nb::arg("threads"))
       .def("add_epochs", &NativeStore::add_epochs, nb::arg("keys"), nb::arg("variables"));
 }

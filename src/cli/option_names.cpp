@@ -15,6 +15,7 @@ constexpr std::pair<std::string_view, std::string_view> kFlags[] = {
     {"epochs", "--epochs"},
     {"force", "--force"},
     {"invalid_to_nan", "--invalid-to-nan"},
+    {"match_radius_arcsec", "--match"},
     {"memory_budget", "--memory"},
     {"no_overwrite", "--no-overwrite"},
     {"object_chunk", "--object-chunk"},

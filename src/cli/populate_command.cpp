@@ -3,10 +3,15 @@
 #include <fmt/ranges.h>
 
 #include <atomic>
+#include <charconv>
+#include <cmath>
 #include <csignal>
 #include <iostream>
 #include <memory>
+#include <optional>
+#include <string>
 #include <unordered_set>
+#include <variant>
 
 #include "cli/cli_support.h"
 #include "cli/commands.h"
@@ -37,6 +42,7 @@ struct PopulateArguments {
   std::string durability = "commit";
   bool no_overwrite = false;
   bool add_epochs = false;
+  std::string match = "key";
   unsigned threads = default_threads();
   bool json_output = false;
   bool quiet = false;
@@ -70,6 +76,23 @@ std::vector<CatalogFile> catalog_files(const PopulateArguments& arguments) {
   return catalog_files_by_name({arguments.catalogs.begin(), arguments.catalogs.end()}, arguments.epoch_from_name);
 }
 
+// `--match`: "key", "position" (1 arcsec) or "position:RADIUS"; the radius
+// in arcseconds, or nullopt for matching by key. An error message when the
+// text is none of them.
+std::variant<std::optional<double>, std::string> parse_match(const std::string& text) {
+  if (text == "key") return std::nullopt;
+  if (text == "position") return 1.0;
+  const std::string prefix = "position:";
+  if (text.starts_with(prefix)) {
+    const std::string radius = text.substr(prefix.size());
+    double value = 0;
+    const auto [end, error] = std::from_chars(radius.data(), radius.data() + radius.size(), value);
+    if (error == std::errc() && end == radius.data() + radius.size() && value > 0 && std::isfinite(value)) return value;
+    return fmt::format("\"{}\" is not a positive radius in arcseconds", radius);
+  }
+  return fmt::format("\"{}\" is not key, position or position:RADIUS", text);
+}
+
 std::string error_text(const Error& error) {
   const Error in_words = in_cli_words(error);
   return fmt::format("{}: {}", to_string(in_words.kind()), in_words.what());
@@ -88,6 +111,8 @@ json to_json(const CatalogReport& report) {
   out["objects_written"] = result.objects_written;
   out["finite_cells_overwritten"] = result.finite_cells_overwritten;
   out["unknown_objects_skipped"] = result.unknown_objects_skipped;
+  out["unmatched_rows_skipped"] = result.unmatched_rows_skipped;
+  out["farther_rows_skipped"] = result.farther_rows_skipped;
   out["incomplete_measurements_skipped"] = result.incomplete_measurements_skipped;
   out["measurements_ignored"] = result.measurements_ignored;
   return out;
@@ -108,6 +133,10 @@ std::string describe(const CatalogReport& report) {
     line += fmt::format("; overwrote {} finite cells", result.finite_cells_overwritten);
   if (result.unknown_objects_skipped != 0)
     line += fmt::format("; skipped {} unknown objects", result.unknown_objects_skipped);
+  if (result.unmatched_rows_skipped != 0)
+    line += fmt::format("; skipped {} rows with no object within the radius", result.unmatched_rows_skipped);
+  if (result.farther_rows_skipped != 0)
+    line += fmt::format("; skipped {} rows whose object a nearer row matched", result.farther_rows_skipped);
   if (!result.incomplete_measurements_skipped.empty())
     line +=
         fmt::format("; skipped incomplete measurements {}", fmt::join(result.incomplete_measurements_skipped, ", "));
@@ -158,16 +187,18 @@ void print_summary(const std::vector<CatalogReport>& reports, const Totals& tota
 
 int populate(const PopulateArguments& arguments) {
   const std::vector<CatalogFile> catalogs = catalog_files(arguments);
-  PopulateCatalogsOptions options{.populate = {.strategy = parse_strategy(arguments.strategy),
-                                               .keys = arguments.keys,
-                                               .skip_unknown_objects = arguments.skip_unknown_objects,
-                                               .skip_incomplete = arguments.skip_incomplete,
-                                               .force = arguments.force,
-                                               .no_overwrite = arguments.no_overwrite},
-                                  .invalid_to_nan = arguments.invalid_to_nan,
-                                  .allow_empty = arguments.allow_empty,
-                                  .threads = arguments.threads,
-                                  .stop = &interrupted};
+  PopulateCatalogsOptions options{
+      .populate = {.strategy = parse_strategy(arguments.strategy),
+                   .keys = arguments.keys,
+                   .skip_unknown_objects = arguments.skip_unknown_objects,
+                   .skip_incomplete = arguments.skip_incomplete,
+                   .force = arguments.force,
+                   .no_overwrite = arguments.no_overwrite,
+                   .match_radius_arcsec = std::get<std::optional<double>>(parse_match(arguments.match))},
+      .invalid_to_nan = arguments.invalid_to_nan,
+      .allow_empty = arguments.allow_empty,
+      .threads = arguments.threads,
+      .stop = &interrupted};
   LightCurveStore store =
       open_store(arguments.store, arguments.durability == "none" ? Durability::kNone : Durability::kSyncOnCommit);
   if (arguments.add_epochs) {
@@ -248,6 +279,17 @@ void add_populate_command(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   command->add_flag("--no-overwrite", arguments->no_overwrite,
                     "Refuse (write nothing of) a catalog that would change finite values already stored");
+  command
+      ->add_option("--match", arguments->match,
+                   "key: a catalog row is the object of its key (NUMBER); position[:RADIUS]: the nearest object "
+                   "within RADIUS arcseconds (default 1) of its RA and Dec, for catalogs detected on each epoch")
+      ->check(CLI::Validator(
+          [](const std::string& text) {
+            const auto parsed = parse_match(text);
+            return std::holds_alternative<std::string>(parsed) ? std::get<std::string>(parsed) : std::string();
+          },
+          "key|position[:RADIUS]"))
+      ->capture_default_str();
   command->add_option("-j,--jobs", arguments->threads, "Catalogs populated at once (default: cores)");
   command->add_flag("--json", arguments->json_output, "Print the results as JSON");
   command->add_flag("-q,--quiet", arguments->quiet, "Print only errors");

@@ -6,6 +6,7 @@
 #include <array>
 #include <cmath>
 #include <cstring>
+#include <numbers>
 #include <numeric>
 #include <string>
 
@@ -83,6 +84,18 @@ std::optional<DeclinationIndex> DeclinationIndex::load(const Store& store, uint6
       std::all_of(loaded.rows_.begin(), loaded.rows_.end(), [&](uint32_t row) { return row < header.n_objects; });
   if (!in_order || !rows_valid) return std::nullopt;
   return loaded;
+}
+
+double DeclinationIndex::ra_reach(double dec, double radius_degrees) {
+  // Unless the circle holds a pole, every object within the radius is within
+  // asin(sin r / cos dec) of its centre in RA: the band's objects outside
+  // that are passed over before the trigonometry of their separation (most
+  // of a query's time, since the band spans the field's whole width).
+  constexpr double kDegree = std::numbers::pi / 180.0;
+  if (std::abs(dec) + radius_degrees >= 90.0) return 360.0;
+  return std::asin(std::min(1.0, std::sin(radius_degrees * kDegree) / std::cos(dec * kDegree))) / kDegree *
+             (1.0 + 1e-9) +
+         1e-12;
 }
 
 uint64_t DeclinationIndex::stamp_of(const Store& store, const zarr::Array& dec) {

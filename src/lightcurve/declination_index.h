@@ -13,11 +13,13 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <optional>
 #include <string_view>
 #include <vector>
 
+#include "lcstore/lightcurve/light_curve_store.h"
 #include "lcstore/storage/store.h"
 #include "lcstore/zarr/array.h"
 
@@ -48,7 +50,23 @@ class DeclinationIndex {
     }
   }
 
+  // Calls visit(row, separation_degrees) for every object within
+  // `radius_degrees` of (ra, dec).
+  template <typename Visit>
+  void for_each_within(double ra, double dec, double radius_degrees, Visit&& visit) const {
+    const double reach = ra_reach(dec, radius_degrees);
+    for_each_in_band(dec - radius_degrees, dec + radius_degrees,
+                     [&](uint64_t row, double object_ra, double object_dec) {
+                       if (std::abs(std::remainder(object_ra - ra, 360.0)) > reach) return;
+                       const double separation = separation_degrees(ra, dec, object_ra, object_dec);
+                       if (separation <= radius_degrees) visit(row, separation);
+                     });
+  }
+
  private:
+  // How far in RA from a centre at `dec` an object within the radius can be.
+  static double ra_reach(double dec, double radius_degrees);
+
   uint64_t n_objects_ = 0;
   uint64_t stamp_ = 0;
   // By increasing declination, the objects that have one: rows, dec, ra.

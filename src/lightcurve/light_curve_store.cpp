@@ -564,27 +564,10 @@ std::vector<ObjectMatch> LightCurveStore::region(double ra_min, double ra_max, d
 }
 
 std::vector<ObjectMatch> LightCurveStore::cone(double ra, double dec, double radius_arcsec) const {
-  const double radius_degrees = radius_arcsec / 3600.0;
-  // Every object within the radius is within it in declination too, and,
-  // unless the cone holds a pole, within asin(sin r / cos dec) of its centre
-  // in RA: the band's objects outside that are passed over before the
-  // trigonometry of their separation (most of a query's time, since the
-  // band spans the field's whole width).
-  constexpr double kDegree = std::numbers::pi / 180.0;
-  const bool holds_pole = std::abs(dec) + radius_degrees >= 90.0;
-  const double ra_reach = holds_pole
-                              ? 360.0
-                              : std::asin(std::min(1.0, std::sin(radius_degrees * kDegree) / std::cos(dec * kDegree))) /
-                                        kDegree * (1.0 + 1e-9) +
-                                    1e-12;
   std::vector<ObjectMatch> matches;
-  declination_index().for_each_in_band(dec - radius_degrees, dec + radius_degrees,
-                                       [&](uint64_t row, double object_ra, double object_dec) {
-                                         if (std::abs(std::remainder(object_ra - ra, 360.0)) > ra_reach) return;
-                                         double separation = separation_degrees(ra, dec, object_ra, object_dec);
-                                         if (separation <= radius_degrees)
-                                           matches.push_back({row, separation * 3600.0});
-                                       });
+  declination_index().for_each_within(ra, dec, radius_arcsec / 3600.0, [&](uint64_t row, double separation) {
+    matches.push_back({row, separation * 3600.0});
+  });
   std::sort(matches.begin(), matches.end(),
             [](const ObjectMatch& a, const ObjectMatch& b) { return a.separation_arcsec < b.separation_arcsec; });
   return matches;

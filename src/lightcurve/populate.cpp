@@ -14,12 +14,14 @@
 #include <random>
 #include <set>
 #include <span>
+#include <tuple>
 #include <type_traits>
 #include <unordered_map>
 #include <variant>
 
 #include "lcstore/error.h"
 #include "lcstore/lightcurve/light_curve_store.h"
+#include "lightcurve/declination_index.h"
 #include "lightcurve/journal.h"
 #include "lightcurve/layout.h"
 
@@ -317,10 +319,12 @@ std::vector<catalog::Value> parse_values(const std::vector<std::string>& names) 
 }
 
 // A journal entry is one (catalog content, mapping): the same file read with
-// another table key or object key writes other cells.
+// another table key or object key, or matched by position, writes other cells.
 std::string journal_entry_id(const PopulateOptions& options) {
-  return fmt::format("{} table_key={} object_key={} prefix={}", options.journal_id, options.keys.table_key,
-                     options.keys.object_key_column, options.keys.object_key_prefix);
+  std::string id = fmt::format("{} table_key={} object_key={} prefix={}", options.journal_id, options.keys.table_key,
+                               options.keys.object_key_column, options.keys.object_key_prefix);
+  if (options.match_radius_arcsec) id += fmt::format(" match=position:{}", *options.match_radius_arcsec);
+  return id;
 }
 
 // The store's objects as populate looks them up.
@@ -385,6 +389,57 @@ void match_objects(const catalog::Table& catalog, const catalog::ColumnMapping& 
       throw Error(ErrorKind::kBadInput, catalog.source(),
                   fmt::format("object {} appears in two rows", objects.keys[cells.rows[i].first]));
     }
+  }
+}
+
+// Fills cells.rows by position: each catalog row with the nearest store
+// object within the radius, each object with its nearest such row.
+void match_positions(const catalog::Table& catalog, const catalog::ColumnMapping& mapping,
+                     const DeclinationIndex& index, double radius_arcsec, EpochCells& cells, PopulateResult& result) {
+  if (!(radius_arcsec > 0) || !std::isfinite(radius_arcsec)) {
+    throw Error(ErrorKind::kInvalidArgument, "match_radius_arcsec",
+                fmt::format("{} is not a positive number of arcseconds", radius_arcsec));
+  }
+  const catalog::Coordinates& names = mapping.coordinates();
+  const catalog::Column* ra = names.ra.empty() ? nullptr : catalog.find(names.ra);
+  const catalog::Column* dec = names.dec.empty() ? nullptr : catalog.find(names.dec);
+  if (ra == nullptr || dec == nullptr || !ra->is_numeric() || !dec->is_numeric()) {
+    throw Error(ErrorKind::kBadInput, catalog.source(),
+                "has no numeric RA and Dec columns (ALPHA_J2000 / DELTA_J2000 or ra / dec) to match by position");
+  }
+  struct Nearest {
+    uint64_t object;
+    double separation;
+    size_t catalog_row;
+  };
+  std::vector<Nearest> matches;
+  const double radius_degrees = radius_arcsec / 3600.0;
+  for (size_t row = 0; row < catalog.num_rows(); ++row) {
+    const double row_ra = ra->number(row), row_dec = dec->number(row);
+    std::optional<Nearest> nearest;
+    if (std::isfinite(row_ra) && std::isfinite(row_dec)) {
+      index.for_each_within(row_ra, row_dec, radius_degrees, [&](uint64_t object, double separation) {
+        // Ties go to the lower row, whatever order the index visits them in.
+        if (!nearest || separation < nearest->separation ||
+            (separation == nearest->separation && object < nearest->object))
+          nearest = Nearest{object, separation, row};
+      });
+    }
+    if (nearest) {
+      matches.push_back(*nearest);
+    } else {
+      ++result.unmatched_rows_skipped;
+    }
+  }
+  std::sort(matches.begin(), matches.end(), [](const Nearest& a, const Nearest& b) {
+    return std::tie(a.object, a.separation, a.catalog_row) < std::tie(b.object, b.separation, b.catalog_row);
+  });
+  for (size_t i = 0; i < matches.size(); ++i) {
+    if (i > 0 && matches[i].object == matches[i - 1].object) {
+      ++result.farther_rows_skipped;
+      continue;
+    }
+    cells.rows.emplace_back(matches[i].object, matches[i].catalog_row);
   }
 }
 
@@ -608,8 +663,12 @@ PopulateResult LightCurveStore::populate(const std::string& epoch, const catalog
   PopulateResult result;
   const catalog::ColumnMapping mapping(catalog, {.values = parse_values(values_), .keys = options.keys});
   EpochCells cells;
-  const ObjectLookup& lookup = object_lookup();
-  match_objects(catalog, mapping, {objects(), lookup.rows, lookup.integer_keys}, options, cells, result);
+  if (options.match_radius_arcsec) {
+    match_positions(catalog, mapping, declination_index(), *options.match_radius_arcsec, cells, result);
+  } else {
+    const ObjectLookup& lookup = object_lookup();
+    match_objects(catalog, mapping, {objects(), lookup.rows, lookup.integer_keys}, options, cells, result);
+  }
   match_measurements(catalog, mapping, measurements_, values_, options, cells, result);
   const Selection selection = cells.selection(e, values_.size());
 

@@ -208,3 +208,27 @@ def test_populate_many_with_a_progress_bar_and_a_failure_raises_after_the_rest(t
     assert "populate" in capsys.readouterr().err  # the tqdm bar
     curves = store.lightcurves(store.objects)
     assert not np.isnan(curves[:, :, :, [0, 2]]).any() and np.isnan(curves[:, :, :, 1]).all()
+
+
+def test_catalogs_matched_by_position_fill_the_cells_of_their_keys(tmp_path, field_store):
+    """Rows shuffled, NUMBERs that match nothing and positions moved by 0.1": matched by position,
+    each row reaches the object its key names."""
+    by_position = lcstore.create(tmp_path / "by-position.lcz", field_catalog("coadd"), epochs=FIELD_EPOCHS)
+    rng = np.random.default_rng(4)
+    for epoch in FIELD_EPOCHS:
+        table = astropy_fits(field_catalog(f"epoch_{epoch}"))[rng.permutation(281)]
+        table["NUMBER"] += 1_000_000
+        offset = 0.1 / 3600 * rng.random(len(table))
+        table["DELTA_J2000"] += offset
+        report = by_position.populate(epoch, table, match="position")
+        assert (report.objects_written, report.unmatched_rows_skipped, report.farther_rows_skipped) == (281, 0, 0)
+        with pytest.raises(lcstore.BadInputError, match="not in the store"):
+            by_position.populate(epoch, table)
+    np.testing.assert_array_equal(
+        by_position.lightcurves(by_position.objects), field_store.lightcurves(field_store.objects)
+    )
+    tight = by_position.populate(FIELD_EPOCHS[0], table, match="position:1e-6", force=True)
+    assert tight.objects_written == 0 and tight.unmatched_rows_skipped == 281
+    for wrong in ("nearest", "position:-1", "position:x"):
+        with pytest.raises(lcstore.InvalidArgumentError, match="match"):
+            by_position.populate(FIELD_EPOCHS[0], table, match=wrong)

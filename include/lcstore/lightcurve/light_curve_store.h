@@ -142,6 +142,12 @@ struct PopulateOptions {
   // Refuse (Error kBadInput, nothing written) a catalog that would change
   // finite values already stored.
   bool no_overwrite = false;
+  // Match catalog rows to store objects by position instead of by key, for
+  // catalogs detected on each epoch's own image: each row goes to the
+  // nearest object within this radius (arcseconds, positive) of its RA and
+  // Dec. Rows without one are skipped and counted; of several rows nearest
+  // to one object, the nearest is written and the others counted.
+  std::optional<double> match_radius_arcsec;
 };
 
 struct PopulateResult {
@@ -149,6 +155,10 @@ struct PopulateResult {
   uint64_t values_written = 0;
   uint64_t objects_written = 0;
   uint64_t unknown_objects_skipped = 0;
+  // Matching by position: rows with no object within the radius (or no
+  // position), and rows whose object a nearer row matched.
+  uint64_t unmatched_rows_skipped = 0;
+  uint64_t farther_rows_skipped = 0;
   // Cells (values) that held a finite value, as read just before the write,
   // and were given another.
   uint64_t finite_cells_overwritten = 0;
