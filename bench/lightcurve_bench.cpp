@@ -473,23 +473,16 @@ void position_matching() {
 }
 
 // Counts the bytes read through a store.
-class CountingStore final : public Store {
+class CountingStore final : public StoreWrapper {
  public:
-  explicit CountingStore(std::shared_ptr<Store> inner) : inner_(std::move(inner)) {}
+  using StoreWrapper::StoreWrapper;
+  // Whole values are read through open(), so that they are counted too.
+  std::optional<Bytes> get(std::string_view key) const override { return Store::get(key); }
   std::unique_ptr<ValueReader> open(std::string_view key) const override {
-    auto reader = inner_->open(key);
+    auto reader = StoreWrapper::open(key);
     if (!reader) return nullptr;
     return std::make_unique<CountingReader>(std::move(reader), bytes_read_);
   }
-  void set(std::string_view key, ByteView value) override { inner_->set(key, value); }
-  void erase(std::string_view key) override { inner_->erase(key); }
-  std::vector<std::string> list(std::string_view prefix) const override { return inner_->list(prefix); }
-  std::vector<std::string> list_dir(std::string_view prefix) const override { return inner_->list_dir(prefix); }
-  std::unique_ptr<Lock> lock(std::string_view space, uint64_t slot) override { return inner_->lock(space, slot); }
-  std::unique_ptr<Lock> try_lock(std::string_view space, uint64_t slot) override {
-    return inner_->try_lock(space, slot);
-  }
-  std::string describe(std::string_view key) const override { return inner_->describe(key); }
   uint64_t bytes_read() const { return bytes_read_; }
 
  private:
@@ -507,7 +500,6 @@ class CountingStore final : public Store {
     std::unique_ptr<ValueReader> inner_;
     std::atomic<uint64_t>& counter_;
   };
-  std::shared_ptr<Store> inner_;
   mutable std::atomic<uint64_t> bytes_read_{0};
 };
 

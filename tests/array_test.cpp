@@ -789,30 +789,19 @@ TEST_P(ArrayTest, EmptySelectionsAndEmptyArrays) {
 }
 
 // Forwards to another store, counting the values written and erased per key.
-class CountingStore final : public Store {
+class CountingStore final : public StoreWrapper {
  public:
-  explicit CountingStore(std::shared_ptr<Store> inner) : inner_(std::move(inner)) {}
-  std::unique_ptr<ValueReader> open(std::string_view key) const override { return inner_->open(key); }
+  using StoreWrapper::StoreWrapper;
   void set(std::string_view key, ByteView value) override {
     ++sets[std::string(key)];
-    inner_->set(key, value);
+    StoreWrapper::set(key, value);
   }
   void erase(std::string_view key) override {
     ++erases[std::string(key)];
-    inner_->erase(key);
+    StoreWrapper::erase(key);
   }
-  std::vector<std::string> list(std::string_view prefix) const override { return inner_->list(prefix); }
-  std::vector<std::string> list_dir(std::string_view prefix) const override { return inner_->list_dir(prefix); }
-  std::unique_ptr<Lock> lock(std::string_view space, uint64_t slot) override { return inner_->lock(space, slot); }
-  std::unique_ptr<Lock> try_lock(std::string_view space, uint64_t slot) override {
-    return inner_->try_lock(space, slot);
-  }
-  std::string describe(std::string_view key) const override { return inner_->describe(key); }
 
   std::map<std::string, int> sets, erases;
-
- private:
-  std::shared_ptr<Store> inner_;
 };
 
 TEST_P(ArrayTest, BatchCommitsOneRewritePerChunk) {

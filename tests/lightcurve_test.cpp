@@ -1176,27 +1176,19 @@ TEST(DeclinationIndex, MissingStaleOrDamagedIndexGivesTheSameAnswers) {
 }
 
 // Counts the values read of each key.
-class ReadCountingStore final : public Store {
+class ReadCountingStore final : public StoreWrapper {
  public:
-  explicit ReadCountingStore(std::shared_ptr<Store> inner) : inner_(std::move(inner)) {}
+  using StoreWrapper::StoreWrapper;
+  std::optional<Bytes> get(std::string_view key) const override {
+    ++opens[std::string(key)];
+    return StoreWrapper::get(key);
+  }
   std::unique_ptr<ValueReader> open(std::string_view key) const override {
     ++opens[std::string(key)];
-    return inner_->open(key);
+    return StoreWrapper::open(key);
   }
-  void set(std::string_view key, ByteView value) override { inner_->set(key, value); }
-  void erase(std::string_view key) override { inner_->erase(key); }
-  std::vector<std::string> list(std::string_view prefix) const override { return inner_->list(prefix); }
-  std::vector<std::string> list_dir(std::string_view prefix) const override { return inner_->list_dir(prefix); }
-  std::unique_ptr<Lock> lock(std::string_view space, uint64_t slot) override { return inner_->lock(space, slot); }
-  std::unique_ptr<Lock> try_lock(std::string_view space, uint64_t slot) override {
-    return inner_->try_lock(space, slot);
-  }
-  std::string describe(std::string_view key) const override { return inner_->describe(key); }
 
   mutable std::map<std::string, int> opens;
-
- private:
-  std::shared_ptr<Store> inner_;
 };
 
 // A store opens without reading its objects' keys or coordinates: a cone

@@ -88,4 +88,29 @@ class Store {
   virtual std::string describe(std::string_view key) const = 0;
 };
 
+// A store that forwards every call to another: derive from it to change or
+// observe a few calls (count reads, inject faults) and keep the rest.
+class StoreWrapper : public Store {
+ public:
+  explicit StoreWrapper(std::shared_ptr<Store> target) : target_(std::move(target)) {}
+
+  std::optional<Bytes> get(std::string_view key) const override { return target_->get(key); }
+  std::unique_ptr<ValueReader> open(std::string_view key) const override { return target_->open(key); }
+  void set(std::string_view key, ByteView value) override { target_->set(key, value); }
+  void erase(std::string_view key) override { target_->erase(key); }
+  std::vector<std::string> list(std::string_view prefix) const override { return target_->list(prefix); }
+  std::vector<std::string> list_dir(std::string_view prefix) const override { return target_->list_dir(prefix); }
+  std::unique_ptr<Lock> lock(std::string_view space, uint64_t slot) override { return target_->lock(space, slot); }
+  std::unique_ptr<Lock> try_lock(std::string_view space, uint64_t slot) override {
+    return target_->try_lock(space, slot);
+  }
+  void sync() override { target_->sync(); }
+  std::string describe(std::string_view key) const override { return target_->describe(key); }
+
+  Store& target() const { return *target_; }
+
+ private:
+  std::shared_ptr<Store> target_;
+};
+
 }  // namespace lcstore
