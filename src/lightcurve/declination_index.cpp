@@ -7,8 +7,6 @@
 #include <cmath>
 #include <cstring>
 #include <numbers>
-#include <numeric>
-#include <string>
 
 #include "lcstore/error.h"
 
@@ -26,7 +24,8 @@ struct Header {
 };
 constexpr size_t kEntryBytes = 2 * sizeof(double) + sizeof(uint32_t);
 
-// memcpy of nothing, whose pointers may be null.
+// memcpy, also of zero bytes from or to an empty vector (whose data() may be
+// null, which memcpy does not allow).
 void copy_bytes(void* to, const void* from, size_t size) {
   if (size > 0) std::memcpy(to, from, size);
 }
@@ -106,8 +105,7 @@ uint64_t DeclinationIndex::stamp_of(const Store& store, const zarr::Array& dec) 
   const uint64_t n_chunks = dec.chunk_grid_shape().at(0);
   for (uint64_t chunk = 0; chunk < n_chunks; ++chunk) {
     const std::array<uint64_t, 1> coords = {chunk};
-    const std::string key = dec.path().empty() ? dec.chunk_key(coords) : dec.path() + "/" + dec.chunk_key(coords);
-    const std::optional<Bytes> stored = store.get(key);
+    const std::optional<Bytes> stored = store.get(dec.chunk_store_key(coords));
     // An absent chunk (all fill value) hashes differently from any stored one.
     const std::array<uint64_t, 2> marker = {chunk, stored ? stored->size() : UINT64_MAX};
     XXH3_64bits_update(state, marker.data(), sizeof marker);

@@ -140,6 +140,15 @@ void check_xarray_light_curves(const Array& light_curves, const std::string& sub
   }
 }
 
+// The number a key spells when it is an integer written as std::to_string
+// writes it (SExtractor's NUMBER: no sign, leading zero or blank).
+std::optional<int64_t> integer_key(const std::string& key) {
+  int64_t number = 0;
+  const auto [end, error] = std::from_chars(key.data(), key.data() + key.size(), number);
+  if (error != std::errc() || end != key.data() + key.size() || std::to_string(number) != key) return std::nullopt;
+  return number;
+}
+
 double normalized_ra(double ra) {
   double wrapped = std::fmod(ra, 360.0);
   return wrapped < 0 ? wrapped + 360.0 : wrapped;
@@ -331,13 +340,12 @@ const LightCurveStore::ObjectLookup& LightCurveStore::object_lookup() const {
     lookup.rows.reserve(keys.size());
     for (uint64_t row = 0; row < keys.size(); ++row) lookup.rows.emplace(keys[row], row);
     for (const std::string& key : keys) {
-      int64_t number = 0;
-      const auto [end, error] = std::from_chars(key.data(), key.data() + key.size(), number);
-      if (error != std::errc() || end != key.data() + key.size() || std::to_string(number) != key) {
+      const std::optional<int64_t> number = integer_key(key);
+      if (!number) {
         lookup.integer_keys.clear();
         break;
       }
-      lookup.integer_keys.push_back(number);
+      lookup.integer_keys.push_back(*number);
     }
   });
   return objects_->lookup;
@@ -357,15 +365,11 @@ const DeclinationIndex& LightCurveStore::declination_index() const {
 
 namespace {
 
-// Row N - 1 for a key N in [1, n_objects] written as std::to_string writes it.
+// Row N - 1 for a key N in [1, n_objects].
 std::optional<uint64_t> numbered_row(const std::string& key, uint64_t n_objects) {
-  uint64_t number = 0;
-  const auto [end, error] = std::from_chars(key.data(), key.data() + key.size(), number);
-  if (error != std::errc() || end != key.data() + key.size() || number == 0 || number > n_objects ||
-      std::to_string(number) != key) {
-    return std::nullopt;
-  }
-  return number - 1;
+  const std::optional<int64_t> number = integer_key(key);
+  if (!number || *number < 1 || static_cast<uint64_t>(*number) > n_objects) return std::nullopt;
+  return static_cast<uint64_t>(*number - 1);
 }
 
 }  // namespace

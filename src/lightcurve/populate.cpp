@@ -270,7 +270,7 @@ class EpochWrite {
       const uint64_t row = cells_.rows[i].first;
       for (uint64_t m : cells_.measurement_rows) {
         const uint64_t coords[] = {row / chunk_shape[0], m / chunk_shape[1], 0, selection_[3][0] / chunk_shape[3]};
-        chunks.insert(write_layout_.path() + "/" + write_layout_.chunk_key(coords));
+        chunks.insert(write_layout_.chunk_store_key(coords));
       }
     }
     constexpr size_t kChunksNamed = 5;

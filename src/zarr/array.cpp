@@ -30,7 +30,7 @@ class ArrayChunks {
       : store_(store), array_(array), codecs_(codecs) {}
 
   std::string where(const Shape& coords) const { return store_.describe(key(coords)); }
-  std::string key(const Shape& coords) const { return join_key(array_.path(), array_.chunk_key(coords)); }
+  std::string key(const Shape& coords) const { return array_.chunk_store_key(coords); }
   std::unique_ptr<Lock> lock(const Shape& coords) const {
     return store_.lock(array_.path(), linear_index(coords, array_.chunk_grid_shape()));
   }
@@ -220,6 +220,10 @@ Shape Array::chunk_grid_shape() const {
 
 std::string Array::chunk_key(std::span<const uint64_t> coords) const {
   return metadata_.chunk_key_encoding.key(coords);
+}
+
+std::string Array::chunk_store_key(std::span<const uint64_t> coords) const {
+  return join_key(path_, chunk_key(coords));
 }
 
 void Array::check_type(DataType requested) const {

@@ -72,6 +72,8 @@ class Array {
   // The key of the chunk (shard) at grid coordinates `coords`, relative to
   // the array's path: "c/3/2/1".
   std::string chunk_key(std::span<const uint64_t> coords) const;
+  // Its key in the store: "lightcurves/c/3/2/1".
+  std::string chunk_store_key(std::span<const uint64_t> coords) const;
 
   // Reads the selected cells, in C order, into `out` (fixed-size data types;
   // out.size() == cells * item size).
