@@ -11,6 +11,7 @@
 // Before that, the simulator and the recovery analysis are checked on their own.
 #include <fitsio.h>
 #include <fmt/core.h>
+#include <fmt/ranges.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -26,6 +27,7 @@
 #include "lcstore/catalog/column_mapping.h"
 #include "lcstore/catalog/read_catalog.h"
 #include "lcstore/lightcurve/light_curve_store.h"
+#include "lcstore/lightcurve/zero_points.h"
 #include "lcstore/simulate/field.h"
 #include "lcstore/simulate/recovery.h"
 #include "lcstore/storage/directory_store.h"
@@ -210,8 +212,12 @@ TEST(RecoveryAnalysis, ExactMeasurementsRecoverOffsetsAndAmplitudes) {
       measured.mag_err.push_back(0.01);
     }
   }
-  const simulate::Recovery recovery = simulate::evaluate_recovery(field, measured);
+  // Zero points as an ensemble fit gives them: right but for a constant.
+  std::vector<double> zero_points;
+  for (const simulate::Epoch& epoch : field.epochs) zero_points.push_back(epoch.zero_point_offset - 0.5);
+  const simulate::Recovery recovery = simulate::evaluate_recovery(field, measured, zero_points);
   EXPECT_GT(recovery.n_reference_stars, 10u);
+  EXPECT_NEAR(recovery.absolute_zero_point, 0.5 + aperture_loss, 1e-12);
   for (size_t e = 0; e < field.epochs.size(); ++e) {
     EXPECT_NEAR(recovery.epoch_offsets[e], field.epochs[e].zero_point_offset + aperture_loss, 1e-12);
   }
@@ -233,6 +239,16 @@ TEST(RecoveryAnalysis, ExactMeasurementsRecoverOffsetsAndAmplitudes) {
   ASSERT_FALSE(recovery.objects.empty());
   ASSERT_TRUE(recovery.objects.front().star.has_value());
   EXPECT_TRUE(field.stars[*recovery.objects.front().star].variable());
+
+  // An epoch the fit gave no zero point is left out of every curve.
+  zero_points[2] = simulate::kNotMeasured;
+  const simulate::Recovery partial = simulate::evaluate_recovery(field, measured, zero_points);
+  EXPECT_NEAR(partial.absolute_zero_point, 0.5 + aperture_loss, 1e-12);
+  EXPECT_TRUE(std::isnan(partial.epoch_offsets[2]));
+  for (const simulate::ObjectVariability& object : partial.objects) EXPECT_EQ(object.n_epochs, field.epochs.size() - 1);
+
+  zero_points.pop_back();
+  EXPECT_THROW(simulate::evaluate_recovery(field, measured, zero_points), Error);
 }
 
 // ---------------------------------------------------------------------------
@@ -350,11 +366,32 @@ simulate::MeasuredCurves mag_auto_curves(const LightCurveStore& store, const Fie
 // an amplitude; a transient flaring only between two epochs does not.
 constexpr double kMeasurableRange = 0.2;
 
+// How closely the fitted zero points of the demo's few epochs follow the
+// injected ones, mag: each rests on the ~100 bright stars of one image.
+constexpr double kZeroPointAgreement = 0.01;
+
+// The zero points `lcstore calibrate` stored, in the truth's epoch order.
+std::vector<double> calibrated_zero_points(const LightCurveStore& store, const Field& truth) {
+  const lightcurve::ZeroPoints stored = lightcurve::stored_zero_points(store, "auto");
+  std::vector<double> zero_points;
+  for (const simulate::Epoch& epoch : truth.epochs) zero_points.push_back(stored.values[store.epoch_index(epoch.key)]);
+  return zero_points;
+}
+
 void expect_bright_variables_recovered(const LightCurveStore& store, const Field& truth) {
   ASSERT_EQ(store.values(), (std::vector<std::string>{"mag", "mag_err"}));
   const simulate::RecoveryOptions options;
-  const simulate::Recovery recovery = simulate::evaluate_recovery(truth, mag_auto_curves(store, truth), options);
+  const simulate::Recovery recovery =
+      simulate::evaluate_recovery(truth, mag_auto_curves(store, truth), calibrated_zero_points(store, truth), options);
   EXPECT_GE(recovery.n_reference_stars, 10u);
+  // The ensemble's zero points follow the injected offsets: measured minus
+  // injected is one constant (the aperture's loss) in every epoch.
+  std::vector<double> differences;
+  for (size_t e = 0; e < truth.epochs.size(); ++e) {
+    differences.push_back(recovery.epoch_offsets[e] - truth.epochs[e].zero_point_offset);
+  }
+  const auto [lowest, highest] = std::minmax_element(differences.begin(), differences.end());
+  EXPECT_LT(*highest - *lowest, kZeroPointAgreement) << fmt::format("{}", fmt::join(differences, ", "));
   size_t tracked = 0, amplitudes = 0, constants_tracked = 0;
   for (size_t s = 0; s < truth.stars.size(); ++s) {
     const simulate::Star& star = truth.stars[s];
@@ -386,8 +423,8 @@ TEST(DemoPipeline, SimulatedFieldThroughSourceExtractorIsRecovered) {
   const fs::path out = directory.path() / "demo";
   const CommandResult result = run_demo(out, DemoSize{});
   ASSERT_EQ(result.exit_code, 0) << result;
-  for (const char* stage : {"== simulate", "== source-extractor", "== create", "== populate", "== rechunk", "== info",
-                            "== report", "== time per stage", "Most variable objects"}) {
+  for (const char* stage : {"== simulate", "== source-extractor", "== create", "== populate", "== rechunk",
+                            "== calibrate", "== info", "== report", "== time per stage", "Most variable objects"}) {
     EXPECT_THAT(result.out, HasSubstr(stage));
   }
   EXPECT_THAT(result.out, HasSubstr("Everything is in " + out.string() + "/"));

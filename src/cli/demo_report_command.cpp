@@ -1,7 +1,8 @@
 // `lcstore demo-report`: what a light-curve store built from a simulated
-// field (`lcstore simulate`) recovered of it: the most variable objects by
-// measured scatter, the fraction of injected variables recovered, and the
-// recovered amplitudes against the injected ones.
+// field (`lcstore simulate`) and calibrated (`lcstore calibrate`) recovered of
+// it: the most variable objects by measured scatter, the fraction of injected
+// variables recovered, the recovered amplitudes and zero points against the
+// injected ones.
 #include <fmt/core.h>
 #include <fmt/ranges.h>
 
@@ -16,6 +17,7 @@
 #include "cli/output.h"
 #include "lcstore/error.h"
 #include "lcstore/lightcurve/light_curve_store.h"
+#include "lcstore/lightcurve/zero_points.h"
 #include "lcstore/simulate/field.h"
 #include "lcstore/simulate/recovery.h"
 #include "lcstore/storage/directory_store.h"
@@ -109,7 +111,10 @@ json most_variable_objects(const lightcurve::ObjectTable& objects, const Field& 
 json build_report(const LightCurveStore& store, const Field& truth, const simulate::MeasuredCurves& measured,
                   const ReportArguments& arguments) {
   const simulate::RecoveryOptions options;
-  const simulate::Recovery recovery = simulate::evaluate_recovery(truth, measured, options);
+  std::vector<double> zero_points;
+  const lightcurve::ZeroPoints stored = lightcurve::stored_zero_points(store, arguments.measurement);
+  for (const simulate::Epoch& epoch : truth.epochs) zero_points.push_back(stored.values[store.epoch_index(epoch.key)]);
+  const simulate::Recovery recovery = simulate::evaluate_recovery(truth, measured, zero_points, options);
   const lightcurve::ObjectTable& objects = store.object_table();
 
   const json most_variable = most_variable_objects(objects, truth, recovery, arguments.top);
@@ -149,7 +154,8 @@ json build_report(const LightCurveStore& store, const Field& truth, const simula
   json offsets = json::array();
   for (size_t e = 0; e < truth.epochs.size(); ++e) {
     offsets.push_back({{"epoch", truth.epochs[e].key},
-                       {"measured", recovery.epoch_offsets[e]},
+                       {"calibrated", number_or_null(zero_points[e])},
+                       {"measured", number_or_null(recovery.epoch_offsets[e])},
                        {"injected", truth.epochs[e].zero_point_offset}});
   }
   return {{"store", arguments.store},
@@ -168,6 +174,7 @@ json build_report(const LightCurveStore& store, const Field& truth, const simula
           {"constants_detected", constants_detected},
           {"constants_flagged", constants_flagged},
           {"reference_stars", recovery.n_reference_stars},
+          {"absolute_zero_point", recovery.absolute_zero_point},
           {"reference_magnitude", options.reference_magnitude},
           {"epoch_offsets", offsets},
           {"most_variable", most_variable},
@@ -206,7 +213,7 @@ std::string magnitude_column(const std::string& measurement) {
 
 void print_text(const json& report) {
   const std::string column = magnitude_column(report["measurement"].get<std::string>());
-  std::cout << fmt::format("Most variable objects ({} after the per-epoch zero-point correction):\n", column);
+  std::cout << fmt::format("Most variable objects ({} calibrated with the store's zero points):\n", column);
   RecordWriter variable_table(std::cout, OutputFormat::kTable,
                               {"object", "ra", "dec", "x", "y", "epochs", "median_mag", "rms", "chi2/dof", "injected"});
   for (const json& row : report["most_variable"]) {
@@ -217,7 +224,12 @@ void print_text(const json& report) {
   variable_table.finish();
 
   double largest_offset_error = 0;
+  size_t uncalibrated_epochs = 0;
   for (const json& epoch : report["epoch_offsets"]) {
+    if (epoch["measured"].is_null()) {
+      ++uncalibrated_epochs;
+      continue;
+    }
     largest_offset_error =
         std::max(largest_offset_error, std::abs(epoch["measured"].get<double>() - epoch["injected"].get<double>()));
   }
@@ -225,15 +237,16 @@ void print_text(const json& report) {
       "\nInjected stars: {}; detected (a detection within {} px): {} ({:.1f}%) among {} objects.\n"
       "Injected variables: {}; detected: {}; recovered (detected and chi2/dof > {}): {} ({:.1f}%).\n"
       "Constant stars flagged variable: {} of {} detected.\n"
-      "Epoch zero points from {} reference stars (constant, isolated, mag < {}): within {:.3f} mag of the injected "
-      "offsets.\n",
+      "Epoch zero points (lcstore calibrate, plus the absolute zero point {:.3f} mag from {} constant, isolated\n"
+      "stars brighter than mag {}): within {:.3f} mag of the injected offsets{}.\n",
       report["stars"].get<size_t>(), report["match_radius_pixels"].get<double>(),
       report["stars_detected"].get<size_t>(), percent(report["stars_detected"], report["stars"]),
       report["objects"].get<size_t>(), report["variables"].get<size_t>(), report["variables_detected"].get<size_t>(),
       report["variability_threshold_reduced_chi2"].get<double>(), report["variables_recovered"].get<size_t>(),
       100.0 * report["fraction_recovered"].get<double>(), report["constants_flagged"].get<size_t>(),
-      report["constants_detected"].get<size_t>(), report["reference_stars"].get<size_t>(),
-      report["reference_magnitude"].get<double>(), largest_offset_error);
+      report["constants_detected"].get<size_t>(), report["absolute_zero_point"].get<double>(),
+      report["reference_stars"].get<size_t>(), report["reference_magnitude"].get<double>(), largest_offset_error,
+      uncalibrated_epochs == 0 ? std::string() : fmt::format("; {} epochs without a zero point", uncalibrated_epochs));
 
   std::cout << fmt::format(
       "\nInjected variables brighter than mag {} (isolated, detected), recovered against injected:\n",
@@ -300,11 +313,13 @@ void add_demo_report_command(CLI::App& app) {
   CLI::App* command = app.add_subcommand(
       "demo-report", "Compare a store built from a simulated field with its truth: variables found, amplitudes");
   command->footer(
-      "Detections match injected stars within 1 pixel (x_image, y_image of the store). Each epoch's zero point is\n"
-      "the median of measured - true magnitude over constant, isolated stars brighter than mag 19; variability is\n"
-      "the chi2 per degree of freedom of the corrected light curve; the fitted amplitude is the injected one times\n"
-      "the least-squares slope of the corrected magnitudes against the true ones.\n\n"
-      "Example:\n  lcstore demo-report demo-output/field.lcs demo-output/images/truth.json --top 10");
+      "Detections match injected stars within 1 pixel (x_image, y_image of the store). Magnitudes are calibrated\n"
+      "with the zero points `lcstore calibrate` stored, plus one absolute zero point: the median of calibrated -\n"
+      "true magnitude over constant, isolated stars brighter than mag 19. Variability is the chi2 per degree of\n"
+      "freedom of the calibrated light curve; the fitted amplitude is the injected one times the least-squares\n"
+      "slope of the calibrated magnitudes against the true ones.\n\n"
+      "Example:\n  lcstore calibrate demo-output/field.lcs\n"
+      "  lcstore demo-report demo-output/field.lcs demo-output/images/truth.json --top 10");
   command->add_option("STORE", arguments->store, "Store directory")->required();
   command->add_option("TRUTH", arguments->truth, "truth.json written by `lcstore simulate`")->required();
   command->add_option("--measurement", arguments->measurement, "Measurement to assess")->capture_default_str();

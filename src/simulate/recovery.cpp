@@ -25,12 +25,17 @@ double squared_distance(double x1, double y1, double x2, double y2) {
   return (x1 - x2) * (x1 - x2) + (y1 - y2) * (y1 - y2);
 }
 
-void check_shapes(const Field& truth, const MeasuredCurves& measured) {
+void check_shapes(const Field& truth, const MeasuredCurves& measured, std::span<const double> zero_points) {
   const size_t n_objects = measured.objects.size();
   const size_t n_cells = n_objects * measured.n_epochs;
   if (measured.n_epochs != truth.epochs.size()) {
     throw Error(ErrorKind::kInvalidArgument, "measured light curves",
                 fmt::format("have {} epochs, the truth {}", measured.n_epochs, truth.epochs.size()));
+  }
+  if (zero_points.size() != truth.epochs.size()) {
+    throw Error(
+        ErrorKind::kInvalidArgument, "zero points",
+        fmt::format("{} given, one per epoch of the truth ({}) needed", zero_points.size(), truth.epochs.size()));
   }
   if (measured.x.size() != n_objects || measured.y.size() != n_objects || measured.mag.size() != n_cells ||
       measured.mag_err.size() != n_cells) {
@@ -81,25 +86,27 @@ std::vector<bool> isolation(const Field& truth, const RecoveryOptions& options) 
   return isolated;
 }
 
-std::vector<double> epoch_offsets(const Field& truth, const MeasuredCurves& measured, const Matches& matches,
-                                  const std::vector<bool>& isolated, const RecoveryOptions& options,
-                                  size_t& n_reference_stars) {
-  std::vector<std::vector<double>> differences(truth.epochs.size());
-  n_reference_stars = 0;
+// The zero points plus the absolute zero point, its value and the reference stars used.
+void measure_epoch_offsets(const Field& truth, const MeasuredCurves& measured, std::span<const double> zero_points,
+                           const Matches& matches, const std::vector<bool>& isolated, const RecoveryOptions& options,
+                           Recovery& recovery) {
+  std::vector<double> differences;
+  recovery.n_reference_stars = 0;
   for (size_t s = 0; s < truth.stars.size(); ++s) {
     const Star& star = truth.stars[s];
     if (star.variable() || !isolated[s] || !matches.object_of_star[s] || !(star.mag0 < options.reference_magnitude)) {
       continue;
     }
-    ++n_reference_stars;
+    ++recovery.n_reference_stars;
     for (size_t e = 0; e < truth.epochs.size(); ++e) {
-      const double mag = measured.magnitude(*matches.object_of_star[s], e);
-      if (std::isfinite(mag)) differences[e].push_back(mag - truth.epochs[e].true_magnitudes[s]);
+      const double difference =
+          measured.magnitude(*matches.object_of_star[s], e) - zero_points[e] - truth.epochs[e].true_magnitudes[s];
+      if (std::isfinite(difference)) differences.push_back(difference);
     }
   }
-  std::vector<double> offsets;
-  for (std::vector<double>& epoch : differences) offsets.push_back(epoch.empty() ? 0.0 : median(std::move(epoch)));
-  return offsets;
+  recovery.absolute_zero_point = differences.empty() ? 0.0 : median(std::move(differences));
+  recovery.epoch_offsets.clear();
+  for (double zero_point : zero_points) recovery.epoch_offsets.push_back(zero_point + recovery.absolute_zero_point);
 }
 
 // One light curve after the epoch offsets: the epochs measured, their
@@ -112,10 +119,10 @@ struct CorrectedCurve {
 CorrectedCurve corrected_curve(const MeasuredCurves& measured, size_t object, const std::vector<double>& offsets) {
   CorrectedCurve curve;
   for (size_t e = 0; e < measured.n_epochs; ++e) {
-    const double mag = measured.magnitude(object, e);
+    const double mag = measured.magnitude(object, e) - offsets[e];
     if (!std::isfinite(mag)) continue;
     curve.epochs.push_back(e);
-    curve.mag.push_back(mag - offsets[e]);
+    curve.mag.push_back(mag);
     curve.err.push_back(measured.error(object, e));
   }
   return curve;
@@ -204,12 +211,13 @@ ObjectVariability object_variability(const MeasuredCurves& measured, size_t obje
 
 }  // namespace
 
-Recovery evaluate_recovery(const Field& truth, const MeasuredCurves& measured, const RecoveryOptions& options) {
-  check_shapes(truth, measured);
+Recovery evaluate_recovery(const Field& truth, const MeasuredCurves& measured, std::span<const double> zero_points,
+                           const RecoveryOptions& options) {
+  check_shapes(truth, measured, zero_points);
   const Matches matches = match(truth, measured, options.match_radius);
   const std::vector<bool> isolated = isolation(truth, options);
   Recovery recovery;
-  recovery.epoch_offsets = epoch_offsets(truth, measured, matches, isolated, options, recovery.n_reference_stars);
+  measure_epoch_offsets(truth, measured, zero_points, matches, isolated, options, recovery);
   recovery.stars.resize(truth.stars.size());
   for (size_t s = 0; s < truth.stars.size(); ++s) {
     if (matches.object_of_star[s]) {

@@ -3,19 +3,23 @@
 // well its measured light curve follows the true one.
 //
 //   MeasuredCurves measured = ...;  // MAG_AUTO light curves of the detections
-//   Recovery recovery = evaluate_recovery(read_truth("truth.json"), measured);
+//   ZeroPoints fitted = stored_zero_points(store, "auto");  // lcstore calibrate
+//   Recovery recovery = evaluate_recovery(read_truth("truth.json"), measured, fitted.values);
 //   for (size_t s = 0; s < recovery.stars.size(); ++s) ... recovery.stars[s].median_abs_residual ...
 //
-// The epoch images carry unknown zero-point offsets (field.h), so measured
-// magnitudes are compared with the truth after subtracting each epoch's
-// offset, measured as a survey calibrates an epoch: the median over
-// reference stars (bright, isolated, constant, detected) of measured minus
-// true magnitude.
+// The epoch images carry unknown zero-point offsets (field.h). The pipeline
+// fits them relative to each other from the ensemble of stars (`lcstore
+// calibrate`); the one constant such a fit cannot know, the absolute zero
+// point, is taken here as a survey takes it from standard stars: the median,
+// over the reference stars (bright, isolated, constant, detected) and their
+// epochs, of calibrated minus true magnitude. Measured magnitudes are
+// compared with the truth after subtracting both.
 #pragma once
 
 #include <cstddef>
 #include <limits>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -80,9 +84,10 @@ struct ObjectVariability {
 };
 
 struct Recovery {
-  // Per epoch: the median of measured - true magnitude over the reference
-  // stars; 0 where no reference star was measured.
+  // Measured - true magnitude per epoch: the fitted zero point plus the
+  // absolute zero point; NaN where the fit has none.
   std::vector<double> epoch_offsets;
+  double absolute_zero_point = 0;  // 0 when no reference star was measured
   size_t n_reference_stars = 0;
   std::vector<StarRecovery> stars;  // parallel to Field::stars
   // Every object with at least two measured epochs, most variable (largest
@@ -90,8 +95,10 @@ struct Recovery {
   std::vector<ObjectVariability> objects;
 };
 
-// Throws Error(kInvalidArgument) if `measured` does not have the truth's
-// number of epochs or its arrays disagree in length.
-Recovery evaluate_recovery(const Field& truth, const MeasuredCurves& measured, const RecoveryOptions& options = {});
+// `zero_points`: per epoch, the fitted zero points, relative to any constant.
+// Throws Error(kInvalidArgument) if `measured` or `zero_points` does not have
+// the truth's number of epochs or the arrays of `measured` disagree in length.
+Recovery evaluate_recovery(const Field& truth, const MeasuredCurves& measured, std::span<const double> zero_points,
+                           const RecoveryOptions& options = {});
 
 }  // namespace lcstore::simulate
