@@ -1,4 +1,4 @@
-// `lcstore create | rechunk | info | add-epochs`: making a store, its read
+// `lcstore create | rechunk | info | add-epochs | add-objects`: making a store, its read
 // layout, what it holds, and growing it.
 #include <fmt/core.h>
 #include <fmt/ranges.h>
@@ -207,6 +207,43 @@ void add_add_epochs_command(CLI::App& app) {
   command->callback([arguments] { add_epochs(*arguments); });
 }
 
+struct AddObjectsArguments {
+  std::string store;
+  std::string objects_catalog;
+  catalog::CatalogKeys keys;
+  bool json_output = false;
+};
+
+void add_objects(const AddObjectsArguments& arguments) {
+  LightCurveStore store = open_store(arguments.store);
+  const catalog::Catalog detections = catalog::read_catalog(arguments.objects_catalog);
+  const catalog::ColumnMapping mapping(detections.table, {.keys = arguments.keys});
+  const ObjectTable objects = ObjectTable::from_catalog(detections.table, mapping);
+  const uint64_t added = store.add_objects(objects);
+  const uint64_t total = store.n_objects();
+  if (arguments.json_output) {
+    std::cout << json{{"store", arguments.store}, {"added", added}, {"objects", total}}.dump(1) << "\n";
+    return;
+  }
+  std::cout << fmt::format("added {} object(s) to {}: {} objects, {} already there\n", added, arguments.store, total,
+                           objects.keys.size() - added);
+}
+
+void add_add_objects_command(CLI::App& app) {
+  auto arguments = std::make_shared<AddObjectsArguments>();
+  CLI::App* command = app.add_subcommand(
+      "add-objects", "Append objects to a store (keys it has already are left as they are; safe beside writers)");
+  command->footer(
+      "The new objects' light curves are NaN until populated; the read layout and the features go stale\n"
+      "(rechunk, features). Example:\n  lcstore add-objects field.lcs --objects deeper_coadd.cat");
+  command->add_option("STORE", arguments->store, "Store directory")->required();
+  command->add_option("--objects", arguments->objects_catalog, "Detection catalog holding the objects to add")
+      ->required();
+  add_catalog_key_options(command, arguments->keys);
+  command->add_flag("--json", arguments->json_output, "Print the result as JSON");
+  command->callback([arguments] { add_objects(*arguments); });
+}
+
 std::string describe_layout(const LayoutInfo& layout) {
   if (layout.status == LayoutInfo::Status::kAbsent) return "absent";
   std::string text = fmt::format("{} chunks [{}]", layout.array, fmt::join(layout.chunks, ", "));
@@ -289,6 +326,7 @@ void add_store_commands(CLI::App& app) {
   add_rechunk_command(app);
   add_info_command(app);
   add_add_epochs_command(app);
+  add_add_objects_command(app);
 }
 
 }  // namespace lcstore::cli

@@ -128,15 +128,16 @@ class ArrayChunks {
   // The chunk as stored, or the fill value where it is not. An `unread`
   // chunk is one the first change overwrites whole: inside the array it has
   // no elements yet (filling a chunk that is then overwritten was a
-  // twentieth of populate); an edge chunk's cells beyond the array keep the
-  // fill value.
+  // twentieth of populate). An edge chunk is read all the same: its cells
+  // beyond this array's shape may hold values a writer of the grown array
+  // put there (lightcurve/grow.cpp).
   Chunk load(const Shape& coords, bool unread) const {
     const ChunkSpec& spec = codecs_.spec();
     if (unread) {
       bool inside_array = true;
       for (size_t d = 0; d < coords.size(); ++d)
         inside_array = inside_array && (coords[d] + 1) * spec.shape[d] <= array_.metadata().shape[d];
-      return inside_array ? Chunk{spec.data_type, spec.shape, {}, {}} : Chunk::filled(spec);
+      if (inside_array) return Chunk{spec.data_type, spec.shape, {}, {}};
     }
     const std::string chunk_key = key(coords);
     if (auto value = store_.open(chunk_key)) return codecs_.decode(value->read_all(), store_.describe(chunk_key));

@@ -49,6 +49,7 @@
 #include <span>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -323,6 +324,17 @@ class LightCurveStore {
   // thread or process. This object then sees the grown store.
   uint64_t add_epochs(const EpochTable& epochs);
 
+  // Appends the objects whose keys the store does not have yet (each once,
+  // in the order given; the others are ignored) with their positions, and
+  // returns how many it added. Their light-curve cells are the fill value
+  // (NaN) until populated. Grows every array with an object dimension as
+  // add_epochs grows the epoch arrays, with the same guarantees; the read
+  // layout and the features go stale (rechunk, features), the declination
+  // index follows at once. Throws Error(kInvalidArgument) for a table whose
+  // columns differ in length and Error(kBadInput) for an empty key, before
+  // anything is written.
+  uint64_t add_objects(const ObjectTable& objects);
+
   // Builds (or rebuilds) the read layout from the write layout, streaming
   // bands of objects in parallel within the memory budget.
   void rechunk(const RechunkOptions& options);
@@ -372,6 +384,9 @@ class LightCurveStore {
   struct Objects;  // the object arrays and what was read of them
 
   void load_labels(const zarr::Group& root);
+  // Takes the layout and derived-variable locks, finishes a growth a killed
+  // writer published, and reopens this object (src/lightcurve/grow.cpp).
+  std::pair<std::unique_ptr<Lock>, std::unique_ptr<Lock>> lock_for_growth();
   const ObjectLookup& object_lookup() const;
   const DeclinationIndex& declination_index() const;
   // The rows of `keys`, in that order; throws Error(kNotFound) for an unknown one.
