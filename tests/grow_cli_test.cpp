@@ -1,13 +1,15 @@
-// `lcstore add-epochs` and `populate --add-epochs` on the SExtractor
-// fixtures: a store grown epoch by epoch holds exactly what a store created
-// with every epoch holds (as lcstore and as zarrita read it), adding an
-// epoch twice is a no-op, bad input fails with a message and changes
-// nothing, and fsck finds the grown store clean.
+// `lcstore add-epochs`, `populate --add-epochs` and `lcstore add-objects` on
+// the SExtractor fixtures: a store grown epoch by epoch (or object by
+// object) holds exactly what a store created whole holds (as lcstore and,
+// for epochs, as zarrita read it), adding an epoch or object twice is a
+// no-op, bad input fails with a message and changes nothing, and fsck finds
+// the grown store clean.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -126,6 +128,67 @@ TEST(GrowCli, BadInputFailsWithAMessageAndChangesNothing) {
   EXPECT_NE(no_key.exit_code, 0);
   EXPECT_THAT(no_key.err, HasSubstr("names no epoch"));
   EXPECT_EQ(read_file(store / "zarr.json"), root);
+}
+
+// The coadd catalog's header and its first `rows` objects.
+void write_first_objects(const fs::path& path, size_t rows) {
+  std::istringstream whole(read_file(kField / "coadd.ecsv"));
+  std::string kept, line;
+  size_t data_rows = 0;
+  bool column_names_seen = false;
+  while (std::getline(whole, line) && data_rows < rows) {
+    const bool header = line.starts_with("#") || !column_names_seen;
+    if (!line.starts_with("#")) {
+      data_rows += column_names_seen;
+      column_names_seen = true;
+    }
+    if (header || data_rows <= rows) kept += line + "\n";
+  }
+  write_file(path, kept);
+}
+
+TEST(GrowCli, AStoreGrownObjectByObjectHoldsWhatOneCreatedWholeHolds) {
+  TempDir directory;
+  const fs::path whole = directory.path() / "whole.lcs", grown = directory.path() / "grown.lcs";
+  const fs::path first = directory.path() / "first.ecsv";
+  write_file(directory.path() / "epochs.csv", "epoch,mjd\n000,60000\n001,60001\n");
+  write_first_objects(first, 200);
+  create(whole, directory.path() / "epochs.csv");
+  succeed({"create", grown.string(), "--objects", first.string(), "--epochs-file",
+           (directory.path() / "epochs.csv").string(), "--object-chunk", "64"});
+  // Epoch 000 before the growth, 001 after: the new objects have no 000 values.
+  succeed({"populate", grown.string(), "--epoch", "000", epoch_catalog("000").string(), "--skip-unknown-objects"});
+  EXPECT_THAT(succeed({"add-objects", grown.string(), "--objects", (kField / "coadd.ecsv").string()}).out,
+              HasSubstr("added 81 object(s)"));
+  const json again = json::parse(succeed({"add-objects", grown.string(), "--objects", first.string(), "--json"}).out);
+  EXPECT_EQ(again["added"], 0);
+  EXPECT_EQ(again["objects"], 281);
+  succeed({"populate", grown.string(), "--epoch", "001", epoch_catalog("001").string()});
+  succeed({"populate", whole.string(), "--epoch", "000", epoch_catalog("000").string()});
+  succeed({"populate", whole.string(), "--epoch", "001", epoch_catalog("001").string()});
+  // Objects 1 and 17 were there from the start; 281 was added before epoch 001.
+  const json grown_curves = lightcurves_json(grown), whole_curves = lightcurves_json(whole);
+  ASSERT_EQ(grown_curves.size(), whole_curves.size());
+  size_t added_object_values = 0;
+  for (size_t i = 0; i < grown_curves.size(); ++i) {
+    const json &row = grown_curves[i], &expected = whole_curves[i];
+    if (row["object"] == "281" && row["epoch"] == "000") {
+      EXPECT_TRUE(row["mag"].is_null()) << row;
+      EXPECT_FALSE(expected["mag"].is_null()) << expected;
+      continue;
+    }
+    EXPECT_EQ(row, expected);
+    added_object_values += row["object"] == "281" && !row["mag"].is_null();
+  }
+  EXPECT_GT(added_object_values, 0u);
+  const json cone = json::parse(
+      succeed({"cone", grown.string(), "--ra", "264.8969054", "--dec", "65.5", "--radius", "3600", "--json"}).out);
+  EXPECT_GE(cone.size(), 1u);
+  succeed({"rechunk", grown.string()});
+  EXPECT_THAT(succeed({"fsck", grown.string()}).out, HasSubstr("clean"));
+  const CommandResult missing = lcstore({"add-objects", grown.string(), "--objects", "no-such.cat"});
+  EXPECT_NE(missing.exit_code, 0);
+  EXPECT_THAT(missing.err, HasSubstr("no-such.cat"));
 }
 
 }  // namespace

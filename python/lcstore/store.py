@@ -253,7 +253,7 @@ class Store:
         return self._mode
 
     # A store's labels and positions change only when it grows (add_epochs
-    # of this object; another process's growth shows when the store is opened
+    # or add_objects of this object; another process's growth shows when the store is opened
     # again), so they are read from the engine once; callers get copies of
     # the lists and read-only arrays.
     def _label(self, name: str, read: Callable[[_lcstore.NativeStore], Any]) -> Any:
@@ -449,6 +449,32 @@ class Store:
         added = native.add_epochs(keys, variables)
         self._labels.pop("epochs", None)
         self._labels.pop("epoch_variables", None)
+        return int(added)
+
+    def add_objects(
+        self,
+        objects: Any,
+        *,
+        table_key: str = "",
+        object_key_column: str = "",
+        object_key_prefix: str = "",
+    ) -> int:
+        """Appends the objects the store does not have yet and returns how many it added.
+
+        ``objects`` is a detection catalog (a file, an astropy ``Table``, a
+        pandas ``DataFrame`` or a dict of arrays) with keys and positions, as
+        in :func:`create`; the key options map its columns as there. Keys the
+        store has already are left as they are (each key is added once). The
+        new objects' light curves are NaN until populated. Safe beside
+        populates, rechunks and readers in any thread or process, as
+        :meth:`add_epochs`; the read layout and the features become stale.
+        """
+        native = self._writable()
+        table = _tables.load(objects)
+        found = _lcstore.object_table(table, list(self.values), table_key, object_key_column, object_key_prefix)
+        added = native.add_objects(found["keys"], found["ra"], found["dec"], found["x"], found["y"])
+        self._labels.pop("objects", None)
+        self._labels.pop("positions", None)
         return int(added)
 
     def rechunk(self, object_chunk: int = 256, *, memory_budget: int = 1 << 30, threads: int | None = None) -> None:

@@ -118,6 +118,15 @@ class NativeStore {
     return store_.add_epochs(epochs);
   }
 
+  // As add_epochs.
+  uint64_t add_objects(std::vector<std::string> keys, std::vector<double> ra, std::vector<double> dec,
+                       std::vector<float> x, std::vector<float> y) {
+    const lightcurve::ObjectTable objects{std::move(keys), std::move(ra), std::move(dec), std::move(x), std::move(y)};
+    nb::gil_scoped_release release;
+    std::unique_lock lock(*mutex_);
+    return store_.add_objects(objects);
+  }
+
   bool read_layout_current() const {
     nb::gil_scoped_release release;
     std::shared_lock lock(*mutex_);
@@ -387,7 +396,9 @@ void bind_writes(nb::class_<NativeStore>& store) {
           nb::arg("object_key_column"), nb::arg("object_key_prefix"), nb::arg("skip_unknown_objects"),
           nb::arg("skip_incomplete"), nb::arg("force"), nb::arg("no_overwrite"), nb::arg("match_radius_arcsec").none())
       .def("rechunk", &NativeStore::rechunk, nb::arg("object_chunk"), nb::arg("memory_budget"), nb::arg("threads"))
-      .def("add_epochs", &NativeStore::add_epochs, nb::arg("keys"), nb::arg("variables"));
+      .def("add_epochs", &NativeStore::add_epochs, nb::arg("keys"), nb::arg("variables"))
+      .def("add_objects", &NativeStore::add_objects, nb::arg("keys"), nb::arg("ra"), nb::arg("dec"), nb::arg("x"),
+           nb::arg("y"));
 }
 
 // Light curves, epochs and positional queries.

@@ -1,4 +1,4 @@
-"""Growing a store along its epochs from Python: Store.add_epochs, populate(add_epochs=True),
+"""Growing a store from Python: Store.add_epochs, populate(add_epochs=True), Store.add_objects,
 and xarray / zarr-python opening the store while other processes grow and populate it."""
 
 from __future__ import annotations
@@ -69,6 +69,31 @@ def test_add_epochs_refuses_a_variable_the_store_lacks(tmp_path):
     assert store.epochs == ["e0", "e1"]
     with pytest.raises(lcstore.ReadOnlyError):
         lcstore.open(store.path).add_epochs(["e5"])
+
+
+def test_add_objects_appends_keys_and_positions_and_they_can_be_populated(tmp_path):
+    store = lcstore.create(
+        tmp_path / "grow.lcz", synthetic_catalog(OBJECTS, 0, slice(0, 90)), epochs=["e0", "e1"], object_chunk=50
+    )
+    store.populate("e0", synthetic_catalog(OBJECTS, 0, slice(0, 90)))
+    # A deeper catalog: objects 60..119, of which 60..89 are there already.
+    assert store.add_objects(synthetic_catalog(OBJECTS, 0, slice(60, OBJECTS))) == 30
+    assert store.objects == [str(i) for i in range(OBJECTS)]
+    np.testing.assert_array_equal(store.positions["ra"], 10.0 + np.arange(OBJECTS) * 1e-3)
+    assert store.add_objects(synthetic_catalog(OBJECTS, 0, slice(100, 110))) == 0
+    curves = store.lightcurves(store.objects, "auto")
+    assert np.isnan(curves[90:]).all() and not np.isnan(curves[:90, ..., 0]).any()
+    store.populate("e1", synthetic_catalog(OBJECTS, 1))
+    mag = store.lightcurve("115", "auto").sel(value="mag").values
+    np.testing.assert_array_equal(mag, [np.nan, synthetic_catalog(OBJECTS, 1)["mag_auto"][115]])
+    assert list(store.cone(10.0 + 0.115, -5.0 + 0.115, 1.0).objects) == ["115"]
+
+    dataset = xr.open_zarr(store.path)
+    assert dataset.sizes["object"] == OBJECTS and list(dataset["object"].values) == store.objects
+    np.testing.assert_array_equal(dataset["lightcurves"].values, store.lightcurves(store.objects))
+    assert lcstore.open(store.path).objects == store.objects
+    with pytest.raises(lcstore.ReadOnlyError):
+        lcstore.open(store.path).add_objects(synthetic_catalog(OBJECTS + 5, 0))
 
 
 def grow_and_populate(path: str, grower: int) -> int:
