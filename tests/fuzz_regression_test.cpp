@@ -176,6 +176,14 @@ TEST(FuzzRegressions, FitsTablesLargerOrOtherThanTheirFieldsAreRefused) {
                                                        "to {}",
                                                        width - 4, width)));
       }));
+  // CFITSIO names a card by what precedes its first space or "=": "NAXIS2 SI"
+  // is NAXIS2 to it, without a value indicator (it asked for 10^16 bytes).
+  std::string misnamed = header;
+  misnamed.replace(header.find("NAXIS2  = ", header.find("XTENSION")), 10, "NAXIS2 SI ");
+  write_file(dir.path() / "misnamed.fits", misnamed);
+  EXPECT_TRUE(ThrowsError(
+      ErrorKind::kBadInput, [&] { catalog::read_catalog(dir.path() / "misnamed.fits"); },
+      [](const Error& error) { EXPECT_TRUE(Contains(error.what(), "NAXIS2 must be an integer")); }));
 }
 
 TEST(FuzzRegressions, JournalWithAnEpochRecordThatIsNotAnObjectIsCorrupt) {

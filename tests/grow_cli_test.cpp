@@ -191,5 +191,32 @@ TEST(GrowCli, AStoreGrownObjectByObjectHoldsWhatOneCreatedWholeHolds) {
   EXPECT_THAT(missing.err, HasSubstr("no-such.cat"));
 }
 
+TEST(GrowCli, PopulateAddUnmatchedAddsTheRowsNoObjectMatches) {
+  TempDir directory;
+  const fs::path store = directory.path() / "field.lcs", first = directory.path() / "first.ecsv";
+  write_first_objects(first, 200);
+  succeed({"create", store.string(), "--objects", first.string(), "--epochs", "000,001"});
+  const CommandResult by_key =
+      lcstore({"populate", store.string(), "--epoch", "000", epoch_catalog("000").string(), "--add-unmatched"});
+  EXPECT_NE(by_key.exit_code, 0);
+  EXPECT_THAT(by_key.err, HasSubstr("--match position"));
+  EXPECT_THAT(succeed({"populate", store.string(), "--epoch", "000", epoch_catalog("000").string(), "--match",
+                       "position:0.5", "--add-unmatched"})
+                  .out,
+              HasSubstr("added 81 new objects"));
+  // The next epoch's rows match the objects the first one added.
+  const json next = json::parse(succeed({"populate", store.string(), "--epoch", "001", epoch_catalog("001").string(),
+                                         "--match", "position:0.5", "--add-unmatched", "--json"})
+                                    .out);
+  EXPECT_EQ(next["catalogs"][0]["objects_added"], 0) << next;
+  EXPECT_EQ(next["catalogs"][0]["objects_written"], 281) << next;
+  const json curve =
+      json::parse(succeed({"lightcurve", store.string(), "000-281", "--measurement", "auto", "--json"}).out);
+  ASSERT_EQ(curve.size(), 2u);
+  EXPECT_FALSE(curve[0]["mag"].is_null());
+  EXPECT_FALSE(curve[1]["mag"].is_null());
+  EXPECT_THAT(succeed({"fsck", store.string()}).out, HasSubstr("clean"));
+}
+
 }  // namespace
 }  // namespace lcstore::testing

@@ -1552,6 +1552,67 @@ TEST(MatchByPosition, NeedsPositionsAndAPositiveRadius) {
   EXPECT_EQ(store.populate("e0", positions, {.match_radius_arcsec = 0.5}).objects_written, 1u);
 }
 
+// A catalog of rows at these positions (NaN: none), NUMBER 1, 2, ... and MAG_AUTO `mags`.
+Table positioned_rows(const std::string& name, const std::vector<SkyPoint>& points, const std::vector<double>& mags) {
+  std::vector<int64_t> numbers;
+  std::vector<double> ra, dec, x;
+  for (size_t i = 0; i < points.size(); ++i) {
+    numbers.push_back(static_cast<int64_t>(i) + 1);
+    ra.push_back(points[i].ra);
+    dec.push_back(points[i].dec);
+    x.push_back(static_cast<double>(i));
+  }
+  Table rows(name);
+  rows.add_column({"NUMBER", numbers});
+  rows.add_column({"ALPHA_J2000", ra});
+  rows.add_column({"DELTA_J2000", dec});
+  rows.add_column({"X_IMAGE", x});
+  rows.add_column({"Y_IMAGE", x});
+  rows.add_column({"MAG_AUTO", mags});
+  rows.add_column({"MAGERR_AUTO", std::vector<double>(points.size(), 0.1)});
+  return rows;
+}
+
+// Rows no object matches become objects keyed <epoch>-<NUMBER>, written like
+// the others; a later epoch's rows at the same places match them.
+TEST(MatchByPosition, UnmatchedRowsBecomeNewObjectsWithAddUnmatched) {
+  const ObjectTable objects{{"1", "2"}, {10, 20}, {10, 20}, {0, 0}, {0, 0}};
+  const auto memory = std::make_shared<MemoryStore>();
+  LightCurveStore store = LightCurveStore::create(
+      memory, {.objects = objects, .epochs = EpochTable::from_keys({"e0", "e1"}), .measurements = {"auto"}});
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const PopulateOptions adding = {.match_radius_arcsec = 1.0, .add_unmatched_objects = true};
+  const PopulateResult first = store.populate(
+      "e0",
+      positioned_rows("e0.cat", {moved_by({10, 10}, 0.3, 1.0), {30, 30}, {40, -40}, {nan, nan}}, {15, 16, 17, 18}),
+      adding);
+  EXPECT_EQ(first.objects_added, 2u);
+  EXPECT_EQ(first.objects_written, 3u);
+  EXPECT_EQ(first.unmatched_rows_skipped, 1u);  // the row without a position
+  EXPECT_EQ(store.n_objects(), 2u) << "the caller's view stays as it was";
+
+  LightCurveStore reopened = LightCurveStore::open(memory);
+  EXPECT_THAT(reopened.object_table().keys, ::testing::ElementsAre("1", "2", "e0-2", "e0-3"));
+  EXPECT_EQ(reopened.object_table().ra[3], 40.0);
+  EXPECT_EQ(reopened.light_curve("1", "auto").data[0], 15.0f);
+  EXPECT_EQ(reopened.light_curve("e0-3", "auto").data[0], 17.0f);
+
+  const PopulateResult later = reopened.populate(
+      "e1", positioned_rows("e1.cat", {moved_by({30, 30}, 0.2, 2.0), {40, -40}, {50, 50}}, {26, 27, 28}), adding);
+  EXPECT_EQ(later.objects_added, 1u);
+  EXPECT_EQ(later.objects_written, 3u);
+  LightCurveStore last = LightCurveStore::open(memory);
+  EXPECT_EQ(last.n_objects(), 5u);
+  EXPECT_EQ(last.light_curve("e0-2", "auto").data[1], 26.0f);
+  EXPECT_EQ(last.light_curve("e1-3", "auto").data[1], 28.0f);
+  EXPECT_TRUE(std::isnan(last.light_curve("e1-3", "auto").data[0]));
+
+  EXPECT_TRUE(ThrowsError(ErrorKind::kInvalidArgument, [&] {
+    last.populate("e1", positioned_rows("k.cat", {{60, 60}}, {1}), {.add_unmatched_objects = true});
+  }));
+  EXPECT_EQ(LightCurveStore::open(memory).n_objects(), 5u);
+}
+
 // The rows of `table` in a random order, their positions moved by up to
 // `arcsec` and their NUMBERs changed to match no object.
 Table shuffled_and_jittered(const Table& table, double arcsec, uint64_t seed) {

@@ -40,6 +40,7 @@ class PopulateReport:
     unknown_objects_skipped: int
     unmatched_rows_skipped: int = 0
     farther_rows_skipped: int = 0
+    objects_added: int = 0
     incomplete_measurements_skipped: list[str] = field(default_factory=list)
     measurements_ignored: list[str] = field(default_factory=list)
     format: str = ""
@@ -316,6 +317,7 @@ class Store:
         no_overwrite: bool = False,
         add_epochs: bool = False,
         match: str = "key",
+        add_unmatched: bool = False,
     ) -> PopulateReport:
         """Writes one epoch's catalog into the store.
 
@@ -348,7 +350,11 @@ class Store:
         each epoch's own image. Rows with no object within the radius are
         skipped and counted (``unmatched_rows_skipped``); of several rows
         nearest to one object the nearest is written and the others counted
-        (``farther_rows_skipped``).
+        (``farther_rows_skipped``). With ``add_unmatched=True`` the rows with a
+        position and no object within the radius first become new objects
+        (as :meth:`add_objects`), keyed ``"<epoch>-<row key>"``, and are
+        written like the others (``objects_added``); they stay if the write
+        then fails. It needs ``match="position..."``.
 
         ``add_epochs=True`` first adds ``epoch`` to the store when it has no
         such epoch (as :meth:`add_epochs`), so a nightly pipeline can just
@@ -364,6 +370,8 @@ class Store:
             raise InvalidArgumentError("strategy", f"is {strategy!r}; give one of {', '.join(STRATEGIES)}")
         mapping = (str(table_key), str(object_key_column), str(object_key_prefix))
         radius = _match_radius(match)
+        if add_unmatched and radius is None:
+            raise InvalidArgumentError("add_unmatched", 'adds rows unmatched by position; give match="position"')
         if add_epochs and str(epoch) not in self.epochs:
             self.add_epochs([str(epoch)])
         if _tables.is_path(catalog):
@@ -371,7 +379,7 @@ class Store:
                 raise InvalidArgumentError("journal_id", "a catalog file is journaled by its content; omit journal_id")
             name = os.fspath(catalog)
             fields = native.populate_file(
-                str(epoch), name, invalid_to_nan, strategy, *mapping, skip_unknown_objects, skip_incomplete, force, no_overwrite, radius
+                str(epoch), name, invalid_to_nan, strategy, *mapping, skip_unknown_objects, skip_incomplete, force, no_overwrite, radius, add_unmatched
             )
         else:
             if invalid_to_nan:
@@ -379,8 +387,11 @@ class Store:
             table = _tables.to_native(catalog)
             name = table.source
             fields = native.populate(
-                str(epoch), table, strategy, *mapping, skip_unknown_objects, skip_incomplete, journal_id, force, no_overwrite, radius
+                str(epoch), table, strategy, *mapping, skip_unknown_objects, skip_incomplete, journal_id, force, no_overwrite, radius, add_unmatched
             )
+        if fields["objects_added"]:
+            self._labels.pop("objects", None)
+            self._labels.pop("positions", None)
         return PopulateReport(epoch=str(epoch), catalog=name, **fields)
 
     def populate_many(

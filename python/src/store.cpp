@@ -84,6 +84,7 @@ class NativeStore {
       std::shared_lock lock(*mutex_);
       result = store_.populate(epoch, table, options);
     }
+    if (result.objects_added != 0) see_added_objects();
     return report(result);
   }
 
@@ -99,6 +100,7 @@ class NativeStore {
           populate_catalogs(store_, {{path, epoch}}, {.populate = options, .invalid_to_nan = invalid_to_nan}).front());
     }
     if (catalog_report.error) throw *catalog_report.error;
+    if (catalog_report.result.objects_added != 0) see_added_objects();
     nb::dict fields = report(catalog_report.result);
     fields["format"] = catalog::to_string(*catalog_report.format);
     return fields;
@@ -289,6 +291,14 @@ class NativeStore {
     return FeatureArray(owned->data(), {rows, kFeatureCount}, owner);
   }
 
+  // A populate that added objects did so through a view of its own
+  // (LightCurveStore::populate); queries then see them.
+  void see_added_objects() {
+    nb::gil_scoped_release release;
+    std::unique_lock lock(*mutex_);
+    store_ = LightCurveStore::open(storage_);
+  }
+
   static nb::dict report(const PopulateResult& result) {
     nb::dict fields;
     fields["already_done"] = result.already_done;
@@ -298,6 +308,7 @@ class NativeStore {
     fields["unknown_objects_skipped"] = result.unknown_objects_skipped;
     fields["unmatched_rows_skipped"] = result.unmatched_rows_skipped;
     fields["farther_rows_skipped"] = result.farther_rows_skipped;
+    fields["objects_added"] = result.objects_added;
     fields["incomplete_measurements_skipped"] = result.incomplete_measurements_skipped;
     fields["measurements_ignored"] = result.measurements_ignored;
     return fields;
@@ -313,7 +324,7 @@ class NativeStore {
 PopulateOptions populate_options(const std::string& strategy, std::string table_key, std::string object_key_column,
                                  std::string object_key_prefix, bool skip_unknown_objects, bool skip_incomplete,
                                  std::string journal_id, bool force, bool no_overwrite,
-                                 std::optional<double> match_radius_arcsec) {
+                                 std::optional<double> match_radius_arcsec, bool add_unmatched) {
   return {.strategy = parse_strategy(strategy),
           .keys = {.table_key = std::move(table_key),
                    .object_key_column = std::move(object_key_column),
@@ -323,7 +334,8 @@ PopulateOptions populate_options(const std::string& strategy, std::string table_
           .journal_id = std::move(journal_id),
           .force = force,
           .no_overwrite = no_overwrite,
-          .match_radius_arcsec = match_radius_arcsec};
+          .match_radius_arcsec = match_radius_arcsec,
+          .add_unmatched_objects = add_unmatched};
 }
 
 nb::object epoch_variable_cells(const EpochTable::Variable& variable) {
@@ -372,29 +384,33 @@ void bind_writes(nb::class_<NativeStore>& store) {
           [](NativeStore& self, const std::string& epoch, const catalog::Table& table, const std::string& strategy,
              std::string table_key, std::string object_key_column, std::string object_key_prefix,
              bool skip_unknown_objects, bool skip_incomplete, std::string journal_id, bool force, bool no_overwrite,
-             std::optional<double> match_radius_arcsec) {
-            return self.populate(epoch, table,
-                                 populate_options(strategy, std::move(table_key), std::move(object_key_column),
-                                                  std::move(object_key_prefix), skip_unknown_objects, skip_incomplete,
-                                                  std::move(journal_id), force, no_overwrite, match_radius_arcsec));
+             std::optional<double> match_radius_arcsec, bool add_unmatched) {
+            return self.populate(
+                epoch, table,
+                populate_options(strategy, std::move(table_key), std::move(object_key_column),
+                                 std::move(object_key_prefix), skip_unknown_objects, skip_incomplete,
+                                 std::move(journal_id), force, no_overwrite, match_radius_arcsec, add_unmatched));
           },
           nb::arg("epoch"), nb::arg("table"), nb::arg("strategy"), nb::arg("table_key"), nb::arg("object_key_column"),
           nb::arg("object_key_prefix"), nb::arg("skip_unknown_objects"), nb::arg("skip_incomplete"),
-          nb::arg("journal_id"), nb::arg("force"), nb::arg("no_overwrite"), nb::arg("match_radius_arcsec").none())
+          nb::arg("journal_id"), nb::arg("force"), nb::arg("no_overwrite"), nb::arg("match_radius_arcsec").none(),
+          nb::arg("add_unmatched"))
       .def(
           "populate_file",
           [](NativeStore& self, const std::string& epoch, const std::filesystem::path& path, bool invalid_to_nan,
              const std::string& strategy, std::string table_key, std::string object_key_column,
              std::string object_key_prefix, bool skip_unknown_objects, bool skip_incomplete, bool force,
-             bool no_overwrite, std::optional<double> match_radius_arcsec) {
-            return self.populate_file(epoch, path, invalid_to_nan,
-                                      populate_options(strategy, std::move(table_key), std::move(object_key_column),
-                                                       std::move(object_key_prefix), skip_unknown_objects,
-                                                       skip_incomplete, {}, force, no_overwrite, match_radius_arcsec));
+             bool no_overwrite, std::optional<double> match_radius_arcsec, bool add_unmatched) {
+            return self.populate_file(
+                epoch, path, invalid_to_nan,
+                populate_options(strategy, std::move(table_key), std::move(object_key_column),
+                                 std::move(object_key_prefix), skip_unknown_objects, skip_incomplete, {}, force,
+                                 no_overwrite, match_radius_arcsec, add_unmatched));
           },
           nb::arg("epoch"), nb::arg("path"), nb::arg("invalid_to_nan"), nb::arg("strategy"), nb::arg("table_key"),
           nb::arg("object_key_column"), nb::arg("object_key_prefix"), nb::arg("skip_unknown_objects"),
-          nb::arg("skip_incomplete"), nb::arg("force"), nb::arg("no_overwrite"), nb::arg("match_radius_arcsec").none())
+          nb::arg("skip_incomplete"), nb::arg("force"), nb::arg("no_overwrite"), nb::arg("match_radius_arcsec").none(),
+          nb::arg("add_unmatched"))
       .def("rechunk", &NativeStore::rechunk, nb::arg("object_chunk"), nb::arg("memory_budget"), nb::arg("threads"))
       .def("add_epochs", &NativeStore::add_epochs, nb::arg("keys"), nb::arg("variables"))
       .def("add_objects", &NativeStore::add_objects, nb::arg("keys"), nb::arg("ra"), nb::arg("dec"), nb::arg("x"),

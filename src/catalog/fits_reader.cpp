@@ -153,7 +153,9 @@ void check_headers(std::string_view contents, const std::string& file) {
       fail(file, "", "the header before byte " + std::to_string(at) + " ends without an END card");
     }
     if (card.starts_with("END ")) in_header = false;
-    const std::string_view keyword = card.substr(0, card.substr(0, 8).find_last_not_of(' ') + 1);
+    // CFITSIO's name of a card: up to its first space or "=" (longer names
+    // than 8 characters are allowed), so "NAXIS2 S..." is a NAXIS2 card.
+    const std::string_view keyword = card.substr(0, card.find_first_of(" ="));
     int64_t low = 0, high = std::numeric_limits<int64_t>::max();
     if (keyword == "BITPIX") {
       low = -64, high = 64;

@@ -43,6 +43,7 @@ struct PopulateArguments {
   bool no_overwrite = false;
   bool add_epochs = false;
   std::string match = "key";
+  bool add_unmatched = false;
   unsigned threads = default_threads();
   bool json_output = false;
   bool quiet = false;
@@ -113,6 +114,7 @@ json to_json(const CatalogReport& report) {
   out["unknown_objects_skipped"] = result.unknown_objects_skipped;
   out["unmatched_rows_skipped"] = result.unmatched_rows_skipped;
   out["farther_rows_skipped"] = result.farther_rows_skipped;
+  out["objects_added"] = result.objects_added;
   out["incomplete_measurements_skipped"] = result.incomplete_measurements_skipped;
   out["measurements_ignored"] = result.measurements_ignored;
   return out;
@@ -133,6 +135,7 @@ std::string describe(const CatalogReport& report) {
     line += fmt::format("; overwrote {} finite cells", result.finite_cells_overwritten);
   if (result.unknown_objects_skipped != 0)
     line += fmt::format("; skipped {} unknown objects", result.unknown_objects_skipped);
+  if (result.objects_added != 0) line += fmt::format("; added {} new objects (unmatched rows)", result.objects_added);
   if (result.unmatched_rows_skipped != 0)
     line += fmt::format("; skipped {} rows with no object within the radius", result.unmatched_rows_skipped);
   if (result.farther_rows_skipped != 0)
@@ -186,6 +189,10 @@ void print_summary(const std::vector<CatalogReport>& reports, const Totals& tota
 }
 
 int populate(const PopulateArguments& arguments) {
+  if (arguments.add_unmatched && !std::get<std::optional<double>>(parse_match(arguments.match))) {
+    throw Error(ErrorKind::kInvalidArgument, "--add-unmatched",
+                "adds rows unmatched by position; give --match position");
+  }
   const std::vector<CatalogFile> catalogs = catalog_files(arguments);
   PopulateCatalogsOptions options{
       .populate = {.strategy = parse_strategy(arguments.strategy),
@@ -194,7 +201,8 @@ int populate(const PopulateArguments& arguments) {
                    .skip_incomplete = arguments.skip_incomplete,
                    .force = arguments.force,
                    .no_overwrite = arguments.no_overwrite,
-                   .match_radius_arcsec = std::get<std::optional<double>>(parse_match(arguments.match))},
+                   .match_radius_arcsec = std::get<std::optional<double>>(parse_match(arguments.match)),
+                   .add_unmatched_objects = arguments.add_unmatched},
       .invalid_to_nan = arguments.invalid_to_nan,
       .allow_empty = arguments.allow_empty,
       .threads = arguments.threads,
@@ -290,6 +298,9 @@ void add_populate_command(CLI::App& app, int& exit_code) {
           },
           "key|position[:RADIUS]"))
       ->capture_default_str();
+  command->add_flag("--add-unmatched", arguments->add_unmatched,
+                    "With --match position: rows no object matches become new objects, keyed <epoch>-<row key>, "
+                    "before the catalog is written");
   command->add_option("-j,--jobs", arguments->threads, "Catalogs populated at once (default: cores)");
   command->add_flag("--json", arguments->json_output, "Print the results as JSON");
   command->add_flag("-q,--quiet", arguments->quiet, "Print only errors");

@@ -208,16 +208,11 @@ void grow_along(const std::shared_ptr<Store>& store, zarr::Group& root, std::str
 // The requested objects whose keys `known` lacks, each once.
 ObjectTable unknown_objects(const ObjectTable& requested, const std::vector<std::string>& known) {
   std::unordered_set<std::string> seen(known.begin(), known.end());
-  ObjectTable added;
+  std::vector<size_t> rows;
   for (size_t row = 0; row < requested.keys.size(); ++row) {
-    if (!seen.insert(requested.keys[row]).second) continue;
-    added.keys.push_back(requested.keys[row]);
-    added.ra.push_back(requested.ra[row]);
-    added.dec.push_back(requested.dec[row]);
-    added.x.push_back(requested.x[row]);
-    added.y.push_back(requested.y[row]);
+    if (seen.insert(requested.keys[row]).second) rows.push_back(row);
   }
-  return added;
+  return requested.rows(rows);
 }
 
 void check_object_table(const ObjectTable& objects) {
@@ -287,6 +282,10 @@ uint64_t LightCurveStore::add_objects(const ObjectTable& objects) {
   check_object_table(objects);
   if (unknown_objects(objects, object_table().keys).keys.empty() && unfinished_growth(store_).empty()) return 0;
   const auto held = lock_for_growth();
+  return append_objects(objects);
+}
+
+uint64_t LightCurveStore::append_objects(const ObjectTable& objects) {
   const ObjectTable added = unknown_objects(objects, object_table().keys);
   if (added.keys.empty()) return 0;
   zarr::Group root = zarr::Group::open(store_, "");

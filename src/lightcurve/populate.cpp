@@ -324,6 +324,7 @@ std::string journal_entry_id(const PopulateOptions& options) {
   std::string id = fmt::format("{} table_key={} object_key={} prefix={}", options.journal_id, options.keys.table_key,
                                options.keys.object_key_column, options.keys.object_key_prefix);
   if (options.match_radius_arcsec) id += fmt::format(" match=position:{}", *options.match_radius_arcsec);
+  if (options.add_unmatched_objects) id += " add-unmatched";
   return id;
 }
 
@@ -392,10 +393,18 @@ void match_objects(const catalog::Table& catalog, const catalog::ColumnMapping& 
   }
 }
 
-// Fills cells.rows by position: each catalog row with the nearest store
-// object within the radius, each object with its nearest such row.
-void match_positions(const catalog::Table& catalog, const catalog::ColumnMapping& mapping,
-                     const DeclinationIndex& index, double radius_arcsec, EpochCells& cells, PopulateResult& result) {
+// The nearest store object within the radius of a catalog row.
+struct Nearest {
+  uint64_t object;
+  double separation;
+  size_t catalog_row;
+};
+
+// For each catalog row, its nearest store object within `radius_arcsec`, if
+// the row has a position and there is one.
+std::vector<std::optional<Nearest>> nearest_objects(const catalog::Table& catalog,
+                                                    const catalog::ColumnMapping& mapping,
+                                                    const DeclinationIndex& index, double radius_arcsec) {
   if (!(radius_arcsec > 0) || !std::isfinite(radius_arcsec)) {
     throw Error(ErrorKind::kInvalidArgument, "match_radius_arcsec",
                 fmt::format("{} is not a positive number of arcseconds", radius_arcsec));
@@ -407,24 +416,27 @@ void match_positions(const catalog::Table& catalog, const catalog::ColumnMapping
     throw Error(ErrorKind::kBadInput, catalog.source(),
                 "has no numeric RA and Dec columns (ALPHA_J2000 / DELTA_J2000 or ra / dec) to match by position");
   }
-  struct Nearest {
-    uint64_t object;
-    double separation;
-    size_t catalog_row;
-  };
-  std::vector<Nearest> matches;
+  std::vector<std::optional<Nearest>> nearest(catalog.num_rows());
   const double radius_degrees = radius_arcsec / 3600.0;
   for (size_t row = 0; row < catalog.num_rows(); ++row) {
     const double row_ra = ra->number(row), row_dec = dec->number(row);
-    std::optional<Nearest> nearest;
-    if (std::isfinite(row_ra) && std::isfinite(row_dec)) {
-      index.for_each_within(row_ra, row_dec, radius_degrees, [&](uint64_t object, double separation) {
-        // Ties go to the lower row, whatever order the index visits them in.
-        if (!nearest || separation < nearest->separation ||
-            (separation == nearest->separation && object < nearest->object))
-          nearest = Nearest{object, separation, row};
-      });
-    }
+    if (!std::isfinite(row_ra) || !std::isfinite(row_dec)) continue;
+    index.for_each_within(row_ra, row_dec, radius_degrees, [&](uint64_t object, double separation) {
+      // Ties go to the lower row, whatever order the index visits them in.
+      std::optional<Nearest>& best = nearest[row];
+      if (!best || separation < best->separation || (separation == best->separation && object < best->object))
+        best = Nearest{object, separation, row};
+    });
+  }
+  return nearest;
+}
+
+// Fills cells.rows by position: each catalog row with the nearest store
+// object within the radius, each object with its nearest such row.
+void match_positions(const catalog::Table& catalog, const catalog::ColumnMapping& mapping,
+                     const DeclinationIndex& index, double radius_arcsec, EpochCells& cells, PopulateResult& result) {
+  std::vector<Nearest> matches;
+  for (const std::optional<Nearest>& nearest : nearest_objects(catalog, mapping, index, radius_arcsec)) {
     if (nearest) {
       matches.push_back(*nearest);
     } else {
@@ -441,6 +453,22 @@ void match_positions(const catalog::Table& catalog, const catalog::ColumnMapping
     }
     cells.rows.emplace_back(matches[i].object, matches[i].catalog_row);
   }
+}
+
+// The catalog rows with a position and no store object within the radius,
+// as new objects keyed "<epoch>-<row key>".
+ObjectTable unmatched_objects(const std::string& epoch, const catalog::Table& catalog,
+                              const catalog::ColumnMapping& mapping, const DeclinationIndex& index,
+                              double radius_arcsec) {
+  const std::vector<std::optional<Nearest>> nearest = nearest_objects(catalog, mapping, index, radius_arcsec);
+  ObjectTable rows = ObjectTable::from_catalog(catalog, mapping);
+  std::vector<size_t> unmatched;
+  for (size_t row = 0; row < nearest.size(); ++row) {
+    if (!nearest[row] && std::isfinite(rows.ra[row]) && std::isfinite(rows.dec[row])) unmatched.push_back(row);
+  }
+  ObjectTable added = rows.rows(unmatched);
+  for (std::string& key : added.keys) key = epoch + "-" + key;
+  return added;
 }
 
 // Fills cells.measurement_rows and cells.columns: the store measurements the
@@ -655,6 +683,32 @@ void write_epoch(zarr::Array& write_layout, const EpochCells& cells, uint64_t ep
 
 PopulateResult LightCurveStore::populate(const std::string& epoch, const catalog::Table& catalog,
                                          const PopulateOptions& options) {
+  if (!options.add_unmatched_objects) return populate_epoch(epoch, catalog, options);
+  if (!options.match_radius_arcsec) {
+    throw Error(ErrorKind::kInvalidArgument, "add_unmatched_objects",
+                "adds the rows no object matches by position; give match_radius_arcsec too");
+  }
+  // Through a view of its own, which this object (that threads populating
+  // other catalogs may share) does not see change.
+  LightCurveStore grown = open(store_);
+  const uint64_t added = grown.add_unmatched_objects(epoch, catalog, options);
+  PopulateResult result = grown.populate_epoch(epoch, catalog, options);
+  result.objects_added = added;
+  return result;
+}
+
+uint64_t LightCurveStore::add_unmatched_objects(const std::string& epoch, const catalog::Table& catalog,
+                                                const PopulateOptions& options) {
+  epoch_index(epoch);  // an unknown epoch fails before anything is added
+  const catalog::ColumnMapping mapping(catalog, {.values = parse_values(values_), .keys = options.keys});
+  // Decided under the growth locks, against every object added before by
+  // any thread or process, so that a source is added once.
+  const auto held = lock_for_growth();
+  return append_objects(unmatched_objects(epoch, catalog, mapping, declination_index(), *options.match_radius_arcsec));
+}
+
+PopulateResult LightCurveStore::populate_epoch(const std::string& epoch, const catalog::Table& catalog,
+                                               const PopulateOptions& options) {
   const uint64_t e = epoch_index(epoch);
   Journal journal(*store_);
   const std::string entry_id = options.journal_id.empty() ? std::string() : journal_entry_id(options);

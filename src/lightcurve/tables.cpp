@@ -134,6 +134,18 @@ ObjectTable ObjectTable::from_catalog(const catalog::Table& table, const catalog
   return objects;
 }
 
+ObjectTable ObjectTable::rows(const std::vector<size_t>& picked) const {
+  ObjectTable objects;
+  for (size_t row : picked) {
+    objects.keys.push_back(keys[row]);
+    objects.ra.push_back(ra[row]);
+    objects.dec.push_back(dec[row]);
+    objects.x.push_back(x[row]);
+    objects.y.push_back(y[row]);
+  }
+  return objects;
+}
+
 namespace {
 
 struct StrategyNames {

@@ -96,6 +96,19 @@ def test_add_objects_appends_keys_and_positions_and_they_can_be_populated(tmp_pa
         lcstore.open(store.path).add_objects(synthetic_catalog(OBJECTS + 5, 0))
 
 
+def test_populate_add_unmatched_adds_the_rows_no_object_matches(tmp_path):
+    store = lcstore.create(tmp_path / "grow.lcz", synthetic_catalog(OBJECTS, 0, slice(0, 100)), epochs=["e0", "e1"])
+    with pytest.raises(lcstore.InvalidArgumentError, match="add_unmatched"):
+        store.populate("e0", synthetic_catalog(OBJECTS, 0), add_unmatched=True)
+    report = store.populate("e0", synthetic_catalog(OBJECTS, 0), match="position:0.5", add_unmatched=True)
+    assert report.objects_added == 20 and report.objects_written == OBJECTS
+    assert store.objects[100:] == [f"e0-{i}" for i in range(100, OBJECTS)]
+    again = store.populate("e1", synthetic_catalog(OBJECTS, 1), match="position:0.5", add_unmatched=True)
+    assert again.objects_added == 0 and again.objects_written == OBJECTS
+    mag = store.lightcurve("e0-110", "auto").sel(value="mag").values
+    np.testing.assert_array_equal(mag, [synthetic_catalog(OBJECTS, e)["mag_auto"][110] for e in (0, 1)])
+
+
 def grow_and_populate(path: str, grower: int) -> int:
     store = lcstore.open(path, "r+")
     for i in range(EPOCHS_PER_GROWER):

@@ -94,6 +94,8 @@ struct ObjectTable {
 
   // Throws Error(kBadInput) naming the catalog for a repeated object key.
   static ObjectTable from_catalog(const catalog::Table& table, const catalog::ColumnMapping& mapping);
+  // The objects at these rows, in that order.
+  ObjectTable rows(const std::vector<size_t>& picked) const;
 };
 
 struct CreateOptions {
@@ -149,6 +151,11 @@ struct PopulateOptions {
   // Dec. Rows without one are skipped and counted; of several rows nearest
   // to one object, the nearest is written and the others counted.
   std::optional<double> match_radius_arcsec;
+  // Matching by position: rows with a position and no object within the
+  // radius become new objects first (add_objects), keyed "<epoch>-<the
+  // row's key>", and are written like the others. The objects stay if the
+  // write then fails.
+  bool add_unmatched_objects = false;
 };
 
 struct PopulateResult {
@@ -160,6 +167,7 @@ struct PopulateResult {
   // position), and rows whose object a nearer row matched.
   uint64_t unmatched_rows_skipped = 0;
   uint64_t farther_rows_skipped = 0;
+  uint64_t objects_added = 0;  // add_unmatched_objects
   // Cells (values) that held a finite value, as read just before the write,
   // and were given another.
   uint64_t finite_cells_overwritten = 0;
@@ -387,6 +395,13 @@ class LightCurveStore {
   // Takes the layout and derived-variable locks, finishes a growth a killed
   // writer published, and reopens this object (src/lightcurve/grow.cpp).
   std::pair<std::unique_ptr<Lock>, std::unique_ptr<Lock>> lock_for_growth();
+  // add_objects with the growth locks held.
+  uint64_t append_objects(const ObjectTable& objects);
+  // populate's add_unmatched_objects: the growth, then the write.
+  uint64_t add_unmatched_objects(const std::string& epoch, const catalog::Table& catalog,
+                                 const PopulateOptions& options);
+  PopulateResult populate_epoch(const std::string& epoch, const catalog::Table& catalog,
+                                const PopulateOptions& options);
   const ObjectLookup& object_lookup() const;
   const DeclinationIndex& declination_index() const;
   // The rows of `keys`, in that order; throws Error(kNotFound) for an unknown one.
