@@ -6,18 +6,25 @@
 //  * adding an object that exists is a no-op; bad input changes nothing;
 //  * a store opened before the growth that populates an edge chunk keeps
 //    the cells a writer of the grown store put beyond its old shape;
-//  * a growth killed after its publication is finished by the next;
-//  * threads adding objects (some the same) and populating them beside
+//  * a growth killed after its publication is finished by the next, and a
+//    writer SIGKILLed at random leaves the store before or after each growth;
+//  * threads and processes adding objects (some the same) and populating them beside
 //    populates of existing epochs, while a reader loops: every value exact,
 //    each object once, and the reader always sees every array agree.
 #include <fmt/core.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
 #include <atomic>
+#include <chrono>
 #include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <random>
 #include <set>
 #include <string>
 #include <thread>
@@ -32,6 +39,7 @@
 namespace lcstore::testing {
 namespace {
 
+namespace fs = std::filesystem;
 using lightcurve::ObjectTable;
 using nlohmann::json;
 
@@ -251,6 +259,30 @@ void grow_and_populate(LightCurveStore& store, int grower) {
   }
 }
 
+// Epoch `epoch` of the initial objects in five populates, through a store
+// opened before any growth.
+void populate_initial_objects(LightCurveStore& store, uint64_t epoch) {
+  for (uint64_t first = 0; first < kInitialObjects; first += 20) populate(store, epoch, first, first + 20);
+}
+
+void expect_final_store(const std::shared_ptr<Store>& store) {
+  const LightCurveStore final_store = LightCurveStore::open(store);
+  const std::vector<std::string>& keys = final_store.object_table().keys;
+  EXPECT_EQ(keys.size(), kInitialObjects + kGrowers * kObjectsPerGrower + 1);
+  EXPECT_EQ(std::set<std::string>(keys.begin(), keys.end()).size(), keys.size()) << "an object appears twice";
+  Populated populated = {objects_from_set(0, kInitialObjects), {}, objects_from_set(0, kInitialObjects)};
+  for (int g = 0; g < kGrowers; ++g) {
+    for (uint64_t i = 0; i < kObjectsPerGrower; ++i) populated[1].insert(grower_object(g, i));
+  }
+  expect_cells(final_store, populated);
+  check_object_lengths(store, keys.size());
+}
+
+bool exited_cleanly(pid_t child) {
+  const int status = wait_for(child);
+  return child > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
 TEST(GrowObjectsConcurrently, ThreadsAddAndPopulateBesideOtherPopulatesAndAReader) {
   TempDir directory;
   LightCurveStore::create(std::make_shared<DirectoryStore>(directory.path()), create_options());
@@ -287,7 +319,7 @@ TEST(GrowObjectsConcurrently, ThreadsAddAndPopulateBesideOtherPopulatesAndAReade
     writers.emplace_back([&, epoch] {
       guarded([&] {
         LightCurveStore own = LightCurveStore::open(std::make_shared<DirectoryStore>(directory.path()));
-        for (uint64_t first = 0; first < kInitialObjects; first += 20) populate(own, epoch, first, first + 20);
+        populate_initial_objects(own, epoch);
       });
     });
   }
@@ -297,17 +329,91 @@ TEST(GrowObjectsConcurrently, ThreadsAddAndPopulateBesideOtherPopulatesAndAReade
   EXPECT_EQ(failures, 0);
   EXPECT_GT(reads, 0);
 
-  auto store = std::make_shared<DirectoryStore>(directory.path());
-  const LightCurveStore final_store = LightCurveStore::open(store);
-  const std::vector<std::string>& keys = final_store.object_table().keys;
-  EXPECT_EQ(keys.size(), kInitialObjects + kGrowers * kObjectsPerGrower + 1);
-  EXPECT_EQ(std::set<std::string>(keys.begin(), keys.end()).size(), keys.size()) << "an object appears twice";
-  Populated populated = {objects_from_set(0, kInitialObjects), {}, objects_from_set(0, kInitialObjects)};
+  expect_final_store(std::make_shared<DirectoryStore>(directory.path()));
+}
+
+TEST(GrowObjectsConcurrently, ProcessesAddAndPopulateBesideOtherPopulatesAndAReader) {
+  TempDir directory;
+  const fs::path path = directory.path();
+  LightCurveStore::create(std::make_shared<DirectoryStore>(path), create_options());
+  const fs::path done = path / ".writers_done";
+  const pid_t reader = start_child([&] {
+    auto store = std::make_shared<DirectoryStore>(path);
+    int reads = 0;
+    for (; !fs::exists(done) || reads == 0; ++reads) check_consistent(store);
+  });
+  std::vector<pid_t> writers;
   for (int g = 0; g < kGrowers; ++g) {
-    for (uint64_t i = 0; i < kObjectsPerGrower; ++i) populated[1].insert(grower_object(g, i));
+    writers.push_back(start_child([&, g] {
+      LightCurveStore own = LightCurveStore::open(std::make_shared<DirectoryStore>(path));
+      grow_and_populate(own, g);
+    }));
   }
-  expect_cells(final_store, populated);
-  check_object_lengths(store, keys.size());
+  for (uint64_t epoch : {0, 2}) {
+    writers.push_back(start_child([&, epoch] {
+      LightCurveStore own = LightCurveStore::open(std::make_shared<DirectoryStore>(path));
+      populate_initial_objects(own, epoch);
+    }));
+  }
+  int failed = 0;
+  for (pid_t writer : writers) failed += !exited_cleanly(writer);
+  write_file(done, "");
+  EXPECT_TRUE(exited_cleanly(reader)) << "the reader saw arrays disagree (its message is above)";
+  EXPECT_EQ(failed, 0);
+  fs::remove(done);
+  expect_final_store(std::make_shared<DirectoryStore>(path));
+  const CommandResult fsck = lcstore({"fsck", path.string()});
+  EXPECT_EQ(fsck.exit_code, 0) << fsck;
+}
+
+// One growth after another, each of one object: 500, 501, ...
+constexpr uint64_t kKillObjects = 40;
+void grow_one_by_one(const fs::path& path) {
+  LightCurveStore store = LightCurveStore::open(std::make_shared<DirectoryStore>(path));
+  for (uint64_t o = 500; o < 500 + kKillObjects; ++o) store.add_objects(object_table(o, o + 1));
+}
+
+// The store holds the initial objects, then 500, 501, ... up to some object,
+// each with its position, and finds the last by position: each growth
+// happened whole or not at all.
+void expect_grown_prefix(const std::shared_ptr<Store>& store, uint64_t at_least) {
+  check_consistent(store);
+  const LightCurveStore opened = LightCurveStore::open(store);
+  const ObjectTable& objects = opened.object_table();
+  ASSERT_GE(objects.keys.size(), kInitialObjects + at_least);
+  for (uint64_t row = kInitialObjects; row < objects.keys.size(); ++row) {
+    const uint64_t o = 500 + row - kInitialObjects;
+    EXPECT_EQ(objects.keys[row], std::to_string(object_number(o)));
+    EXPECT_EQ(objects.ra[row], 150.0 + 0.001 * static_cast<double>(o)) << objects.keys[row];
+  }
+  const std::vector<lightcurve::ObjectMatch> last = opened.cone(objects.ra.back(), objects.dec.back(), 0.1);
+  ASSERT_EQ(last.size(), 1u);
+  EXPECT_EQ(last[0].index, objects.keys.size() - 1);
+}
+
+TEST(GrowObjectsKilled, AWriterKilledDuringAddObjectsLeavesTheStoreBeforeOrAfterAndARerunCompletes) {
+  std::mt19937 random(2027);
+  std::uniform_int_distribution<int> delay_us(0, 150000);
+  int killed_mid_run = 0;
+  const int runs = stress_repetitions(8);
+  for (int run = 0; run < runs; ++run) {
+    TempDir directory;
+    const fs::path path = directory.path();
+    LightCurveStore::create(std::make_shared<DirectoryStore>(path), create_options());
+    const pid_t writer = start_child([&] { grow_one_by_one(path); });
+    std::this_thread::sleep_for(std::chrono::microseconds(delay_us(random)));
+    ::kill(writer, SIGKILL);
+    killed_mid_run += WIFSIGNALED(wait_for(writer));
+    auto store = std::make_shared<DirectoryStore>(path);
+    expect_grown_prefix(store, 0);
+    EXPECT_EQ(lcstore({"fsck", path.string(), "--repair", "-q"}).exit_code, 0) << "run " << run;
+    EXPECT_EQ(lcstore({"fsck", path.string(), "-q"}).exit_code, 0) << "run " << run << ": not clean after --repair";
+    ASSERT_TRUE(exited_cleanly(start_child([&] { grow_one_by_one(path); }))) << "the rerun failed";
+    expect_grown_prefix(store, kKillObjects);
+    check_object_lengths(store, kInitialObjects + kKillObjects);
+  }
+  EXPECT_GE(killed_mid_run, runs / 2) << "most kills should land while the writer runs";
+  std::printf("%d of %d writers killed mid-run\n", killed_mid_run, runs);
 }
 
 }  // namespace
