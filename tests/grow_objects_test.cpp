@@ -14,22 +14,16 @@
 #include <fmt/core.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <atomic>
-#include <chrono>
 #include <cmath>
-#include <csignal>
-#include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <random>
 #include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "growth_support.h"
 #include "lcstore/error.h"
 #include "lcstore/lightcurve/light_curve_store.h"
 #include "lcstore/storage/directory_store.h"
@@ -278,92 +272,28 @@ void expect_final_store(const std::shared_ptr<Store>& store) {
   check_object_lengths(store, keys.size());
 }
 
-bool exited_cleanly(pid_t child) {
-  const int status = wait_for(child);
-  return child > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+// Growers, then populators of epochs 0 and 2 of the initial objects through
+// stores opened before any growth.
+std::vector<StoreWriter> growers_and_populators() {
+  std::vector<StoreWriter> writers;
+  for (int g = 0; g < kGrowers; ++g) writers.push_back([g](LightCurveStore& store) { grow_and_populate(store, g); });
+  for (uint64_t epoch : {0, 2})
+    writers.push_back([epoch](LightCurveStore& store) { populate_initial_objects(store, epoch); });
+  return writers;
 }
 
 TEST(GrowObjectsConcurrently, ThreadsAddAndPopulateBesideOtherPopulatesAndAReader) {
   TempDir directory;
   LightCurveStore::create(std::make_shared<DirectoryStore>(directory.path()), create_options());
-  std::atomic<bool> writing{true};
-  std::atomic<int> failures{0}, reads{0};
-  auto guarded = [&](auto&& work) {
-    try {
-      work();
-    } catch (const std::exception& error) {
-      ADD_FAILURE() << error.what();
-      ++failures;
-    }
-  };
-  std::thread reader([&] {
-    guarded([&] {
-      auto store = std::make_shared<DirectoryStore>(directory.path());
-      while (writing) {
-        check_consistent(store);
-        ++reads;
-      }
-    });
-  });
-  std::vector<std::thread> writers;
-  for (int g = 0; g < kGrowers; ++g) {
-    writers.emplace_back([&, g] {
-      guarded([&] {
-        LightCurveStore own = LightCurveStore::open(std::make_shared<DirectoryStore>(directory.path()));
-        grow_and_populate(own, g);
-      });
-    });
-  }
-  // Epochs 0 and 2 of the initial objects, through stores opened before any growth.
-  for (uint64_t epoch : {0, 2}) {
-    writers.emplace_back([&, epoch] {
-      guarded([&] {
-        LightCurveStore own = LightCurveStore::open(std::make_shared<DirectoryStore>(directory.path()));
-        populate_initial_objects(own, epoch);
-      });
-    });
-  }
-  for (std::thread& writer : writers) writer.join();
-  writing = false;
-  reader.join();
-  EXPECT_EQ(failures, 0);
-  EXPECT_GT(reads, 0);
-
+  run_threads_beside_a_reader(directory.path(), growers_and_populators(), check_consistent);
   expect_final_store(std::make_shared<DirectoryStore>(directory.path()));
 }
 
 TEST(GrowObjectsConcurrently, ProcessesAddAndPopulateBesideOtherPopulatesAndAReader) {
   TempDir directory;
-  const fs::path path = directory.path();
-  LightCurveStore::create(std::make_shared<DirectoryStore>(path), create_options());
-  const fs::path done = path / ".writers_done";
-  const pid_t reader = start_child([&] {
-    auto store = std::make_shared<DirectoryStore>(path);
-    int reads = 0;
-    for (; !fs::exists(done) || reads == 0; ++reads) check_consistent(store);
-  });
-  std::vector<pid_t> writers;
-  for (int g = 0; g < kGrowers; ++g) {
-    writers.push_back(start_child([&, g] {
-      LightCurveStore own = LightCurveStore::open(std::make_shared<DirectoryStore>(path));
-      grow_and_populate(own, g);
-    }));
-  }
-  for (uint64_t epoch : {0, 2}) {
-    writers.push_back(start_child([&, epoch] {
-      LightCurveStore own = LightCurveStore::open(std::make_shared<DirectoryStore>(path));
-      populate_initial_objects(own, epoch);
-    }));
-  }
-  int failed = 0;
-  for (pid_t writer : writers) failed += !exited_cleanly(writer);
-  write_file(done, "");
-  EXPECT_TRUE(exited_cleanly(reader)) << "the reader saw arrays disagree (its message is above)";
-  EXPECT_EQ(failed, 0);
-  fs::remove(done);
-  expect_final_store(std::make_shared<DirectoryStore>(path));
-  const CommandResult fsck = lcstore({"fsck", path.string()});
-  EXPECT_EQ(fsck.exit_code, 0) << fsck;
+  LightCurveStore::create(std::make_shared<DirectoryStore>(directory.path()), create_options());
+  run_processes_beside_a_reader(directory.path(), growers_and_populators(), check_consistent);
+  expect_final_store(std::make_shared<DirectoryStore>(directory.path()));
 }
 
 // One growth after another, each of one object: 500, 501, ...
@@ -392,28 +322,14 @@ void expect_grown_prefix(const std::shared_ptr<Store>& store, uint64_t at_least)
 }
 
 TEST(GrowObjectsKilled, AWriterKilledDuringAddObjectsLeavesTheStoreBeforeOrAfterAndARerunCompletes) {
-  std::mt19937 random(2027);
-  std::uniform_int_distribution<int> delay_us(0, 150000);
-  int killed_mid_run = 0;
-  const int runs = stress_repetitions(8);
-  for (int run = 0; run < runs; ++run) {
-    TempDir directory;
-    const fs::path path = directory.path();
-    LightCurveStore::create(std::make_shared<DirectoryStore>(path), create_options());
-    const pid_t writer = start_child([&] { grow_one_by_one(path); });
-    std::this_thread::sleep_for(std::chrono::microseconds(delay_us(random)));
-    ::kill(writer, SIGKILL);
-    killed_mid_run += WIFSIGNALED(wait_for(writer));
-    auto store = std::make_shared<DirectoryStore>(path);
-    expect_grown_prefix(store, 0);
-    EXPECT_EQ(lcstore({"fsck", path.string(), "--repair", "-q"}).exit_code, 0) << "run " << run;
-    EXPECT_EQ(lcstore({"fsck", path.string(), "-q"}).exit_code, 0) << "run " << run << ": not clean after --repair";
-    ASSERT_TRUE(exited_cleanly(start_child([&] { grow_one_by_one(path); }))) << "the rerun failed";
-    expect_grown_prefix(store, kKillObjects);
-    check_object_lengths(store, kInitialObjects + kKillObjects);
-  }
-  EXPECT_GE(killed_mid_run, runs / 2) << "most kills should land while the writer runs";
-  std::printf("%d of %d writers killed mid-run\n", killed_mid_run, runs);
+  kill_growth_and_rerun(
+      stress_repetitions(8), 2027,
+      [](const fs::path& path) { LightCurveStore::create(std::make_shared<DirectoryStore>(path), create_options()); },
+      grow_one_by_one,
+      [](const std::shared_ptr<Store>& store, bool finished) {
+        expect_grown_prefix(store, finished ? kKillObjects : 0);
+        if (finished) check_object_lengths(store, kInitialObjects + kKillObjects);
+      });
 }
 
 }  // namespace

@@ -11,25 +11,18 @@
 #include <fmt/core.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
-#include <chrono>
 #include <cmath>
-#include <csignal>
-#include <cstdio>
 #include <filesystem>
 #include <functional>
 #include <nlohmann/json.hpp>
-#include <random>
 #include <set>
 #include <span>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "growth_support.h"
 #include "lcstore/error.h"
 #include "lcstore/lightcurve/light_curve_store.h"
 #include "lcstore/storage/directory_store.h"
@@ -361,90 +354,26 @@ void expect_final_store(const std::shared_ptr<Store>& store) {
   expect_epoch_lengths(store, keys.size());
 }
 
+// Growers, then populators of the initial epochs.
+std::vector<StoreWriter> growers_and_populators() {
+  std::vector<StoreWriter> writers;
+  for (int g = 0; g < kGrowers; ++g) writers.push_back([g](LightCurveStore& store) { grow_and_populate(store, g); });
+  for (int p = 0; p < kPopulators; ++p) writers.push_back([p](LightCurveStore& store) { populate_existing(store, p); });
+  return writers;
+}
+
 TEST(GrowConcurrently, ThreadsAddAndPopulateBesideOtherPopulatesAndAReader) {
   TempDir directory;
   LightCurveStore::create(std::make_shared<DirectoryStore>(directory.path()), create_options());
-  std::atomic<bool> writing{true};
-  std::atomic<int> failures{0}, reads{0};
-  auto guarded = [&](auto&& work) {
-    try {
-      work();
-    } catch (const std::exception& error) {
-      ADD_FAILURE() << error.what();
-      ++failures;
-    }
-  };
-  std::thread reader([&] {
-    guarded([&] {
-      auto store = std::make_shared<DirectoryStore>(directory.path());
-      while (writing) {
-        check_consistent(store);
-        ++reads;
-      }
-    });
-  });
-  std::vector<std::thread> writers;
-  for (int g = 0; g < kGrowers; ++g) {
-    writers.emplace_back([&, g] {
-      guarded([&] {
-        LightCurveStore own = LightCurveStore::open(std::make_shared<DirectoryStore>(directory.path()));
-        grow_and_populate(own, g);
-      });
-    });
-  }
-  for (int p = 0; p < kPopulators; ++p) {
-    writers.emplace_back([&, p] {
-      guarded([&] {
-        LightCurveStore own = LightCurveStore::open(std::make_shared<DirectoryStore>(directory.path()));
-        populate_existing(own, p);
-      });
-    });
-  }
-  for (std::thread& writer : writers) writer.join();
-  writing = false;
-  reader.join();
-  EXPECT_EQ(failures, 0);
-  EXPECT_GT(reads, 0);
+  run_threads_beside_a_reader(directory.path(), growers_and_populators(), check_consistent);
   expect_final_store(std::make_shared<DirectoryStore>(directory.path()));
-}
-
-bool exited_cleanly(pid_t child) {
-  int status = 0;
-  return child > 0 && ::waitpid(child, &status, 0) == child && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
 TEST(GrowConcurrently, ProcessesAddAndPopulateBesideOtherPopulatesAndAReader) {
   TempDir directory;
-  const fs::path path = directory.path();
-  LightCurveStore::create(std::make_shared<DirectoryStore>(path), create_options());
-  const fs::path done = path / ".writers_done";
-  const pid_t reader = start_child([&] {
-    auto store = std::make_shared<DirectoryStore>(path);
-    int reads = 0;
-    for (; !fs::exists(done) || reads == 0; ++reads) check_consistent(store);
-  });
-  std::vector<pid_t> writers;
-  for (int g = 0; g < kGrowers; ++g) {
-    writers.push_back(start_child([&, g] {
-      LightCurveStore own = LightCurveStore::open(std::make_shared<DirectoryStore>(path));
-      grow_and_populate(own, g);
-    }));
-  }
-  for (int p = 0; p < kPopulators; ++p) {
-    writers.push_back(start_child([&, p] {
-      LightCurveStore own = LightCurveStore::open(std::make_shared<DirectoryStore>(path));
-      populate_existing(own, p);
-    }));
-  }
-  int failed = 0;
-  for (pid_t writer : writers) failed += !exited_cleanly(writer);
-  write_file(done, "");
-  EXPECT_TRUE(exited_cleanly(reader)) << "the reader saw arrays disagree (its message is above)";
-  EXPECT_EQ(failed, 0);
-  fs::remove(done);
-  expect_final_store(std::make_shared<DirectoryStore>(path));
-  const CommandResult fsck = lcstore({"fsck", path.string()});
-  EXPECT_EQ(fsck.exit_code, 0) << fsck;
+  LightCurveStore::create(std::make_shared<DirectoryStore>(directory.path()), create_options());
+  run_processes_beside_a_reader(directory.path(), growers_and_populators(), check_consistent);
+  expect_final_store(std::make_shared<DirectoryStore>(directory.path()));
 }
 
 // One growth after another, each of one epoch with its mjd: 500, 501, ...
@@ -473,30 +402,14 @@ void expect_grown_prefix(const std::shared_ptr<Store>& store, uint64_t at_least)
 }
 
 TEST(GrowKilled, AWriterKilledDuringAddEpochsLeavesTheStoreBeforeOrAfterAndARerunCompletes) {
-  std::mt19937 random(2026);
-  std::uniform_int_distribution<int> delay_us(0, 150000);
-  int killed_mid_run = 0;
-  const int runs = stress_repetitions(8);
-  for (int run = 0; run < runs; ++run) {
-    TempDir directory;
-    const fs::path path = directory.path();
-    LightCurveStore::create(std::make_shared<DirectoryStore>(path), create_options());
-    const pid_t writer = start_child([&] { grow_one_by_one(path); });
-    std::this_thread::sleep_for(std::chrono::microseconds(delay_us(random)));
-    ::kill(writer, SIGKILL);
-    int status = 0;
-    ::waitpid(writer, &status, 0);
-    killed_mid_run += WIFSIGNALED(status);
-    auto store = std::make_shared<DirectoryStore>(path);
-    expect_grown_prefix(store, 0);
-    EXPECT_EQ(lcstore({"fsck", path.string(), "--repair", "-q"}).exit_code, 0) << "run " << run;
-    EXPECT_EQ(lcstore({"fsck", path.string(), "-q"}).exit_code, 0) << "run " << run << ": not clean after --repair";
-    ASSERT_TRUE(exited_cleanly(start_child([&] { grow_one_by_one(path); }))) << "the rerun failed";
-    expect_grown_prefix(store, kKillEpochs);
-    expect_epoch_lengths(store, kInitialEpochs + kKillEpochs);
-  }
-  EXPECT_GE(killed_mid_run, runs / 2) << "most kills should land while the writer runs";
-  std::printf("%d of %d writers killed mid-run\n", killed_mid_run, runs);
+  kill_growth_and_rerun(
+      stress_repetitions(8), 2026,
+      [](const fs::path& path) { LightCurveStore::create(std::make_shared<DirectoryStore>(path), create_options()); },
+      grow_one_by_one,
+      [](const std::shared_ptr<Store>& store, bool finished) {
+        expect_grown_prefix(store, finished ? kKillEpochs : 0);
+        if (finished) expect_epoch_lengths(store, kInitialEpochs + kKillEpochs);
+      });
 }
 
 }  // namespace
