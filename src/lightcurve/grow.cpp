@@ -150,10 +150,6 @@ void write_new_cells(const Array& grown, uint64_t first, const EpochTable& added
   }
 }
 
-}  // namespace
-
-namespace {
-
 // The arrays whose own zarr.json is shorter along epochs or objects than the
 // root's consolidated metadata records, with the metadata they should have.
 std::vector<std::pair<std::string, ArrayMetadata>> unfinished_growth(const std::shared_ptr<Store>& store) {
