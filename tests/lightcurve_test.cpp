@@ -1610,6 +1610,16 @@ TEST(MatchByPosition, UnmatchedRowsBecomeNewObjectsWithAddUnmatched) {
   EXPECT_TRUE(ThrowsError(ErrorKind::kInvalidArgument, [&] {
     last.populate("e1", positioned_rows("k.cat", {{60, 60}}, {1}), {.add_unmatched_objects = true});
   }));
+  // A catalog the write refuses adds no object.
+  Table without_errors("no-errors.cat");
+  without_errors.add_column({"NUMBER", std::vector<int64_t>{1}});
+  without_errors.add_column({"ALPHA_J2000", std::vector<double>{70}});
+  without_errors.add_column({"DELTA_J2000", std::vector<double>{70}});
+  without_errors.add_column({"MAG_AUTO", std::vector<double>{20}});
+  EXPECT_TRUE(ThrowsError(ErrorKind::kBadInput, [&] { last.populate("e1", without_errors, adding); }));
+  EXPECT_TRUE(ThrowsError(ErrorKind::kNotFound, [&] {
+    last.populate("e9", positioned_rows("e9.cat", {{80, 80}}, {1}), adding);
+  }));
   EXPECT_EQ(LightCurveStore::open(memory).n_objects(), 5u);
 }
 

@@ -353,8 +353,9 @@ class Store:
         (``farther_rows_skipped``). With ``add_unmatched=True`` the rows with a
         position and no object within the radius first become new objects
         (as :meth:`add_objects`), keyed ``"<epoch>-<row key>"``, and are
-        written like the others (``objects_added``); they stay if the write
-        then fails. It needs ``match="position..."``.
+        written like the others (``objects_added``). A catalog refused for its
+        epoch or columns adds none; they stay if the write fails later. It
+        needs ``match="position..."``.
 
         ``add_epochs=True`` first adds ``epoch`` to the store when it has no
         such epoch (as :meth:`add_epochs`), so a nightly pipeline can just

@@ -699,8 +699,13 @@ PopulateResult LightCurveStore::populate(const std::string& epoch, const catalog
 
 uint64_t LightCurveStore::add_unmatched_objects(const std::string& epoch, const catalog::Table& catalog,
                                                 const PopulateOptions& options) {
-  epoch_index(epoch);  // an unknown epoch fails before anything is added
+  // A catalog the write would refuse (an unknown epoch, no measurement of
+  // the store, an incomplete one) fails before any object is added.
+  epoch_index(epoch);
   const catalog::ColumnMapping mapping(catalog, {.values = parse_values(values_), .keys = options.keys});
+  EpochCells measurements_only;
+  PopulateResult unused;
+  match_measurements(catalog, mapping, measurements_, values_, options, measurements_only, unused);
   // Decided under the growth locks, against every object added before by
   // any thread or process, so that a source is added once.
   const auto held = lock_for_growth();

@@ -153,8 +153,9 @@ struct PopulateOptions {
   std::optional<double> match_radius_arcsec;
   // Matching by position: rows with a position and no object within the
   // radius become new objects first (add_objects), keyed "<epoch>-<the
-  // row's key>", and are written like the others. The objects stay if the
-  // write then fails.
+  // row's key>", and are written like the others. A catalog the write
+  // refuses for its epoch or columns adds none; the objects stay if the
+  // write fails later (no_overwrite, storage).
   bool add_unmatched_objects = false;
 };
 
